@@ -1,0 +1,76 @@
+"""Accessibility metadata derived from what the book actually contains (EPUB Accessibility 1.1)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from builder.model import Document
+
+CONFORMS_TO = "EPUB Accessibility 1.1 - WCAG 2.2 Level AA"
+CERTIFIED_BY = "The edition builder's automated checks (EPUBCheck 5.3 and DAISY Ace), not a human certifier"
+
+
+@dataclass(frozen=True)
+class AccessibilityMetadata:
+    access_modes: tuple[str, ...]
+    access_modes_sufficient: tuple[str, ...]
+    features: tuple[str, ...]
+    hazards: tuple[str, ...]
+    summary: str
+    conforms_to: str = CONFORMS_TO
+    certified_by: str = CERTIFIED_BY
+
+
+def describe(documents: Sequence[Document], narrated: bool) -> AccessibilityMetadata:
+    images = [image for document in documents for image in document.images]
+    informative = [image for image in images if not image.decorative]
+    has_pages = any(document.pages for document in documents)
+    has_math = any(document.has_math for document in documents)
+    has_long = any(image.has_long_description for image in images)
+    has_headings = any(document.headings for document in documents)
+
+    modes = ["textual"] + (["visual"] if informative else []) + (["auditory"] if narrated else [])
+    sufficient = ["textual"]
+    if informative:
+        sufficient.append("textual,visual")
+    if narrated:
+        sufficient.append("auditory,textual")
+
+    features = ["tableOfContents", "readingOrder", "displayTransformability"]
+    if has_headings:
+        features.append("structuralNavigation")
+    if informative:
+        features.append("alternativeText")
+    if has_long:
+        features.append("longDescription")
+    if has_math:
+        features.append("MathML")
+    if has_pages:
+        features += ["pageNavigation", "printPageNumbers"]
+    if narrated:
+        features.append("synchronizedAudioText")
+
+    summary = summarise(len(informative), has_long, has_math, has_pages, narrated)
+    return AccessibilityMetadata(tuple(modes), tuple(sufficient), tuple(sorted(features)), ("none",), summary)
+
+
+def summarise(images: int, long_descriptions: bool, math: bool, pages: bool, narrated: bool) -> str:
+    parts = [
+        "This publication meets EPUB Accessibility 1.1 and WCAG 2.2 Level AA as checked by EPUBCheck and DAISY Ace.",
+        "It has a table of contents, headings for every article and section, and a logical reading order;"
+        " text can be resized and restyled.",
+    ]
+    if images:
+        described = " Charts also have a data table or extended description." if long_descriptions else ""
+        parts.append(f"All {images} informative images have alternative text.{described}")
+    if math:
+        parts.append("Equations are in MathML with a spoken text alternative.")
+    if pages:
+        parts.append("A page list gives the start page of each article in the print edition.")
+    parts.append("Notes link to and from their references; pull quotes that repeat the text are hidden from"
+                 " screen readers. Each article begins with a summary and, where needed, content notes.")
+    if narrated:
+        parts.append("A synthetic voice reads the whole text, with each sentence highlighted as it is read.")
+    parts.append("There are no flashing, sound or motion hazards.")
+    return " ".join(parts)

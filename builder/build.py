@@ -1,0 +1,152 @@
+"""The build: sources → model → XHTML → packages (+ the narration branch), staged then moved into place."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from builder import accessibility, images, navigation, package
+from builder import report as build_report
+from builder.errors import BuildError, Diagnostic
+from builder.model import Document, Edition, Resource
+from builder.render import IMAGE_TYPES, markdown_parser, render_article
+from builder.sources import load_edition
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+STYLESHEET = PROJECT_ROOT / "assets" / "css" / "edition.css"
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    source: Path
+    output: Path
+    audio: bool = True
+    strict: bool = False
+    validate: bool = True
+    jobs: int = 0  # 0: one per core
+    cache_dir: Path | None = None
+    voice: str | None = None
+    rate: int | None = None
+    volume: float | None = None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Everything both books are made from: the edition and its rendered, enriched documents."""
+
+    edition: Edition
+    documents: tuple[Document, ...]  # spine order: title page, contents, articles
+    resources: tuple[Resource, ...]
+    cover: Resource
+    warnings: tuple[Diagnostic, ...]
+
+    @property
+    def articles(self) -> tuple[Document, ...]:
+        return tuple(document for document in self.documents if document.article is not None)
+
+
+@dataclass
+class BuildResult:
+    outputs: list[Path] = field(default_factory=list)
+    warnings: tuple[Diagnostic, ...] = ()
+    report: dict = field(default_factory=dict)
+
+
+def source_date(edition: Edition) -> datetime:
+    """SOURCE_DATE_EPOCH when set, else the edition's date: never the wall clock."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit():
+        return datetime.fromtimestamp(int(epoch), tz=UTC)
+    return datetime.fromisoformat(edition.date).replace(tzinfo=UTC)
+
+
+def prepare(source: Path) -> Prepared:
+    loaded = load_edition(source)
+    edition = loaded.edition
+    md = markdown_parser()
+    warnings = list(loaded.warnings)
+    articles, image_files = [], {}
+    for article in edition.articles:
+        rendered = render_article(article, edition.language, md)
+        articles.append(rendered.document)
+        warnings += rendered.warnings
+        for path in rendered.images:
+            image_files[f"images/{path.name}"] = path
+    cover = Resource(navigation.COVER_IMAGE, "image/png", images.cover_png(edition), ("cover-image",))
+    title = navigation.title_page(edition, images.cover_alt(edition))
+    contents = navigation.contents_page(edition, articles)
+    resources = [Resource("css/edition.css", "text/css", STYLESHEET.read_bytes())]
+    resources += [Resource(name, IMAGE_TYPES[path.suffix.lower()], path.read_bytes())
+                  for name, path in sorted(image_files.items())]
+    return Prepared(edition, (title, contents, *articles), tuple(resources), cover, tuple(warnings))
+
+
+def text_book(prepared: Prepared) -> package.Book:
+    documents = prepared.documents
+    return package.Book(
+        edition=prepared.edition,
+        documents=documents,
+        nav=navigation.nav_document(prepared.edition, documents),
+        resources=prepared.resources,
+        accessibility=accessibility.describe(documents, narrated=False),
+        cover=prepared.cover,
+    )
+
+
+def check(source: Path) -> tuple[Diagnostic, ...]:
+    """Every source validation, without packaging: for editors' save-and-check loops."""
+    return prepare(source).warnings
+
+
+def build(options: BuildOptions, progress: Progress | None = None) -> BuildResult:
+    prepared = prepare(options.source)
+    if options.strict and prepared.warnings:
+        raise BuildError(*prepared.warnings)
+    edition = prepared.edition
+    modified = source_date(edition)
+    options.output.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=options.output))
+    try:
+        books = {f"{edition.slug}.epub": text_book(prepared)}
+        audio_folder = None
+        narration_report: dict = {}
+        if options.audio:
+            from builder import read_aloud  # the speech branch; imported only when narrating
+
+            narrated = read_aloud.narrate_edition(prepared, options, staging, progress)
+            books[f"{edition.slug}-narrated.epub"] = narrated.book
+            audio_folder = narrated.audio_folder
+            narration_report = narrated.report
+        for name, book in books.items():
+            (staging / name).write_bytes(package.epub_bytes(book, modified))
+        report = build_report.report(prepared, books, staging, options.validate, narration_report)
+        build_report.write_report(report, staging)
+        outputs = publish(staging, options.output, [*books, *build_report.REPORT_FILES],
+                          audio_folder.name if audio_folder else None)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return BuildResult(outputs, prepared.warnings, report)
+
+
+def publish(staging: Path, output: Path, files: list[str], folder: str | None) -> list[Path]:
+    """Move finished outputs into place, each with one rename, so readers never see half a file."""
+    outputs = []
+    for name in files:
+        os.replace(staging / name, output / name)
+        outputs.append(output / name)
+    if folder:
+        target = output / folder
+        retired = staging / f"{folder}.previous"
+        if target.exists():
+            os.replace(target, retired)
+        os.replace(staging / folder, target)
+        outputs.append(target)
+    return outputs
+

@@ -1,0 +1,144 @@
+"""Command line: arguments, progress and exit codes. The only module that prints."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from builder import __version__
+from builder.errors import BuildError, Diagnostic
+
+EXIT_OK, EXIT_USER_ERROR, EXIT_INTERRUPTED, EXIT_INTERNAL = 0, 1, 130, 70
+
+
+def parser() -> argparse.ArgumentParser:
+    main_parser = argparse.ArgumentParser(
+        prog="python -m builder",
+        description="Build accessible EPUB 3 editions, narrated EPUBs and audiobooks from Markdown sources.",
+    )
+    main_parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = main_parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    build = commands.add_parser("build", help="build the edition's books, audiobook and report",
+                                description="Build the edition in SOURCE into OUTPUT.")
+    add_common(build)
+    build.add_argument("-o", "--output", type=Path, default=Path("output"),
+                       help="folder the books, audiobook and report are written to (default: output/)")
+    build.add_argument("--no-audio", dest="audio", action="store_false",
+                       help="skip narration: build only the text EPUB and the report")
+    build.add_argument("--no-validate", dest="validate", action="store_false",
+                       help="do not run EPUBCheck and Ace on the books (the report says so)")
+    build.add_argument("--strict", action="store_true", help="treat every warning as an error")
+    build.add_argument("--jobs", type=int, default=0, metavar="N",
+                       help="processes for speech synthesis and encoding (default: one per core)")
+    build.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
+                       help="where spoken clips are cached (default: $XDG_CACHE_HOME/edition-builder)")
+    build.add_argument("--no-cache", action="store_true", help="neither read nor write the clip cache")
+    build.add_argument("--voice", help="speech voice, overriding edition.toml (e.g. en-gb)")
+    build.add_argument("--rate", type=int, help="speech rate in words a minute, overriding edition.toml")
+    build.add_argument("--volume", type=float, help="speech volume from 0 to 1, overriding edition.toml")
+
+    check = commands.add_parser("check", help="validate the sources without building",
+                                description="Check every source file of the edition in SOURCE; build nothing.")
+    add_common(check)
+    check.add_argument("--strict", action="store_true", help="treat every warning as an error")
+    return main_parser
+
+
+def add_common(command: argparse.ArgumentParser) -> None:
+    command.add_argument("source", nargs="?", type=Path, default=Path("source"),
+                         help="the edition's source folder (default: source/)")
+    command.add_argument("--debug", action="store_true", help="show a traceback for errors")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = parser().parse_args(argv)
+    try:
+        if arguments.command == "check":
+            return run_check(arguments)
+        return run_build(arguments)
+    except BuildError as failure:
+        for diagnostic in failure.diagnostics:
+            print(diagnostic, file=sys.stderr)
+        if arguments.debug:
+            traceback.print_exc()
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("interrupted: the previous outputs are unchanged", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as failure:  # a bug, not a user error: say so in one line unless debugging
+        if arguments.debug:
+            raise
+        print(f"internal error: {type(failure).__name__}: {failure} (run with --debug for details)",
+              file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def print_warnings(warnings: Sequence[Diagnostic]) -> None:
+    for warning in warnings:
+        print(warning, file=sys.stderr)
+
+
+def run_check(arguments: argparse.Namespace) -> int:
+    from builder.build import check
+
+    warnings = check(arguments.source)
+    if arguments.strict and warnings:
+        raise BuildError(*warnings)
+    print_warnings(warnings)
+    print(f"{arguments.source}: sources are valid" + (f" ({len(warnings)} warnings)" if warnings else ""))
+    return EXIT_OK
+
+
+def run_build(arguments: argparse.Namespace) -> int:
+    from builder.build import BuildOptions, build
+
+    if arguments.jobs < 0:
+        raise SystemExit("--jobs must be 0 (one per core) or more")
+    options = BuildOptions(
+        source=arguments.source,
+        output=arguments.output,
+        audio=arguments.audio,
+        strict=arguments.strict,
+        validate=arguments.validate,
+        jobs=arguments.jobs or os.cpu_count() or 1,
+        cache_dir=None if arguments.no_cache else (arguments.cache_dir or default_cache()),
+        voice=arguments.voice,
+        rate=arguments.rate,
+        volume=arguments.volume,
+    )
+    started = time.perf_counter()
+    result = build(options, ProgressBar() if sys.stderr.isatty() else None)
+    print_warnings(result.warnings)
+    for path in result.outputs:
+        print(f"wrote {path}")
+    print(f"built in {time.perf_counter() - started:.1f} s")
+    return EXIT_OK
+
+
+def default_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "edition-builder"
+
+
+class ProgressBar:
+    """Synthesis progress on a terminal: article, sentences done, time left."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+
+    def __call__(self, article: str, done: int, total: int) -> None:
+        elapsed = time.perf_counter() - self.started
+        left = elapsed / done * (total - done) if done else 0.0
+        width = 30
+        filled = width * done // max(total, 1)
+        bar = "#" * filled + "-" * (width - filled)
+        sys.stderr.write(f"\r[{bar}] {done}/{total} sentences, {left:4.0f} s left  {article[:30]:<30}")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()

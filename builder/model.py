@@ -1,0 +1,135 @@
+"""The typed model every stage passes along. Frozen dataclasses, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Author:
+    name: str
+    role: str = "author"
+    affiliation: str = ""
+
+
+@dataclass(frozen=True)
+class Article:
+    slug: str
+    title: str
+    kind: str
+    summary: str
+    body: str
+    source: Path
+    body_line: int  # 1-based line of the body's first line in `source`, for diagnostics
+    subtitle: str = ""
+    page: str = ""
+    authors: tuple[Author, ...] = ()
+    content_notes: tuple[str, ...] = ()
+    author_note: str = ""
+
+    def byline(self) -> str:
+        return byline(self.authors)
+
+
+def byline(authors: tuple[Author, ...]) -> str:
+    """'By A and B; interview by C' — grouped by role in the order the roles first appear."""
+    verbs = {
+        "author": "By",
+        "interviewee": "With",
+        "interviewer": "Interview by",
+        "transcriber": "Transcribed by",
+        "compiler": "Compiled by",
+        "editor": "Edited by",
+    }
+    groups: dict[str, list[str]] = {}
+    for author in authors:
+        groups.setdefault(author.role, []).append(author.name)
+    parts = [f"{verbs.get(role, role.capitalize() + ':')} {join_names(names)}" for role, names in groups.items()]
+    return "; ".join(parts)
+
+
+def join_names(names: list[str]) -> str:
+    if len(names) < 3:
+        return " and ".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+@dataclass(frozen=True)
+class NarrationSettings:
+    voice: str = "en-gb"
+    rate: int = 170
+    volume: float = 1.0
+
+
+@dataclass(frozen=True)
+class Edition:
+    title: str
+    subtitle: str
+    edition: str
+    date: str
+    publisher: str
+    language: str
+    identifier: str
+    description: str
+    print_source: str
+    slug: str
+    root: Path
+    manifest: Path
+    articles: tuple[Article, ...]
+    disclaimer: str = ""
+    narration: NarrationSettings = field(default_factory=NarrationSettings)
+    cover_image: Path | None = None
+
+    @property
+    def full_title(self) -> str:
+        return f"{self.title}: {self.subtitle}, {self.edition}" if self.subtitle else self.title
+
+    def creators(self) -> tuple[str, ...]:
+        """Every person credited in the edition, in order of first appearance."""
+        seen: dict[str, None] = {}
+        for article in self.articles:
+            for author in article.authors:
+                seen.setdefault(author.name, None)
+        return tuple(seen)
+
+
+@dataclass(frozen=True)
+class Heading:
+    level: int
+    text: str
+    id: str
+
+
+@dataclass(frozen=True)
+class Image:
+    src: str  # href relative to the content document
+    alt: str
+    decorative: bool
+    caption: str = ""
+    has_long_description: bool = False
+
+
+@dataclass(frozen=True)
+class Document:
+    """One XHTML content document, ready to be enriched and packaged."""
+
+    file_name: str  # path inside the EPUB's content folder, e.g. "text/editors-note.xhtml"
+    title: str
+    xhtml: str
+    article: Article | None = None
+    headings: tuple[Heading, ...] = ()
+    pages: tuple[str, ...] = ()  # print page labels, in order; ids are "page-<label>"
+    images: tuple[Image, ...] = ()
+    has_math: bool = False
+    landmark: str = ""  # epub:type for the landmarks nav, e.g. "bodymatter"
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A non-document file in the package: stylesheet, image, audio, SMIL, lexicon."""
+
+    file_name: str
+    media_type: str
+    content: bytes
+    properties: tuple[str, ...] = ()

@@ -1,0 +1,100 @@
+"""Reading order and the ways to move through it: title page, contents page, nav (TOC, landmarks, page list)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from lxml import etree
+
+from builder.model import Document, Edition
+from builder.render import h, page_break, slugify, sub, xhtml_document
+
+TITLE_PAGE = "text/title.xhtml"
+CONTENTS_PAGE = "text/contents.xhtml"
+NAV = "nav.xhtml"
+COVER_IMAGE = "images/cover.png"
+
+
+def title_page(edition: Edition, cover_alt: str) -> Document:
+    section = h("section", id="titlepage", class_="titlepage", epub_type="titlepage", aria_labelledby="book-title")
+    sub(section, "img", src=f"../{COVER_IMAGE}", alt=cover_alt, class_="cover")
+    sub(section, "h1", edition.title, id="book-title", class_="title", epub_type="title")
+    if edition.subtitle:
+        sub(section, "p", edition.subtitle, class_="subtitle", epub_type="subtitle", role="doc-subtitle")
+    sub(section, "p", edition.edition, class_="edition")
+    sub(section, "p", edition.publisher, class_="publisher", epub_type="publisher")
+    if edition.description:
+        sub(section, "p", edition.description, class_="description")
+    if edition.disclaimer:
+        aside = sub(section, "aside", class_="disclaimer", aria_labelledby="disclaimer-title")
+        sub(aside, "h2", "Disclaimer", id="disclaimer-title")
+        sub(aside, "p", edition.disclaimer)
+    if edition.print_source:
+        sub(section, "p", f"Print edition: {edition.print_source}.", class_="source")
+    return Document(TITLE_PAGE, edition.title, xhtml_document(edition.title, edition.language, section),
+                    landmark="titlepage")
+
+
+def contents_page(edition: Edition, articles: Sequence[Document]) -> Document:
+    """The visible contents, like the printed one: title, authors and print page of each piece."""
+    section = h("section", id="contents", class_="contents", epub_type="toc", role="doc-toc",
+                aria_labelledby="contents-title")
+    sub(section, "h1", "Contents", id="contents-title")
+    listing = sub(section, "ol", class_="contents-list")
+    for document in articles:
+        article = document.article
+        assert article is not None
+        item = sub(listing, "li")
+        sub(item, "a", article.title, href=f"../{document.file_name}")
+        if article.authors:
+            sub(item, "span", article.byline(), class_="contents-byline")
+        if article.page:
+            sub(item, "span", f"Page {article.page}", class_="contents-page")
+    return Document(CONTENTS_PAGE, "Contents", xhtml_document("Contents", edition.language, section), landmark="toc")
+
+
+def nav_document(edition: Edition, documents: Sequence[Document]) -> str:
+    body = h("div", class_="nav")
+    toc = sub(body, "nav", epub_type="toc", role="doc-toc", id="toc", aria_labelledby="toc-title")
+    sub(toc, "h1", "Table of contents", id="toc-title")
+    entries = sub(toc, "ol")
+    for document in documents:
+        item = sub(entries, "li")
+        sub(item, "a", document.title, href=document.file_name)
+        nested_headings(item, document)
+
+    landmarks = sub(body, "nav", epub_type="landmarks", id="landmarks", aria_labelledby="landmarks-title",
+                    hidden="hidden")
+    sub(landmarks, "h2", "Landmarks", id="landmarks-title")
+    marks = sub(landmarks, "ol")
+    seen: set[str] = set()
+    for document in documents:
+        if document.landmark and document.landmark not in seen:
+            seen.add(document.landmark)
+            label = {"titlepage": "Title page", "toc": "Contents", "bodymatter": "Start of content"}
+            sub(sub(marks, "li"), "a", label.get(document.landmark, document.title), href=document.file_name,
+                epub_type=document.landmark)
+
+    pages = [(label, document) for document in documents for label in document.pages]
+    if pages:
+        page_list = sub(body, "nav", epub_type="page-list", role="doc-pagelist", id="page-list",
+                        aria_labelledby="page-list-title", hidden="hidden")
+        sub(page_list, "h2", "Pages", id="page-list-title")
+        listing = sub(page_list, "ol")
+        for label, document in pages:
+            sub(sub(listing, "li"), "a", label, href=f"{document.file_name}#{page_id(label)}")
+    return xhtml_document(edition.title, edition.language, body, stylesheet="css/edition.css")
+
+
+def nested_headings(item: etree._Element, document: Document) -> None:
+    """Second level of the TOC: the article's top-level sections."""
+    sections = [heading for heading in document.headings if heading.level == 2]
+    if not sections:
+        return
+    listing = sub(item, "ol")
+    for heading in sections:
+        sub(sub(listing, "li"), "a", heading.text, href=f"{document.file_name}#{heading.id}")
+
+
+def page_id(label: str) -> str:
+    return page_break(label).get("id") or f"page-{slugify(label)}"

@@ -1,0 +1,193 @@
+"""EPUB packaging: the only module that imports ebooklib. Writes a reproducible zip.
+
+ebooklib 0.20 builds the package document, the NCX and the container; we hand it finished
+documents as plain items (its EpubHtml re-parses content and can drop <head>), then re-zip its output
+so that bytes depend only on the sources: `mimetype` first and stored, entries in a fixed order,
+timestamps from SOURCE_DATE_EPOCH, and `xml:lang` on <package>, which ebooklib does not write.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ebooklib import epub
+from lxml import etree
+
+from builder.accessibility import AccessibilityMetadata
+from builder.model import Document, Edition, Resource
+from builder.navigation import NAV
+
+OPF = "http://www.idpf.org/2007/opf"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+CONTENT_FOLDER = "EPUB"
+ACTIVE_CLASS = "-epub-media-overlay-active"
+PLAYBACK_ACTIVE_CLASS = "-epub-media-overlay-playing"
+
+
+@dataclass(frozen=True)
+class Narration:
+    """What a narrated book adds: a SMIL overlay per document and the durations."""
+
+    overlays: dict[str, str]  # document file name → SMIL resource file name
+    durations: dict[str, str]  # SMIL resource file name → clock value
+    total_duration: str
+    narrator: str
+
+
+@dataclass(frozen=True)
+class Book:
+    edition: Edition
+    documents: tuple[Document, ...]  # spine order
+    nav: str
+    resources: tuple[Resource, ...]
+    accessibility: AccessibilityMetadata
+    cover: Resource
+    narration: Narration | None = None
+    extra_metadata: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+
+def item_id(file_name: str) -> str:
+    stem = file_name.rsplit("/", 1)[-1].replace(".", "-")
+    prefix = file_name.split("/", 1)[0] if "/" in file_name else "root"
+    return f"{prefix}-{stem}"
+
+
+def epub_bytes(book: Book, modified: datetime) -> bytes:
+    """The finished EPUB as bytes (the caller writes it atomically)."""
+    package = ebooklib_book(book)
+    raw = io.BytesIO()
+    epub.write_epub(raw, package, {
+        "raise_exceptions": True,
+        "epub2_guide": False,
+        "epub3_landmark": False,
+        "epub3_pages": False,
+        "mtime": modified,
+    })
+    return reproducible_zip(raw.getvalue(), book.edition.language, modified)
+
+
+def ebooklib_book(book: Book) -> epub.EpubBook:
+    edition = book.edition
+    package = epub.EpubBook()
+    package.FOLDER_NAME = CONTENT_FOLDER
+    package.set_identifier(edition.identifier)
+    package.set_title(edition.full_title)
+    package.set_language(edition.language)
+    for number, name in enumerate(edition.creators(), start=1):
+        package.add_author(name, uid=f"creator{number}")
+    package.add_metadata("DC", "publisher", edition.publisher)
+    package.add_metadata("DC", "date", edition.date)
+    package.add_metadata("DC", "description", edition.description)
+    if edition.print_source:  # the print edition the page list comes from
+        package.add_metadata("DC", "source", edition.print_source, {"id": "print-source"})
+        package.add_metadata(None, "meta", "pagination", {"property": "source-of", "refines": "#print-source"})
+    add_accessibility(package, book.accessibility)
+    for name, value in book.extra_metadata:
+        package.add_metadata(None, "meta", value, {"property": name})
+
+    cover = resource_item(book.cover)
+    package.add_item(cover)
+    package.add_metadata(None, "meta", "", {"name": "cover", "content": cover.id})  # EPUB 2 readers
+    for resource in book.resources:
+        package.add_item(resource_item(resource))
+
+    nav = document_item(NAV, "Navigation", book.nav, ("nav",))
+    package.add_item(nav)
+    spine: list[epub.EpubItem] = []
+    overlays = book.narration.overlays if book.narration else {}
+    for document in book.documents:
+        properties = ("mathml",) if document.has_math else ()
+        item = document_item(document.file_name, document.title, document.xhtml, properties)
+        if document.file_name in overlays:
+            item.media_overlay = item_id(overlays[document.file_name])
+        package.add_item(item)
+        spine.append(item)
+    package.spine = spine
+    package.toc = [epub.Link(document.file_name, document.title, item_id(document.file_name))
+                   for document in book.documents]
+    package.add_item(epub.EpubNcx())
+    if book.narration:
+        add_narration(package, book.narration)
+    return package
+
+
+def add_accessibility(package: epub.EpubBook, metadata: AccessibilityMetadata) -> None:
+    def meta(name: str, value: str) -> None:
+        package.add_metadata(None, "meta", value, {"property": name})
+
+    for mode in metadata.access_modes:
+        meta("schema:accessMode", mode)
+    for sufficient in metadata.access_modes_sufficient:
+        meta("schema:accessModeSufficient", sufficient)
+    for feature in metadata.features:
+        meta("schema:accessibilityFeature", feature)
+    for hazard in metadata.hazards:
+        meta("schema:accessibilityHazard", hazard)
+    meta("schema:accessibilitySummary", metadata.summary)
+    meta("dcterms:conformsTo", metadata.conforms_to)
+    meta("a11y:certifiedBy", metadata.certified_by)
+
+
+def add_narration(package: epub.EpubBook, narration: Narration) -> None:
+    for smil, duration in sorted(narration.durations.items()):
+        package.add_metadata(None, "meta", duration, {"property": "media:duration", "refines": f"#{item_id(smil)}"})
+    package.add_metadata(None, "meta", narration.total_duration, {"property": "media:duration"})
+    package.add_metadata(None, "meta", narration.narrator, {"property": "media:narrator"})
+    package.add_metadata(None, "meta", ACTIVE_CLASS, {"property": "media:active-class"})
+    package.add_metadata(None, "meta", PLAYBACK_ACTIVE_CLASS, {"property": "media:playback-active-class"})
+
+
+def document_item(file_name: str, title: str, xhtml: str, properties: Sequence[str] = ()) -> epub.EpubItem:
+    item = epub.EpubItem(uid=item_id(file_name), file_name=file_name, media_type="application/xhtml+xml",
+                         content=xhtml.encode("utf-8"))
+    item.title = title
+    item.properties = list(properties)
+    return item
+
+
+def resource_item(resource: Resource) -> epub.EpubItem:
+    item = epub.EpubItem(uid=item_id(resource.file_name), file_name=resource.file_name,
+                         media_type=resource.media_type, content=resource.content)
+    item.properties = list(resource.properties)
+    return item
+
+
+def reproducible_zip(data: bytes, language: str, modified: datetime) -> bytes:
+    stamp = modified.astimezone(UTC).timetuple()[:6]
+    source = zipfile.ZipFile(io.BytesIO(data))
+    names = [name for name in source.namelist() if name != "mimetype"]
+    ordered = ["META-INF/container.xml"] + sorted(name for name in names if name != "META-INF/container.xml")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        write_entry(target, "mimetype", b"application/epub+zip", stamp, zipfile.ZIP_STORED)
+        for name in ordered:
+            content = source.read(name)
+            if name.endswith(".opf"):
+                content = with_package_language(content, language)
+            write_entry(target, name, content, stamp, zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+def write_entry(target: zipfile.ZipFile, name: str, content: bytes, stamp: tuple, compression: int) -> None:
+    info = zipfile.ZipInfo(name, date_time=stamp)
+    info.compress_type = compression
+    info.external_attr = 0o644 << 16
+    info.create_system = 3  # Unix, whatever the build machine
+    target.writestr(info, content, compresslevel=9 if compression == zipfile.ZIP_DEFLATED else None)
+
+
+def with_package_language(opf: bytes, language: str) -> bytes:
+    root = etree.fromstring(opf)
+    root.set(XML_LANG, language)
+    return etree.tostring(root, encoding="utf-8", xml_declaration=True, pretty_print=True)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.partial")
+    temporary.write_bytes(data)
+    temporary.replace(path)

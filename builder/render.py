@@ -1,0 +1,564 @@
+"""Markdown articles → XHTML content documents with DPUB-ARIA semantics.
+
+markdown-it-py turns the body into HTML; nh3 sanitises it (raw HTML from anywhere may be in a
+source); lxml rebuilds it as namespaced XHTML and adds what the book's readers need: epub:type and
+roles, figures, notes with links both ways, page breaks, MathML with its spoken alternative.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import latex2mathml.converter
+import nh3
+from lxml import etree
+from lxml import html as lxml_html
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+from mdit_py_plugins.attrs import attrs_plugin
+from mdit_py_plugins.container import container_plugin
+from mdit_py_plugins.dollarmath import dollarmath_plugin
+from mdit_py_plugins.footnote import footnote_plugin
+
+from builder.errors import Diagnostic, error, warning
+from builder.model import Article, Document, Heading, Image
+
+XHTML = "http://www.w3.org/1999/xhtml"
+OPS = "http://www.idpf.org/2007/ops"
+MATHML = "http://www.w3.org/1998/Math/MathML"
+XML = "http://www.w3.org/XML/1998/namespace"
+NSMAP = {None: XHTML, "epub": OPS}
+NS = {"h": XHTML, "epub": OPS, "m": MATHML}
+STYLESHEET = "../css/edition.css"
+CONTAINERS = ("pullquote", "bibliography", "equation", "description")
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "div", "dl", "dt", "em",
+    "figcaption", "figure", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark", "ol",
+    "p", "pre", "q", "s", "section", "small", "span", "strong", "sub", "sup", "table", "tbody", "td", "tfoot",
+    "th", "thead", "tr", "u", "ul",
+}
+ALLOWED_ATTRIBUTES = {
+    "*": {"id", "class", "title", "lang"},
+    "a": {"href"},
+    "img": {"src", "alt"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan", "scope"},
+    "ol": {"start"},
+    "div": {"data-math"},
+}
+URL_SCHEMES = {"http", "https", "mailto"}
+PLACEHOLDER_ALT = re.compile(
+    r"^(image|img|photo|photograph|picture|pic|figure|fig|graphic|chart|alt|alt text|todo|tbd|untitled|"
+    r"[\w\-. ]+\.(png|jpe?g|gif|svg|webp))\s*\d*$",
+    re.IGNORECASE,
+)
+IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
+               ".svg": "image/svg+xml", ".webp": "image/webp"}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    document: Document
+    images: tuple[Path, ...]  # source files of the images the document uses
+    warnings: tuple[Diagnostic, ...]
+
+
+def markdown_parser() -> MarkdownIt:
+    md = (
+        MarkdownIt("commonmark", {"html": True, "typographer": False})
+        .enable("table")
+        .use(footnote_plugin)
+        .use(attrs_plugin, spans=True)
+        .use(dollarmath_plugin, allow_digits=False)
+    )
+    for name in CONTAINERS:
+        md.use(container_plugin, name=name, validate=lambda params, *_, name=name: params.strip().split(" ")[0] == name)
+    md.disable("math_inline")  # "$" in prose is money, not math; display math is $$…$$ only
+    md.add_render_rule("math_block", render_math_block)
+    md.add_render_rule("container_equation_open", render_equation_open)
+    return md
+
+
+def render_math_block(self: Any, tokens: list[Token], idx: int, options: Any, env: dict) -> str:
+    # Stashed as an attribute so that nh3 never sees MathML; it is converted after sanitising.
+    return f'<div class="math" data-math="{html.escape(tokens[idx].content.strip())}"></div>\n'
+
+
+def render_equation_open(self: Any, tokens: list[Token], idx: int, options: Any, env: dict) -> str:
+    alt = tokens[idx].info.strip()[len("equation"):].strip()
+    return f'<div class="equation" title="{html.escape(alt)}">\n'
+
+
+# --- diagnostics on the token stream (they know the line numbers) ---------------------------------
+
+
+class TagCollector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[tuple[str, list[tuple[str, str | None]]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.found.append((tag, attrs))
+
+
+def unsafe_parts(fragment: str) -> list[str]:
+    """What nh3 will remove from a raw HTML fragment, named for the editor."""
+    collector = TagCollector()
+    collector.feed(fragment)
+    removed = []
+    for tag, attrs in collector.found:
+        if tag not in ALLOWED_TAGS:
+            removed.append(f"<{tag}>")
+            continue
+        allowed = ALLOWED_ATTRIBUTES["*"] | ALLOWED_ATTRIBUTES.get(tag, set())
+        for name, value in attrs:
+            if name not in allowed:
+                removed.append(f"{name}= on <{tag}>")
+            elif name in ("href", "src") and value and ":" in value.split("/")[0]:
+                if value.split(":")[0].lower() not in URL_SCHEMES:
+                    removed.append(f"{value.split(':')[0]}: URL on <{tag}>")
+    return removed
+
+
+def check_tokens(tokens: list[Token], env: dict, article: Article) -> list[Diagnostic]:
+    diagnostics: list[Diagnostic] = []
+    line = article.body_line
+    previous_level = 1
+    for token in walk(tokens):
+        here = line + token.map[0] if token.map else None
+        if token.type in ("html_block", "html_inline"):
+            parts = unsafe_parts(token.content)
+            if parts:
+                diagnostics.append(warning("W050", f"raw HTML removed: {', '.join(sorted(set(parts)))}",
+                                           "Remove it from the source; books carry no scripts or embeds.",
+                                           article.source, here or current_line(tokens, token, line)))
+        if token.type == "heading_open":
+            level = int(token.tag[1])
+            if level == 1:
+                raise error("E020", "a level-1 heading in the article body",
+                            "The title comes from the front matter: use '##' for sections.", article.source, here)
+            if level > previous_level + 1:
+                raise error("E021", f"heading level skips from {previous_level} to {level}",
+                            f"Use '{'#' * (previous_level + 1)}' here.", article.source, here)
+            previous_level = level
+    for paragraph, inline in inline_tokens(tokens):
+        here = line + paragraph.map[0] if paragraph.map else line
+        for child in inline.children or []:
+            if child.type == "image":
+                diagnostics += check_image(child, article, here)
+        missing = re.search(r"\[\^([^\]\s]+)\]", "".join(c.content for c in inline.children or [] if c.type == "text"))
+        if missing:
+            raise error("E031", f"footnote reference [^{missing.group(1)}] has no note",
+                        f"Add '[^{missing.group(1)}]: …' after the text, or remove the reference.",
+                        article.source, here)
+    for label, index in env.get("footnotes", {}).get("refs", {}).items():
+        if index == -1:
+            note_line = find_line(article, f"[{label.replace(':', '^', 1)}]:")
+            diagnostics.append(warning("W032", f"footnote [{label.replace(':', '^', 1)}] is never referenced",
+                                       "Reference it in the text or delete it.", article.source, note_line))
+    return diagnostics
+
+
+def walk(tokens: list[Token]) -> list[Token]:
+    out = []
+    for token in tokens:
+        out.append(token)
+        if token.children:
+            out += walk(token.children)
+    return out
+
+
+def inline_tokens(tokens: list[Token]) -> list[tuple[Token, Token]]:
+    pairs, block = [], tokens[0] if tokens else None
+    for token in tokens:
+        if token.map:
+            block = token
+        if token.type == "inline" and block is not None:
+            pairs.append((block, token))
+    return pairs
+
+
+def current_line(tokens: list[Token], target: Token, base: int) -> int:
+    for block, inline in inline_tokens(tokens):
+        if target in (inline.children or []):
+            return base + block.map[0] if block.map else base
+    return base
+
+
+def find_line(article: Article, needle: str) -> int:
+    for number, text in enumerate(article.body.splitlines(), start=article.body_line):
+        if needle in text:
+            return number
+    return article.body_line
+
+
+def check_image(token: Token, article: Article, line: int) -> list[Diagnostic]:
+    src = str(token.attrs.get("src", ""))
+    alt = "".join(child.content for child in token.children or [])
+    decorative = "decorative" in str(token.attrs.get("class", "")).split()
+    if not decorative and not alt.strip():
+        raise error("E042", f"image '{src}' has no alt text",
+                    "Describe the image in ![…](…), or mark it {.decorative} if it carries no information.",
+                    article.source, line)
+    if not decorative and (PLACEHOLDER_ALT.match(alt.strip()) or alt.strip() == Path(src).name):
+        raise error("E043", f"image '{src}' has placeholder alt text '{alt}'",
+                    "Write what the image shows for someone who cannot see it.", article.source, line)
+    resolve_image(src, article, line)
+    return []
+
+
+def resolve_image(src: str, article: Article, line: int) -> Path:
+    """The image's source file, which must exist inside the edition's images folder."""
+    edition_root = article.source.parent.parent
+    images = (edition_root / "images").resolve()
+    if re.match(r"^[a-z][a-z0-9+.-]*:", src, re.IGNORECASE) or src.startswith("/"):
+        raise error("E040", f"image '{src}' is not a relative path inside the edition",
+                    "Put the image in the edition's images/ folder and write ../images/<name>.",
+                    article.source, line)
+    path = (article.source.parent / src).resolve()
+    if not path.is_relative_to(images):
+        raise error("E040", f"image '{src}' is outside the edition's images folder",
+                    "Put the image in the edition's images/ folder and write ../images/<name>.",
+                    article.source, line)
+    if not path.is_file():
+        raise error("E041", f"image '{src}' does not exist", "Check the file name, or add the image.",
+                    article.source, line)
+    if path.suffix.lower() not in IMAGE_TYPES:
+        raise error("E044", f"image '{src}' is not a supported type",
+                    f"Use one of: {', '.join(sorted(IMAGE_TYPES))}.", article.source, line)
+    return path
+
+
+# --- HTML → namespaced XHTML ----------------------------------------------------------------------
+
+
+def sanitise(html_text: str) -> str:
+    return nh3.clean(
+        html_text,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        link_rel=None,
+        strip_comments=True,
+    )
+
+
+def to_xhtml(source: lxml_html.HtmlElement) -> etree._Element:
+    """Copy an lxml.html tree into the XHTML namespace."""
+    element = etree.Element(f"{{{XHTML}}}{source.tag}", nsmap=NSMAP)
+    for name, value in source.attrib.items():
+        element.set(name, value)
+    element.text = source.text
+    for child in source:
+        if not isinstance(child.tag, str):  # comments and processing instructions
+            continue
+        copy = to_xhtml(child)
+        copy.tail = child.tail
+        element.append(copy)
+    return element
+
+
+def h(tag: str, text: str | None = None, **attrs: str) -> etree._Element:
+    element = etree.Element(f"{{{XHTML}}}{tag}", nsmap=NSMAP)
+    for name, value in attrs.items():
+        element.set(attribute_name(name), value)
+    element.text = text
+    return element
+
+
+def attribute_name(name: str) -> str:
+    if name == "epub_type":
+        return f"{{{OPS}}}type"
+    if name == "class_":
+        return "class"
+    return name.replace("_", "-")
+
+
+def sub(parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> etree._Element:
+    child = h(tag, text, **attrs)
+    parent.append(child)
+    return child
+
+
+def replace(old: etree._Element, new: etree._Element) -> None:
+    new.tail = old.tail
+    old.getparent().replace(old, new)
+
+
+def classes(element: etree._Element) -> list[str]:
+    return element.get("class", "").split()
+
+
+def xpath(element: etree._Element, query: str) -> list[etree._Element]:
+    return element.xpath(query, namespaces=NS)
+
+
+def slugify(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "section"
+
+
+def text_of(element: etree._Element) -> str:
+    return " ".join("".join(element.itertext()).split())
+
+
+# --- enrichment of the body -----------------------------------------------------------------------
+
+
+def enrich_body(body: etree._Element, slug: str) -> tuple[list[str], list[Image], bool]:
+    mark_noterefs(body)
+    notes = mark_notes(body)
+    make_containers(body, slug)
+    images = make_figures(body, slug)
+    pages = mark_page_breaks(body)
+    has_math = convert_math(body)
+    for element in body.iter():  # ids with ':' (footnote plugin) are not valid XML ids
+        if element.get("id"):
+            element.set("id", element.get("id").replace(":", "-"))
+        if element.get("href", "").startswith("#"):
+            element.set("href", element.get("href").replace(":", "-"))
+    if notes is not None:
+        body.append(notes)
+    return pages, images, has_math
+
+
+def mark_noterefs(body: etree._Element) -> None:
+    for sup in xpath(body, ".//h:sup[@class='footnote-ref']"):
+        link = sup[0]
+        number = re.sub(r"[\[\]]|:\d+$", "", text_of(link))
+        link.text = number
+        link.set("class", "noteref")
+        link.set(f"{{{OPS}}}type", "noteref")
+        link.set("role", "doc-noteref")
+        link.set("aria-label", f"Note {number}")
+        sup.attrib.pop("class")
+
+
+def mark_notes(body: etree._Element) -> etree._Element | None:
+    for separator in xpath(body, ".//h:hr[@class='footnotes-sep']"):
+        separator.getparent().remove(separator)
+    found = xpath(body, ".//h:section[@class='footnotes']")
+    if not found:
+        return None
+    section = found[0]
+    body.remove(section)
+    notes = h("section", class_="footnotes", epub_type="endnotes", role="doc-endnotes", aria_labelledby="notes")
+    sub(notes, "h2", "Notes", id="notes")
+    ordered = sub(notes, "ol")
+    for item in xpath(section, ".//h:li"):
+        item.attrib.pop("class", None)
+        item.set(f"{{{OPS}}}type", "endnote")  # no role: doc-endnote is deprecated in DPUB-ARIA 1.1
+        number = item.get("id", "").removeprefix("fn")
+        for count, back in enumerate(xpath(item, ".//h:a[@class='footnote-backref']"), start=1):
+            back.text = "↩"
+            back.set("class", "backlink")
+            back.set("role", "doc-backlink")
+            label = f"Back to reference {number}" + (f", occurrence {count}" if count > 1 else "")
+            back.set("aria-label", label)
+        ordered.append(item)
+    return notes
+
+
+def make_containers(body: etree._Element, slug: str) -> None:
+    for div in xpath(body, ".//h:div[@class='pullquote']"):
+        aside = h("aside", class_="pullquote", epub_type="pullquote", aria_hidden="true")
+        aside.extend(list(div))
+        replace(div, aside)
+    for div in xpath(body, ".//h:div[@class='bibliography']"):
+        section = h("section", class_="bibliography", epub_type="bibliography", role="doc-bibliography",
+                    aria_labelledby=f"{slug}-references")
+        if not len(div) or not div[0].tag.endswith(("h2", "h3")):
+            sub(section, "h2", "References", id=f"{slug}-references")
+        else:
+            div[0].set("id", f"{slug}-references")
+        section.extend(list(div))
+        replace(div, section)
+
+
+def make_figures(body: etree._Element, slug: str) -> list[Image]:
+    images = []
+    for number, img in enumerate(xpath(body, ".//h:img"), start=1):
+        decorative = "decorative" in classes(img)
+        if decorative:
+            img.set("alt", "")
+            img.set("role", "presentation")
+            img.attrib.pop("title", None)
+            img.attrib.pop("class", None)
+            images.append(Image(img.get("src", ""), "", True))
+            continue
+        parent = img.getparent()
+        caption = img.attrib.pop("title", "")
+        alone = parent.tag == f"{{{XHTML}}}p" and len(parent) == 1 and not (parent.text or "").strip() and not (
+            img.tail or "").strip()
+        if not alone:
+            images.append(Image(img.get("src", ""), img.get("alt", ""), False))
+            continue
+        figure = h("figure", id=f"{slug}-figure-{number}")
+        replace(parent, figure)
+        img.tail = None
+        figure.append(img)
+        if caption:
+            sub(figure, "figcaption", caption)
+        described = attach_description(figure, img, f"{slug}-figure-{number}")
+        images.append(Image(img.get("src", ""), img.get("alt", ""), False, caption, described))
+    return images
+
+
+def attach_description(figure: etree._Element, img: etree._Element, figure_id: str) -> bool:
+    following = figure.getnext()
+    if following is None or following.get("class") != "description":
+        return False
+    details = h("details", class_="long-description", id=f"{figure_id}-description")
+    sub(details, "summary", "Description and data")
+    details.extend(list(following))
+    figure.getparent().remove(following)
+    figure.append(details)
+    img.set("aria-describedby", f"{figure_id}-description")
+    return True
+
+
+def page_break(label: str) -> etree._Element:
+    return h("span", id=f"page-{slugify(label)}", class_="pagebreak", epub_type="pagebreak",
+             role="doc-pagebreak", aria_label=f"Page {label}")
+
+
+def mark_page_breaks(body: etree._Element) -> list[str]:
+    pages = []
+    for span in xpath(body, ".//h:span[@class='pagebreak']"):
+        label = text_of(span)
+        pages.append(label)
+        marker = page_break(label)
+        parent = span.getparent()
+        if parent.tag == f"{{{XHTML}}}p" and len(parent) == 1 and not (parent.text or "").strip():
+            replace(parent, marker)
+        else:
+            replace(span, marker)
+    return pages
+
+
+def convert_math(body: etree._Element) -> bool:
+    found = False
+    for div in xpath(body, ".//h:div[@class='math']"):
+        found = True
+        container = div.getparent()
+        alt = container.get("title", "") if container.get("class") == "equation" else ""
+        container.attrib.pop("title", None)
+        math = etree.fromstring(latex2mathml.converter.convert(div.get("data-math", ""), display="block"))
+        math.set("alttext", alt or div.get("data-math", ""))
+        replace(div, math)
+    return found
+
+
+def identify_headings(body: etree._Element, slug: str) -> list[Heading]:
+    headings, used = [], set()
+    for element in xpath(body, ".//h:h2 | .//h:h3 | .//h:h4 | .//h:h5 | .//h:h6"):
+        identifier = element.get("id") or f"{slug}-{slugify(text_of(element))}"
+        while identifier in used:
+            identifier += "-2"
+        used.add(identifier)
+        element.set("id", identifier)
+        headings.append(Heading(int(element.tag[-1]), text_of(element), identifier))
+    return headings
+
+
+# --- the article document -------------------------------------------------------------------------
+
+
+def xhtml_document(title: str, language: str, body_content: etree._Element, stylesheet: str = STYLESHEET) -> str:
+    root = etree.Element(f"{{{XHTML}}}html", nsmap=NSMAP)
+    root.set("lang", language)
+    root.set(f"{{{XML}}}lang", language)
+    head = sub(root, "head")
+    sub(head, "meta", charset="utf-8")
+    sub(head, "title", title)
+    sub(head, "link", rel="stylesheet", type="text/css", href=stylesheet)
+    body = sub(root, "body")
+    body.append(body_content)
+    markup = etree.tostring(root, encoding="unicode")
+    return f'<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html>\n{markup}\n'
+
+
+def markdown_fragment(markdown: str, md: MarkdownIt) -> etree._Element:
+    rendered = sanitise(md.render(markdown, {}))
+    container = lxml_html.fragment_fromstring(rendered or "<p></p>", create_parent="div")
+    return to_xhtml(container)
+
+
+def article_header(article: Article) -> etree._Element:
+    header = h("header")
+    sub(header, "h1", article.title, id=f"{article.slug}-title")
+    if article.subtitle:
+        sub(header, "p", article.subtitle, class_="subtitle", epub_type="subtitle", role="doc-subtitle")
+    if article.authors:
+        sub(header, "p", article.byline(), class_="byline")
+    glance = sub(header, "section", class_="at-a-glance", aria_label="At a glance")
+    sub(glance, "p", article.summary, class_="summary", epub_type="abstract", role="doc-abstract")
+    if article.content_notes:
+        notes = sub(glance, "p", class_="content-notes")
+        sub(notes, "strong", "Content notes:").tail = " " + "; ".join(article.content_notes) + "."
+        sub(glance, "a", "Skip to the article text", class_="skip-link", href=f"#{article.slug}-text")
+    return header
+
+
+def render_article(article: Article, language: str, md: MarkdownIt | None = None) -> Rendered:
+    md = md or markdown_parser()
+    env: dict = {}
+    tokens = md.parse(article.body, env)
+    diagnostics = check_tokens(tokens, env, article)
+    body = markdown_fragment(article.body, md)
+    body.set("id", f"{article.slug}-text")
+    body.set("class", "article-text")
+    pages, images, has_math = enrich_body(body, article.slug)
+    notes = xpath(body, "./h:section[@class='footnotes']")
+    for section in notes:
+        body.remove(section)
+
+    section = h("section", id=article.slug, class_=f"article article-{article.kind}", epub_type="chapter",
+                role="doc-chapter", aria_labelledby=f"{article.slug}-title")
+    start_pages = [article.page] if article.page else []
+    if article.page:
+        section.append(page_break(article.page))
+    section.append(article_header(article))
+    section.append(body)
+    if article.author_note:
+        note = sub(section, "aside", class_="author-note", aria_label="About the author")
+        note.extend(list(markdown_fragment(article.author_note, md)))
+    for notes_section in notes:
+        section.append(notes_section)
+    headings = identify_headings(section, article.slug)
+    check_ids(section, article)
+    document = Document(
+        file_name=f"text/{article.slug}.xhtml",
+        title=article.title,
+        xhtml=xhtml_document(article.title, language, section),
+        article=article,
+        headings=tuple(headings),
+        pages=tuple(start_pages + pages),
+        images=tuple(images),
+        has_math=has_math,
+        landmark="bodymatter",
+    )
+    sources = tuple(resolve_image(image.src, article, article.body_line) for image in images)
+    return Rendered(document, sources, tuple(diagnostics))
+
+
+def check_ids(section: etree._Element, article: Article) -> None:
+    seen: set[str] = set()
+    for element in section.iter():
+        identifier = element.get("id") if isinstance(element.tag, str) else None
+        if identifier is None:
+            continue
+        if identifier in seen:
+            raise error("E033", f"the id '{identifier}' is used twice", "Give each {#id} a unique name.",
+                        article.source, find_line(article, identifier))
+        seen.add(identifier)
+    for link in xpath(section, ".//h:a[starts-with(@href, '#')]"):
+        if link.get("href")[1:] not in seen:
+            raise error("E030", f"link to '{link.get('href')}' goes nowhere",
+                        "Link to an id that exists in this article.", article.source,
+                        find_line(article, link.get("href")))

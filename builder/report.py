@@ -1,0 +1,105 @@
+"""The build report: what was built, what it claims, and how the validators judged it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from builder import validate
+
+if TYPE_CHECKING:
+    from builder.build import Prepared
+    from builder.package import Book
+
+REPORT_FILES = ["report.json", "report.md"]
+
+
+def report(prepared: Prepared, books: Mapping[str, Book], staging: Path, run_validators: bool,
+           narration: dict) -> dict[str, Any]:
+    edition = prepared.edition
+    articles = prepared.articles
+    placed = [document.article.page for document in articles if document.article and document.article.page]
+    return {
+        "edition": {"title": edition.full_title, "identifier": edition.identifier, "language": edition.language,
+                    "articles": len(articles)},
+        "books": {name: book_report(book, staging / name, run_validators) for name, book in books.items()},
+        "images": [
+            {"document": document.file_name, "src": image.src, "alt": image.alt, "decorative": image.decorative,
+             "caption": image.caption, "long_description": image.has_long_description}
+            for document in prepared.documents for image in document.images
+        ],
+        "page_list": {
+            "pages": [label for document in prepared.documents for label in document.pages],
+            "articles_with_start_page": f"{len(placed)}/{len(articles)}",
+        },
+        "narration": narration,
+        "warnings": [str(warning) for warning in prepared.warnings],
+    }
+
+
+def book_report(book: Book, path: Path, run_validators: bool) -> dict[str, Any]:
+    data = path.read_bytes()
+    entry: dict[str, Any] = {
+        "bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "accessibility": asdict(book.accessibility),
+        "validators": {},
+    }
+    if not run_validators:
+        entry["validators"] = {"epubcheck": "not run (--no-validate)", "ace": "not run (--no-validate)"}
+        return entry
+    for name, runner in (("epubcheck", validate.run_epubcheck), ("ace", validate.run_ace)):
+        try:
+            entry["validators"][name] = asdict(runner(path))
+        except validate.ValidatorUnavailable as exc:
+            entry["validators"][name] = f"not run: {exc}"
+    return entry
+
+
+def write_report(data: dict[str, Any], folder: Path) -> None:
+    (folder / "report.json").write_text(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n",
+                                        encoding="utf-8")
+    (folder / "report.md").write_text(markdown(data), encoding="utf-8")
+
+
+def markdown(data: dict[str, Any]) -> str:
+    lines = [f"# Build report: {data['edition']['title']}", "",
+             f"{data['edition']['articles']} articles, language {data['edition']['language']}.", ""]
+    for name, book in data["books"].items():
+        lines += [f"## {name}", "", f"- Size: {book['bytes']:,} bytes; SHA-256 `{book['sha256'][:16]}…`"]
+        for validator, result in book["validators"].items():
+            lines.append(f"- {validator}: {validator_line(result)}")
+        claims = book["accessibility"]
+        lines += [f"- Access modes: {', '.join(claims['access_modes'])}; sufficient: "
+                  f"{' | '.join(claims['access_modes_sufficient'])}",
+                  f"- Features: {', '.join(claims['features'])}",
+                  f"- Hazards: {', '.join(claims['hazards'])}",
+                  f"- Conforms to: {claims['conforms_to']}", "",
+                  f"> {claims['summary']}", ""]
+    lines += ["## Images", ""]
+    for image in data["images"]:
+        alt = "decorative" if image["decorative"] else f"alt: {image['alt']}"
+        lines.append(f"- `{image['src']}` in `{image['document']}` ({alt})")
+    page_list = data["page_list"]
+    lines += ["", "## Page list", "", f"Pages: {', '.join(page_list['pages'])}; articles with their print start"
+              f" page: {page_list['articles_with_start_page']}.", ""]
+    if data["narration"]:
+        lines += ["## Narration", ""] + [f"- {key}: {value}" for key, value in data["narration"].items()] + [""]
+    if data["warnings"]:
+        lines += ["## Warnings", ""] + [f"- {warning}" for warning in data["warnings"]] + [""]
+    return "\n".join(lines)
+
+
+def validator_line(result: Any) -> str:
+    if isinstance(result, str):
+        return result
+    if "fatal" in result:
+        return (f"EPUBCheck {result['version']}: {result['fatal']} fatal, {result['errors']} errors,"
+                f" {result['warnings']} warnings")
+    violations = result["violations"]
+    counts = ", ".join(f"{count} {impact}" for impact, count in violations.items())
+    return f"Ace {result['version']}: {sum(violations.values())} violations ({counts})"

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Install what the validators and reader tests need, only where it is missing (idempotent, quiet):
+#   * Debian packages: chromium (DAISY Ace, reader tests), a Java runtime (EPUBCheck);
+#   * npm packages in tools/ (@daisy/ace-cli, epubjs, playwright-core) from package-lock.json.
+# Browsers are never downloaded: Puppeteer/Playwright use /usr/bin/chromium.
+# EPUBCheck itself is the jar in the `epubcheck` PyPI package (installed with the Python test extras).
+# Runs as root (CI) or through sudo. Prints nothing on success; on failure prints the log.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOLS="$ROOT/tools"
+STAMP="$TOOLS/.installed-npm"
+LOG="$(mktemp -t setup-tools.XXXXXX.log)"
+trap 'rm -f "$LOG"' EXIT
+
+fail() {
+    echo "setup-tools: $*" >&2
+    if [[ -s "$LOG" ]]; then
+        echo "---- log ----" >&2
+        tail -n 60 "$LOG" >&2
+    fi
+    exit 1
+}
+
+as_root() {
+    if [[ "$(id -u)" -eq 0 ]]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo -n "$@" || sudo "$@"
+    else
+        fail "need root (or sudo) to run: $*"
+    fi
+}
+
+# ---------------------------------------------------------------- Debian packages
+apt_packages=()
+[[ -x /usr/bin/chromium ]] || apt_packages+=(chromium)
+command -v java >/dev/null 2>&1 || apt_packages+=(default-jre-headless)
+
+if ((${#apt_packages[@]})); then
+    command -v apt-get >/dev/null 2>&1 || fail "missing ${apt_packages[*]} and no apt-get to install them"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >>"$LOG" 2>&1 \
+        || fail "apt-get update failed"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+        "${apt_packages[@]}" >>"$LOG" 2>&1 \
+        || fail "apt-get install ${apt_packages[*]} failed"
+fi
+
+# ---------------------------------------------------------------- npm packages in tools/
+command -v node >/dev/null 2>&1 || fail "Node.js >= 20 is required (no 'node' on PATH)"
+command -v npm >/dev/null 2>&1 || fail "npm is required (no 'npm' on PATH)"
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+((node_major >= 20)) || fail "Node.js >= 20 is required by @daisy/ace-cli (found $(node --version))"
+
+want="$(cd "$TOOLS" && sha256sum package.json package-lock.json | sha256sum | cut -d' ' -f1) node$node_major"
+have="$(cat "$STAMP" 2>/dev/null || true)"
+if [[ "$want" != "$have" || ! -x "$TOOLS/node_modules/.bin/ace-cli" ]]; then
+    rm -f "$STAMP"
+    (
+        cd "$TOOLS"
+        PUPPETEER_SKIP_DOWNLOAD=1 PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
+            npm ci --no-audit --no-fund --loglevel=error
+    ) >>"$LOG" 2>&1 || fail "npm ci in tools/ failed"
+    echo "$want" >"$STAMP"
+fi
