@@ -161,7 +161,7 @@ def reproducible_zip(data: bytes, language: str, modified: datetime) -> bytes:
     stamp = modified.astimezone(UTC).timetuple()[:6]
     source = zipfile.ZipFile(io.BytesIO(data))
     names = [name for name in source.namelist() if name != "mimetype"]
-    ordered = ["META-INF/container.xml"] + sorted(name for name in names if name != "META-INF/container.xml")
+    ordered = ["META-INF/container.xml", *sorted(name for name in names if name != "META-INF/container.xml")]
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as target:
         write_entry(target, "mimetype", b"application/epub+zip", stamp, zipfile.ZIP_STORED)

@@ -1,0 +1,39 @@
+"""Shared fixtures: one text-only build of the real edition per session, and the golden-file flag."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from builder.build import BuildOptions, BuildResult, build
+
+PROJECT = Path(__file__).resolve().parent.parent
+SOURCE = PROJECT / "source"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-goldens", action="store_true", help="re-save the golden XHTML files")
+
+
+@pytest.fixture
+def update_goldens(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-goldens"))
+
+
+@pytest.fixture(scope="session")
+def text_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, BuildResult]:
+    """The edition built without audio or validators: (output folder, result)."""
+    output = tmp_path_factory.mktemp("text-build")
+    result = build(BuildOptions(source=SOURCE, output=output, audio=False, validate=False))
+    return output, result
+
+
+@pytest.fixture(scope="session")
+def text_epub(text_build: tuple[Path, BuildResult]) -> Path:
+    return text_build[0] / "imind-spring-2025.epub"
+
+
+def in_ci() -> bool:
+    return bool(os.environ.get("CI"))
