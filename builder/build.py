@@ -14,11 +14,17 @@ from builder import accessibility, images, navigation, package
 from builder import report as build_report
 from builder.errors import BuildError, Diagnostic
 from builder.model import Document, Edition, Resource
-from builder.render import IMAGE_TYPES, markdown_parser, render_article
+from builder.render import IMAGE_TYPES, Neighbourhood, markdown_parser, render_article
 from builder.sources import load_edition
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-STYLESHEET = PROJECT_ROOT / "assets" / "css" / "edition.css"
+STYLESHEETS = PROJECT_ROOT / "assets" / "css"
+# Each profile's stylesheet is edition.css with its layers appended; documents always link css/edition.css.
+PROFILES: dict[str, tuple[str, ...]] = {
+    "standard": (),
+    "readable": ("readable.css",),
+    "large-print": ("readable.css", "large-print.css"),
+}
 
 Progress = Callable[[str, int, int], None]
 
@@ -30,6 +36,7 @@ class BuildOptions:
     audio: bool = True
     strict: bool = False
     validate: bool = True
+    profiles: tuple[str, ...] = ("standard",)
     jobs: int = 0  # 0: one per core
     cache_dir: Path | None = None
     voice: str | None = None
@@ -57,6 +64,7 @@ class BuildResult:
     outputs: list[Path] = field(default_factory=list)
     warnings: tuple[Diagnostic, ...] = ()
     report: dict = field(default_factory=dict)
+    failures: tuple[Diagnostic, ...] = ()  # errors that still let some outputs be published
 
 
 def source_date(edition: Edition) -> datetime:
@@ -73,8 +81,11 @@ def prepare(source: Path) -> Prepared:
     md = markdown_parser()
     warnings = list(loaded.warnings)
     articles, image_files = [], {}
-    for article in edition.articles:
-        rendered = render_article(article, edition.language, md)
+    for number, article in enumerate(edition.articles):
+        following = edition.articles[number + 1] if number + 1 < len(edition.articles) else None
+        around = Neighbourhood(f"{following.slug}.xhtml" if following else "", following.title if following else "",
+                               edition.narration.rate)
+        rendered = render_article(article, edition.language, md, around)
         articles.append(rendered.document)
         warnings += rendered.warnings
         for path in rendered.images:
@@ -82,19 +93,29 @@ def prepare(source: Path) -> Prepared:
     cover = Resource(navigation.COVER_IMAGE, "image/png", images.cover_png(edition), ("cover-image",))
     title = navigation.title_page(edition, images.cover_alt(edition))
     contents = navigation.contents_page(edition, articles)
-    resources = [Resource("css/edition.css", "text/css", STYLESHEET.read_bytes())]
-    resources += [Resource(name, IMAGE_TYPES[path.suffix.lower()], path.read_bytes())
+    resources = [Resource(name, IMAGE_TYPES[path.suffix.lower()], path.read_bytes())
                   for name, path in sorted(image_files.items())]
     return Prepared(edition, (title, contents, *articles), tuple(resources), cover, tuple(warnings))
 
 
-def text_book(prepared: Prepared) -> package.Book:
+def stylesheet(profile: str) -> Resource:
+    layers = ("edition.css", *PROFILES[profile])
+    css = b"\n".join((STYLESHEETS / name).read_bytes() for name in layers)
+    return Resource("css/edition.css", "text/css", css)
+
+
+def book_name(slug: str, profile: str, narrated: bool = False) -> str:
+    suffix = "" if profile == "standard" else f"-{profile}"
+    return f"{slug}{'-narrated' if narrated else ''}{suffix}.epub"
+
+
+def text_book(prepared: Prepared, profile: str = "standard") -> package.Book:
     documents = prepared.documents
     return package.Book(
         edition=prepared.edition,
         documents=documents,
         nav=navigation.nav_document(prepared.edition, documents),
-        resources=prepared.resources,
+        resources=(stylesheet(profile), *prepared.resources),
         accessibility=accessibility.describe(documents, narrated=False),
         cover=prepared.cover,
     )
@@ -114,16 +135,22 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
     options.output.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=options.output))
     try:
-        books = {f"{edition.slug}.epub": text_book(prepared)}
+        books = {book_name(edition.slug, profile): text_book(prepared, profile) for profile in options.profiles}
         audio_folder = None
         narration_report: dict = {}
+        failures: tuple[Diagnostic, ...] = ()
         if options.audio:
-            from builder import read_aloud  # the speech branch; imported only when narrating
+            from builder import narration, read_aloud  # the speech branch; imported only when narrating
 
-            narrated = read_aloud.narrate_edition(prepared, options, staging, progress)
-            books[f"{edition.slug}-narrated.epub"] = narrated.book
-            audio_folder = narrated.audio_folder
-            narration_report = narrated.report
+            try:
+                narrated = read_aloud.narrate_edition(prepared, options, staging, progress)
+                books[book_name(edition.slug, "standard", narrated=True)] = narrated.book
+                audio_folder = narrated.audio_folder
+                narration_report = narrated.report
+            except narration.EngineUnavailable as missing:  # the text book is still worth publishing
+                failures = (Diagnostic("E060", f"no speech engine: {missing}",
+                                       "Install one (apt-get install espeak-ng), or build with --no-audio."),)
+                narration_report = {"status": f"not built: {missing}"}
         for name, book in books.items():
             (staging / name).write_bytes(package.epub_bytes(book, modified))
         report = build_report.report(prepared, books, staging, options.validate, narration_report)
@@ -132,7 +159,7 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
                           audio_folder.name if audio_folder else None)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return BuildResult(outputs, prepared.warnings, report)
+    return BuildResult(outputs, prepared.warnings, report, failures)
 
 
 def publish(staging: Path, output: Path, files: list[str], folder: str | None) -> list[Path]:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from builder import __version__
+from builder.build import PROFILES
 from builder.errors import BuildError, Diagnostic
 
 EXIT_OK, EXIT_USER_ERROR, EXIT_INTERRUPTED, EXIT_INTERNAL = 0, 1, 130, 70
@@ -34,6 +35,9 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("--no-validate", dest="validate", action="store_false",
                        help="do not run EPUBCheck and Ace on the books (the report says so)")
     build.add_argument("--strict", action="store_true", help="treat every warning as an error")
+    build.add_argument("--profile", action="append", choices=[*PROFILES, "all"], metavar="PROFILE",
+                       help="reading profile of the text EPUB: standard (default), readable (dyslexia-friendly),"
+                            " large-print, or all; repeatable. Each writes its own EPUB")
     build.add_argument("--jobs", type=int, default=0, metavar="N",
                        help="processes for speech synthesis and encoding (default: one per core)")
     build.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
@@ -106,6 +110,7 @@ def run_build(arguments: argparse.Namespace) -> int:
         audio=arguments.audio,
         strict=arguments.strict,
         validate=arguments.validate,
+        profiles=profiles(arguments.profile),
         jobs=arguments.jobs or os.cpu_count() or 1,
         cache_dir=None if arguments.no_cache else (arguments.cache_dir or default_cache()),
         voice=arguments.voice,
@@ -118,7 +123,17 @@ def run_build(arguments: argparse.Namespace) -> int:
     for path in result.outputs:
         print(f"wrote {path}")
     print(f"built in {time.perf_counter() - started:.1f} s")
-    return EXIT_OK
+    for failure in result.failures:
+        print(failure, file=sys.stderr)
+    return EXIT_USER_ERROR if result.failures else EXIT_OK
+
+
+def profiles(chosen: list[str] | None) -> tuple[str, ...]:
+    if not chosen:
+        return ("standard",)
+    if "all" in chosen:
+        return tuple(PROFILES)
+    return tuple(dict.fromkeys(chosen))
 
 
 def default_cache() -> Path:

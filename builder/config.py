@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import re
 import tomllib
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from builder.errors import Diagnostic, error, warning
+from builder.errors import Diagnostic, error, shown, warning
 from builder.model import NarrationSettings
 
 MANIFEST_NAME = "edition.toml"
@@ -19,6 +20,10 @@ NARRATION_KEYS = ("voice", "rate", "volume")
 # BCP 47, the shapes a publisher uses: language, optional script, region, variants.
 LANGUAGE_TAG = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z]{4})?(-([a-zA-Z]{2}|[0-9]{3}))?(-[a-zA-Z0-9]{5,8})*$")
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+# An article's slug names its file and becomes an XML id in the book, so it must start with a letter.
+ARTICLE_SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+# Characters XML 1.0 cannot carry: a book holding one is not well-formed.
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 @dataclass(frozen=True)
@@ -31,13 +36,25 @@ class Manifest:
 
 
 def read_text(path: Path) -> str:
-    """Read a source file as UTF-8, or fail naming the first bad byte's line."""
+    """Read a source file as UTF-8, or fail naming the first bad byte's line.
+
+    A byte-order mark and Windows or old Mac line endings are accepted: editors save them silently.
+    """
     data = path.read_bytes()
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise error("E003", "file is not UTF-8 text", "Save it as UTF-8.", path, line) from None
+        raise error("E003", f"file is not UTF-8 text (byte 0x{data[exc.start]:02x})",
+                    "Save it as UTF-8 (in most editors: Save As, encoding UTF-8).", path, line) from None
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    bad = NOT_XML.search(text)
+    if bad:
+        line = text[: bad.start()].count("\n") + 1
+        raise error("E009", f"control character U+{ord(bad.group()):04X} in the text",
+                    "Delete it (it is invisible in most editors; it often comes from copying out of a PDF).",
+                    path, line)
+    return text
 
 
 def line_of(text: str, key: str) -> int | None:
@@ -46,10 +63,18 @@ def line_of(text: str, key: str) -> int | None:
     return text[: match.start()].count("\n") + 1 if match else None
 
 
+def line_of_value(text: str, value: str, occurrence: int = 1) -> int | None:
+    """The line of the n-th quoted occurrence of a value, e.g. a slug in the articles list."""
+    found = [match.start() for match in re.finditer(rf"[\"']{re.escape(value)}[\"']", text)]
+    if len(found) < occurrence:
+        return line_of(text, "articles")
+    return text[: found[occurrence - 1]].count("\n") + 1
+
+
 def unknown_keys(found: dict[str, Any], known: tuple[str, ...], path: Path, text: str,
                  code: str) -> list[Diagnostic]:
     diagnostics = []
-    for key in found:
+    for key in map(str, found):  # YAML keys may be numbers or dates
         if key in known:
             continue
         close = difflib.get_close_matches(key, known, n=1)
@@ -72,26 +97,44 @@ def load_manifest(root: Path) -> Manifest:
                     int(found.group(1)) if found else None) from None
     for key in REQUIRED:
         if key not in values or values[key] in ("", []):
-            raise error("E004", f"required field '{key}' is missing", f"Add '{key} = …' to the manifest.", path)
-    for key in ("title", "edition", "date", "publisher", "language", "identifier", "slug"):
-        if not isinstance(values[key], str):
-            raise error("E005", f"field '{key}' must be a string", f'Write {key} = "…".', path, line_of(text, key))
+            raise error("E004", f"required field '{key}' is missing or empty", f"Add '{key} = …' to the manifest.",
+                        path, line_of(text, key) or 1)
+    if isinstance(values["date"], datetime.date):  # an unquoted TOML date means the same
+        values["date"] = values["date"].isoformat()
+    for key in ("title", "edition", "date", "publisher", "language", "identifier", "slug", *OPTIONAL[:4]):
+        if key in values and not isinstance(values[key], str):
+            raise error("E005", f"field '{key}' must be text", f'Write {key} = "…".', path, line_of(text, key))
+    try:  # the date stamps every file of the book when SOURCE_DATE_EPOCH is not set
+        datetime.datetime.fromisoformat(values["date"])
+    except ValueError:
+        raise error("E005", f"date '{shown(values['date'])}' is not a date", 'Write date = "YYYY-MM-DD".', path,
+                    line_of(text, "date")) from None
     if not LANGUAGE_TAG.match(values["language"]):
-        raise error("E006", f"invalid language tag '{values['language']}'",
+        raise error("E006", f"invalid language tag '{shown(values['language'])}'",
                     "Use a BCP 47 tag such as 'en-GB'.", path, line_of(text, "language"))
     if not SLUG.match(values["slug"]):
-        raise error("E005", f"slug '{values['slug']}' is not lower-case words joined by hyphens",
+        raise error("E005", f"slug '{shown(values['slug'])}' is not lower-case words joined by hyphens",
                     "Use a slug such as 'imind-spring-2025'.", path, line_of(text, "slug"))
     slugs = values["articles"]
     if not isinstance(slugs, list) or not all(isinstance(s, str) for s in slugs):
         raise error("E005", "'articles' must be a list of article slugs", 'Write articles = ["editors-note", …].',
                     path, line_of(text, "articles"))
-    duplicates = sorted({s for s in slugs if slugs.count(s) > 1})
-    if duplicates:
-        raise error("E007", f"article '{duplicates[0]}' is listed twice", "List each article once.", path,
-                    line_of(text, "articles"))
+    for slug in slugs:
+        if not ARTICLE_SLUG.match(slug):  # it names a file: '../x' or 'a/b' would reach outside articles/
+            raise error("E008", f"article slug '{shown(slug)}' is not lower-case words joined by hyphens",
+                        "Name the article file e.g. 'editors-note.md' and list it as \"editors-note\".", path,
+                        line_of_value(text, slug))
+    seen: set[str] = set()
+    for slug in slugs:
+        if slug in seen:
+            raise error("E007", f"article '{slug}' is listed twice", "List each article once.", path,
+                        line_of_value(text, slug, occurrence=2))
+        seen.add(slug)
     warnings = unknown_keys(values, REQUIRED + OPTIONAL, path, text, "W001")
     narration_values = values.get("narration", {})
+    if not isinstance(narration_values, dict):
+        raise error("E005", "'narration' must be a table", "Write [narration] with voice, rate and volume below it.",
+                    path, line_of(text, "narration"))
     warnings += unknown_keys(narration_values, NARRATION_KEYS, path, text, "W001")
     return Manifest(path, values, narration_settings(narration_values, path, text), tuple(slugs), tuple(warnings))
 
@@ -103,7 +146,7 @@ def narration_settings(values: dict[str, Any], path: Path, text: str) -> Narrati
         rate=values.get("rate", defaults.rate),
         volume=values.get("volume", defaults.volume),
     )
-    if not isinstance(settings.voice, str) or not isinstance(settings.rate, int) or not (
+    if not isinstance(settings.voice, str) or type(settings.rate) is not int or settings.rate <= 0 or not (
         isinstance(settings.volume, int | float) and 0 <= settings.volume <= 1
     ):
         raise error("E005", "narration needs voice (text), rate (words a minute) and volume (0 to 1)",

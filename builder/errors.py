@@ -29,7 +29,63 @@ class Diagnostic:
     def __str__(self) -> str:
         place = self.location()
         prefix = f"{place}: " if place else ""
-        return f"{prefix}{self.severity.value} {self.code}: {self.message}. {self.remedy}"
+        # One line whatever the values quoted in it hold: editors and CI parse "file:line: severity code".
+        return one_line(f"{prefix}{self.severity.value} {self.code}: {self.message}. {self.remedy}")
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def shown(value: object, limit: int = 60) -> str:
+    """A user's value quoted in a message, cut short so that a stray paragraph stays readable."""
+    text = one_line(str(value))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# Every code the builder can emit, with its meaning: the reference for editors (and a test keeps it complete).
+CODES: dict[str, str] = {
+    "E001": "the edition manifest edition.toml is missing",
+    "E002": "edition.toml is not valid TOML",
+    "E003": "a source file is not UTF-8 text",
+    "E004": "a required manifest field is missing or empty",
+    "E005": "a manifest field has the wrong type or shape (text, date, slug, list, narration table)",
+    "E006": "an invalid BCP 47 language tag (manifest, front matter or a lang attribute)",
+    "E007": "an article is listed twice in the manifest",
+    "E008": "an article slug in the manifest is not a lower-case name that starts with a letter",
+    "E009": "a source file contains a control character that XML cannot carry",
+    "E010": "an article listed in the manifest has no file",
+    "E011": "an article's YAML front matter is missing or malformed (or repeats a field)",
+    "E012": "a required front-matter field is missing, empty or of the wrong type",
+    "E013": "an unknown article kind or author role",
+    "E014": "an article has no text",
+    "E015": "an article file is a link to a file outside the edition",
+    "E020": "a level-1 heading in an article body",
+    "E021": "a heading level is skipped",
+    "E030": "a link goes nowhere (unknown #id, empty or relative link)",
+    "E031": "a footnote reference has no note",
+    "E033": "an id is used twice in one article",
+    "E034": "an id is not a valid XML name",
+    "E035": "an HTML attribute has an invalid value",
+    "E036": "display math cannot be read as LaTeX",
+    "E040": "an image path escapes the edition's images folder (.., absolute, URL, symlink)",
+    "E041": "an image does not exist",
+    "E042": "an image has no alt text",
+    "E043": "an image has placeholder alt text",
+    "E044": "an image is of an unsupported type",
+    "E045": "an image file is unreadable or its content does not match its extension",
+    "E047": "an SVG image carries scripts, event handlers or external references",
+    "E051": "raw HTML uses a class or attribute the builder reserves for its own markup",
+    "E060": "the speech engine is missing (narration not built)",
+    "E090": "a file or folder cannot be read or written",
+    "W001": "an unknown manifest field (ignored), with a did-you-mean",
+    "W002": "an article file no manifest lists (left out)",
+    "W003": "an unknown front-matter field (ignored), with a did-you-mean",
+    "W032": "a footnote is never referenced",
+    "W046": "an image is very large (over 2 MB or 4000 px)",
+    "W050": "unsafe raw HTML removed (script, iframe, object, embed, on* handlers, javascript:/data: URLs, style)",
+    "W052": "a link with an unsupported URL scheme is removed (only https, http and mailto)",
+}
 
 
 class BuildError(Exception):

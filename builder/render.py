@@ -417,7 +417,7 @@ def attach_description(figure: etree._Element, img: etree._Element, figure_id: s
     sub(details, "summary", "Description and data")
     details.extend(list(following))
     figure.getparent().remove(following)
-    figure.append(details)
+    img.addnext(details)  # a figcaption must stay the figure's first or last child
     img.set("aria-describedby", f"{figure_id}-description")
     return True
 
@@ -489,7 +489,24 @@ def markdown_fragment(markdown: str, md: MarkdownIt) -> etree._Element:
     return to_xhtml(container)
 
 
-def article_header(article: Article) -> etree._Element:
+READING_WORDS_PER_MINUTE = 200  # a common adult silent-reading estimate
+
+
+@dataclass(frozen=True)
+class Neighbourhood:
+    """What an article's header needs to know about the edition around it."""
+
+    next_href: str = ""
+    next_title: str = ""
+    speech_rate: int = 170  # words a minute, for the listening-time estimate
+
+
+def minutes(words: int, per_minute: int) -> str:
+    count = max(1, round(words / per_minute))
+    return f"{count} minute{'s' if count > 1 else ''}"
+
+
+def article_header(article: Article, words: int, around: Neighbourhood) -> etree._Element:
     header = h("header")
     sub(header, "h1", article.title, id=f"{article.slug}-title")
     if article.subtitle:
@@ -498,14 +515,20 @@ def article_header(article: Article) -> etree._Element:
         sub(header, "p", article.byline(), class_="byline")
     glance = sub(header, "section", class_="at-a-glance", aria_label="At a glance")
     sub(glance, "p", article.summary, class_="summary", epub_type="abstract", role="doc-abstract")
+    sub(glance, "p", f"About {minutes(words, READING_WORDS_PER_MINUTE)} to read and about "
+        f"{minutes(words, around.speech_rate)} to listen to.", class_="reading-time")
     if article.content_notes:
         notes = sub(glance, "p", class_="content-notes")
         sub(notes, "strong", "Content notes:").tail = " " + "; ".join(article.content_notes) + "."
         sub(glance, "a", "Skip to the article text", class_="skip-link", href=f"#{article.slug}-text")
+    if around.next_href:
+        skip = sub(glance, "p", class_="skip-next")
+        sub(skip, "a", f"Skip to the next article: {around.next_title}", href=around.next_href)
     return header
 
 
-def render_article(article: Article, language: str, md: MarkdownIt | None = None) -> Rendered:
+def render_article(article: Article, language: str, md: MarkdownIt | None = None,
+                   around: Neighbourhood | None = None) -> Rendered:
     md = md or markdown_parser()
     env: dict = {}
     tokens = md.parse(article.body, env)
@@ -523,7 +546,7 @@ def render_article(article: Article, language: str, md: MarkdownIt | None = None
     start_pages = [article.page] if article.page else []
     if article.page:
         section.append(page_break(article.page))
-    section.append(article_header(article))
+    section.append(article_header(article, len(text_of(body).split()), around or Neighbourhood()))
     section.append(body)
     if article.author_note:
         note = sub(section, "aside", class_="author-note", aria_label="About the author")

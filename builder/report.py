@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+import os
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,7 +28,7 @@ def report(prepared: Prepared, books: Mapping[str, Book], staging: Path, run_val
     return {
         "edition": {"title": edition.full_title, "identifier": edition.identifier, "language": edition.language,
                     "articles": len(articles)},
-        "books": {name: book_report(book, staging / name, run_validators) for name, book in books.items()},
+        "books": books_report(books, staging, run_validators),
         "images": [
             {"document": document.file_name, "src": image.src, "alt": image.alt, "decorative": image.decorative,
              "caption": image.caption, "long_description": image.has_long_description}
@@ -41,23 +43,39 @@ def report(prepared: Prepared, books: Mapping[str, Book], staging: Path, run_val
     }
 
 
-def book_report(book: Book, path: Path, run_validators: bool) -> dict[str, Any]:
+VALIDATORS = {"epubcheck": validate.run_epubcheck, "ace": validate.run_ace}
+
+
+def books_report(books: Mapping[str, Book], staging: Path, run_validators: bool) -> dict[str, Any]:
+    entries = {name: book_entry(book, staging / name) for name, book in books.items()}
+    if not run_validators:
+        for entry in entries.values():
+            entry["validators"] = dict.fromkeys(VALIDATORS, "not run (--no-validate)")
+        return entries
+    # The validators are separate processes (Java, Chromium): run them side by side.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        runs = {(name, validator): pool.submit(validator_result, runner, staging / name)
+                for name in entries for validator, runner in VALIDATORS.items()}
+    for (name, validator), run in runs.items():
+        entries[name]["validators"][validator] = run.result()
+    return entries
+
+
+def book_entry(book: Book, path: Path) -> dict[str, Any]:
     data = path.read_bytes()
-    entry: dict[str, Any] = {
+    return {
         "bytes": len(data),
         "sha256": hashlib.sha256(data).hexdigest(),
         "accessibility": asdict(book.accessibility),
         "validators": {},
     }
-    if not run_validators:
-        entry["validators"] = {"epubcheck": "not run (--no-validate)", "ace": "not run (--no-validate)"}
-        return entry
-    for name, runner in (("epubcheck", validate.run_epubcheck), ("ace", validate.run_ace)):
-        try:
-            entry["validators"][name] = asdict(runner(path))
-        except validate.ValidatorUnavailable as exc:
-            entry["validators"][name] = f"not run: {exc}"
-    return entry
+
+
+def validator_result(runner: Callable[[Path], Any], path: Path) -> dict[str, Any] | str:
+    try:
+        return asdict(runner(path))
+    except validate.ValidatorUnavailable as exc:
+        return f"not run: {exc}"
 
 
 def write_report(data: dict[str, Any], folder: Path) -> None:

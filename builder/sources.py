@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from builder.config import LANGUAGE_TAG, Manifest, line_of, load_manifest, read_text, unknown_keys
-from builder.errors import Diagnostic, error, warning
+from builder.errors import Diagnostic, error, shown, warning
 from builder.model import Article, Author, Edition
 
 ARTICLES_DIR = "articles"
@@ -19,7 +19,8 @@ ROLES = ("author", "interviewer", "interviewee", "transcriber", "compiler", "edi
 REQUIRED_FIELDS = ("title", "kind", "summary")
 OPTIONAL_FIELDS = ("subtitle", "page", "authors", "content_notes", "author_note", "language")
 AUTHOR_FIELDS = ("name", "role", "affiliation")
-FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)---[ \t]*\n", re.DOTALL)
+# The closing '---' may end the file (then the article is empty, which E014 says); the block may be empty.
+FRONT_MATTER = re.compile(r"\A---[ \t]*\n((?:.*?\n)?)---[ \t]*(?:\n|\Z)", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,9 @@ def load_article(path: Path, slug: str, manifest: Manifest) -> tuple[Article, li
         raise error("E010", f"article '{slug}' is listed but {path} does not exist",
                     f"Create {path.name} or remove '{slug}' from 'articles'.", manifest.path,
                     line_of(read_text(manifest.path), "articles"))
+    if not path.resolve().is_relative_to(manifest.path.parent.resolve()):
+        raise error("E015", f"article '{slug}' is a link to a file outside the edition",
+                    f"Copy the article into {path.parent.name}/ instead of linking to it.", path)
     text = read_text(path)
     match = FRONT_MATTER.match(text)
     if not match:
@@ -86,32 +90,60 @@ def load_article(path: Path, slug: str, manifest: Manifest) -> tuple[Article, li
         raise error("E014", "the article has no text", "Write the article below the front matter.", path, body_line)
     diagnostics = unknown_keys(fields, REQUIRED_FIELDS + OPTIONAL_FIELDS, path, text, "W003")
     for key in REQUIRED_FIELDS:
-        if not isinstance(fields.get(key), str) or not fields[key].strip():
+        if fields.get(key) is None or not text_field(fields, key, path, text):
             raise error("E012", f"required front-matter field '{key}' is missing or empty",
                         f"Add '{key}: …' to the front matter.", path, line_of(text, key) or 2)
     if fields["kind"] not in KINDS:
-        raise error("E013", f"unknown kind '{fields['kind']}'", f"Use one of: {', '.join(KINDS)}.", path,
+        raise error("E013", f"unknown kind '{shown(fields['kind'])}'", f"Use one of: {', '.join(KINDS)}.", path,
                     line_of(text, "kind"))
     language = fields.get("language")
     if language is not None and not (isinstance(language, str) and LANGUAGE_TAG.match(language)):
-        raise error("E006", f"invalid language tag '{language}'", "Use a BCP 47 tag such as 'en-GB'.", path,
-                    line_of(text, "language"))
-    authors, found = parse_authors(fields.get("authors", []), path, text)
+        raise error("E006", f"invalid language tag '{shown(language)}'", "Use a BCP 47 tag such as 'en-GB'.",
+                    path, line_of(text, "language"))
+    authors, found = parse_authors(fields.get("authors") or [], path, text)
     article = Article(
         slug=slug,
-        title=fields["title"].strip(),
+        title=text_field(fields, "title", path, text),
         kind=fields["kind"],
-        summary=fields["summary"].strip(),
+        summary=text_field(fields, "summary", path, text),
         body=body,
         source=path,
         body_line=body_line,
-        subtitle=str(fields.get("subtitle") or "").strip(),
-        page=str(fields.get("page") or "").strip(),
+        subtitle=text_field(fields, "subtitle", path, text),
+        page=text_field(fields, "page", path, text),
         authors=authors,
-        content_notes=tuple(str(note) for note in fields.get("content_notes") or ()),
-        author_note=str(fields.get("author_note") or "").strip(),
+        content_notes=content_notes(fields.get("content_notes"), path, text),
+        author_note=text_field(fields, "author_note", path, text),
     )
     return article, diagnostics + found
+
+
+def text_field(fields: dict[str, Any], key: str, path: Path, text: str) -> str:
+    """A front-matter value that is shown as text: a string or a number (page: 7), never a list or table."""
+    value = fields.get(key)
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        # YAML reads an unquoted 2025-04-01 as a date and 'yes' as true: say how to keep the text.
+        raise error("E012", f"front-matter field '{key}' must be text, not {yaml_type(value)}",
+                    f"Write it as text: {key}: \"…\" (quoted).", path, line_of(text, key) or 2)
+    return str(value).strip()
+
+
+def content_notes(value: Any, path: Path, text: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):  # one note written without the list brackets
+        return (value.strip(),) if value.strip() else ()
+    if not isinstance(value, list) or not all(isinstance(note, str | int | float) for note in value):
+        raise error("E012", "'content_notes' must be a list of short texts",
+                    "Write content_notes: [suicide and self-harm, abuse].", path, line_of(text, "content_notes"))
+    return tuple(str(note).strip() for note in value if str(note).strip())
+
+
+def yaml_type(value: Any) -> str:
+    names = {bool: "true/false", list: "a list", dict: "a set of fields"}
+    return next((name for kind, name in names.items() if isinstance(value, kind)), type(value).__name__)
 
 
 def strip_comments(markdown: str) -> str:
@@ -120,7 +152,10 @@ def strip_comments(markdown: str) -> str:
 
 def parse_front_matter(text: str, path: Path) -> dict[str, Any]:
     try:
-        fields = yaml.safe_load(text)
+        fields = yaml.load(text, Loader=UniqueKeyLoader)  # a SafeLoader: builds no Python objects
+    except DuplicateField as exc:
+        raise error("E011", f"front-matter field '{shown(exc.key)}' is given twice",
+                    "Keep one of them (YAML would silently use the last).", path, exc.line + 2) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or "cannot be read"
@@ -128,10 +163,33 @@ def parse_front_matter(text: str, path: Path) -> dict[str, Any]:
         raise error("E011", f"malformed YAML front matter: {problem}",
                     "Fix the YAML (quote values that contain ':' or start with a special character).",
                     path, line) from None
+    if fields is None:  # an empty block: the missing required fields are reported next
+        return {}
     if not isinstance(fields, dict):
         raise error("E011", "front matter is not a set of 'field: value' lines",
                     "Write one 'field: value' per line.", path, 2)
     return fields
+
+
+class DuplicateField(yaml.YAMLError):
+    def __init__(self, key: Any, line: int) -> None:
+        super().__init__(f"duplicate key {key!r}")
+        self.key, self.line = key, line
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML keeps the last of two equal keys without a word; a repeated field is always a mistake."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, str | int | float | bool):
+                continue  # unhashable keys are SafeLoader's to refuse
+            if key in seen:
+                raise DuplicateField(key, key_node.start_mark.line)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def parse_authors(values: Any, path: Path, text: str) -> tuple[tuple[Author, ...], list[Diagnostic]]:
