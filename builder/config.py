@@ -15,7 +15,7 @@ from builder.model import NarrationSettings
 
 MANIFEST_NAME = "edition.toml"
 REQUIRED = ("title", "edition", "date", "publisher", "language", "identifier", "slug", "articles")
-OPTIONAL = ("subtitle", "description", "print_source", "disclaimer", "narration", "cover")
+OPTIONAL = ("subtitle", "description", "print_source", "disclaimer", "cover_lines", "narration", "cover")
 NARRATION_KEYS = ("voice", "rate", "volume")
 # BCP 47, the shapes a publisher uses: language, optional script, region, variants.
 LANGUAGE_TAG = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z]{4})?(-([a-zA-Z]{2}|[0-9]{3}))?(-[a-zA-Z0-9]{5,8})*$")
@@ -23,7 +23,7 @@ SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 # An article's slug names its file and becomes an XML id in the book, so it must start with a letter.
 ARTICLE_SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 # Characters XML 1.0 cannot carry: a book holding one is not well-formed.
-NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,21 @@ def line_of(text: str, key: str) -> int | None:
     return text[: match.start()].count("\n") + 1 if match else None
 
 
+def check_characters(values: Any, path: Path, text: str, key: str = "") -> None:
+    """Escapes such as "\\u000b" (TOML) or "\\x0b" (YAML) can put into a value what read_text refused."""
+    if isinstance(values, dict):
+        for name, value in values.items():
+            check_characters(value, path, text, key or str(name))
+    elif isinstance(values, list):
+        for value in values:
+            check_characters(value, path, text, key)
+    elif isinstance(values, str) and NOT_XML.search(values):
+        bad = NOT_XML.search(values)
+        assert bad is not None
+        raise error("E009", f"control character U+{ord(bad.group()):04X} in the value of '{key}'",
+                    "Delete the escape that writes it.", path, line_of(text, key) or 1)
+
+
 def line_of_value(text: str, value: str, occurrence: int = 1) -> int | None:
     """The line of the n-th quoted occurrence of a value, e.g. a slug in the articles list."""
     found = [match.start() for match in re.finditer(rf"[\"']{re.escape(value)}[\"']", text)]
@@ -85,6 +100,9 @@ def unknown_keys(found: dict[str, Any], known: tuple[str, ...], path: Path, text
 
 def load_manifest(root: Path) -> Manifest:
     path = root / MANIFEST_NAME
+    if not root.is_dir():
+        raise error("E001", "no such edition folder", "Give the folder holding edition.toml (default: source/).",
+                    root)
     if not path.is_file():
         raise error("E001", "no edition manifest", f"Create {MANIFEST_NAME} (see source/README.md).", path)
     text = read_text(path)
@@ -95,6 +113,7 @@ def load_manifest(root: Path) -> Manifest:
         reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
         raise error("E002", f"malformed TOML: {reason}", "Fix the TOML syntax.", path,
                     int(found.group(1)) if found else None) from None
+    check_characters(values, path, text)
     for key in REQUIRED:
         if key not in values or values[key] in ("", []):
             raise error("E004", f"required field '{key}' is missing or empty", f"Add '{key} = …' to the manifest.",
@@ -146,9 +165,17 @@ def narration_settings(values: dict[str, Any], path: Path, text: str) -> Narrati
         rate=values.get("rate", defaults.rate),
         volume=values.get("volume", defaults.volume),
     )
-    if not isinstance(settings.voice, str) or type(settings.rate) is not int or settings.rate <= 0 or not (
-        isinstance(settings.volume, int | float) and 0 <= settings.volume <= 1
-    ):
-        raise error("E005", "narration needs voice (text), rate (words a minute) and volume (0 to 1)",
-                    'Write e.g. voice = "en-gb", rate = 170, volume = 1.0.', path, line_of(text, "narration"))
+    valid = {
+        "voice": isinstance(settings.voice, str) and bool(settings.voice.strip()),
+        "rate": isinstance(settings.rate, int) and not isinstance(settings.rate, bool) and 0 < settings.rate < 1000,
+        "volume": isinstance(settings.volume, int | float) and 0 <= settings.volume <= 1,
+    }
+    wrong = [key for key, ok in valid.items() if not ok]
+    if wrong:
+        header = re.search(r"^\s*\[narration\]", text, re.MULTILINE)
+        line = (line_of(text, wrong[0]) if wrong[0] in values else None) or (
+            text[: header.start()].count("\n") + 1 if header else None)
+        raise error("E005", f"narration {wrong[0]} is not valid: voice is text, rate is words a minute"
+                    " (e.g. 170), volume is from 0 to 1",
+                    'Write e.g. voice = "en-gb", rate = 170, volume = 1.0.', path, line)
     return settings

@@ -23,13 +23,20 @@ class Article:
     source: Path
     body_line: int  # 1-based line of the body's first line in `source`, for diagnostics
     subtitle: str = ""
-    page: str = ""
+    page: str = ""  # the start page as the printed Contents gives it, e.g. "02"
     authors: tuple[Author, ...] = ()
     content_notes: tuple[str, ...] = ()
     author_note: str = ""
+    contents_title: str = ""  # the entry as the printed Contents words it, when it differs from the title
+    contents_credit: str = ""  # the credit as the printed Contents words it, when it differs from the byline
 
     def byline(self) -> str:
         return byline(self.authors)
+
+    @property
+    def page_label(self) -> str:
+        """The page's label in the page list: '02' in the printed Contents is page 2."""
+        return str(int(self.page)) if self.page.isdigit() else self.page
 
 
 def byline(authors: tuple[Author, ...]) -> str:
@@ -78,6 +85,7 @@ class Edition:
     manifest: Path
     articles: tuple[Article, ...]
     disclaimer: str = ""
+    cover_lines: tuple[str, ...] = ()  # the print cover's lines, shown on the title page
     narration: NarrationSettings = field(default_factory=NarrationSettings)
     cover_image: Path | None = None
 

@@ -25,6 +25,12 @@ def title_page(edition: Edition, cover_alt: str) -> Document:
     sub(section, "p", edition.publisher, class_="publisher", epub_type="publisher")
     if edition.description:
         sub(section, "p", edition.description, class_="description")
+    if edition.cover_lines:
+        cover = sub(section, "section", class_="cover-lines", aria_labelledby="cover-lines-title")
+        sub(cover, "h2", "On the cover of the print edition", id="cover-lines-title")
+        listing = sub(cover, "ul")
+        for line in edition.cover_lines:
+            sub(listing, "li", line)
     if edition.disclaimer:
         aside = sub(section, "aside", class_="disclaimer", aria_labelledby="disclaimer-title")
         sub(aside, "h2", "Disclaimer", id="disclaimer-title")
@@ -35,22 +41,29 @@ def title_page(edition: Edition, cover_alt: str) -> Document:
                     landmark="titlepage")
 
 
+CONTENTS_HEADING = "Content"  # as the print edition heads its contents page
+
+
 def contents_page(edition: Edition, articles: Sequence[Document]) -> Document:
-    """The visible contents, like the printed one: title, authors and print page of each piece."""
+    """The printed contents, reproduced: print page, entry and credit as printed, each linked to its piece."""
     section = h("section", id="contents", class_="contents", epub_type="toc", role="doc-toc",
                 aria_labelledby="contents-title")
-    sub(section, "h1", "Contents", id="contents-title")
+    sub(section, "h1", CONTENTS_HEADING, id="contents-title")
     listing = sub(section, "ol", class_="contents-list")
     for document in articles:
         article = document.article
         assert article is not None
         item = sub(listing, "li")
-        sub(item, "a", article.title, href=f"../{document.file_name}")
-        if article.authors:
-            sub(item, "span", article.byline(), class_="contents-byline")
         if article.page:
-            sub(item, "span", f"Page {article.page}", class_="contents-page")
-    return Document(CONTENTS_PAGE, "Contents", xhtml_document("Contents", edition.language, section), landmark="toc")
+            page = sub(item, "span", class_="contents-page")
+            sub(page, "span", "Page ", class_="visually-hidden").tail = article.page
+            page.tail = " "
+        sub(item, "a", article.contents_title or article.title, href=f"../{document.file_name}").tail = " "
+        credit = article.contents_credit or article.byline()
+        if credit:
+            sub(item, "span", credit, class_="contents-byline")
+    return Document(CONTENTS_PAGE, "Contents", xhtml_document(CONTENTS_HEADING, edition.language, section),
+                    landmark="toc")
 
 
 def nav_document(edition: Edition, documents: Sequence[Document]) -> str:

@@ -7,15 +7,19 @@ roles, figures, notes with links both ways, page breaks, MathML with its spoken 
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
+import warnings
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import latex2mathml.converter
 import nh3
+import PIL.Image
 from lxml import etree
 from lxml import html as lxml_html
 from markdown_it import MarkdownIt
@@ -25,7 +29,8 @@ from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 
-from builder.errors import Diagnostic, error, warning
+from builder.config import LANGUAGE_TAG
+from builder.errors import Diagnostic, error, shown, warning
 from builder.model import Article, Document, Heading, Image
 
 XHTML = "http://www.w3.org/1999/xhtml"
@@ -97,6 +102,21 @@ def render_equation_open(self: Any, tokens: list[Token], idx: int, options: Any,
 
 # --- diagnostics on the token stream (they know the line numbers) ---------------------------------
 
+# Classes and attributes the enrichment stage gives meaning to: in raw HTML they would be taken for the
+# builder's own markup (footnotes, math) and could break it, so they are refused rather than trusted.
+RESERVED_CLASSES = {"footnote-ref", "footnotes", "footnotes-sep", "footnote-item", "footnote-backref", "math",
+                    "noteref", "backlink"}
+RESERVED_ATTRIBUTES = {"data-math"}
+URL_SCHEME = re.compile(r"^([a-z][a-z0-9+.\-]*):", re.IGNORECASE)
+CSS_URL = re.compile(r"url\s*\(|@import|expression\s*\(", re.IGNORECASE)
+# xsd:NCName, near enough: EPUBCheck refuses ids that start with a digit or hold spaces or colons.
+XML_NAME = re.compile(r"^[^\W\d][\w.\-]*$")
+TABLE_SCOPES = {"row", "col", "rowgroup", "colgroup"}
+PILLOW_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".gif": "GIF", ".webp": "WEBP"}
+LARGE_IMAGE_BYTES = 2 * 1024 * 1024
+LARGE_IMAGE_PIXELS = 4000  # on either side
+SVG_UNSAFE_ELEMENTS = {"script", "foreignObject", "iframe", "embed", "object", "handler", "listener"}
+
 
 class TagCollector(HTMLParser):
     def __init__(self) -> None:
@@ -107,37 +127,55 @@ class TagCollector(HTMLParser):
         self.found.append((tag, attrs))
 
 
-def unsafe_parts(fragment: str) -> list[str]:
-    """What nh3 will remove from a raw HTML fragment, named for the editor."""
+def start_tags(fragment: str) -> list[tuple[str, dict[str, str]]]:
     collector = TagCollector()
     collector.feed(fragment)
+    collector.close()
+    return [(tag, {name: value or "" for name, value in attrs}) for tag, attrs in collector.found]
+
+
+def url_scheme(value: str) -> str | None:
+    """The scheme a browser would see: it ignores whitespace and control characters inside it."""
+    squeezed = re.sub(r"[\x00-\x20]", "", value)
+    match = URL_SCHEME.match(squeezed)
+    return match.group(1).lower() if match else None
+
+
+def attribute_problems(tag: str, attrs: dict[str, str]) -> list[str]:
+    """What nh3 will remove from one element, named for the editor."""
+    if tag not in ALLOWED_TAGS:
+        return [f"<{tag}>"]
+    allowed = ALLOWED_ATTRIBUTES["*"] | ALLOWED_ATTRIBUTES.get(tag, set())
     removed = []
-    for tag, attrs in collector.found:
-        if tag not in ALLOWED_TAGS:
-            removed.append(f"<{tag}>")
-            continue
-        allowed = ALLOWED_ATTRIBUTES["*"] | ALLOWED_ATTRIBUTES.get(tag, set())
-        for name, value in attrs:
-            if name not in allowed:
-                removed.append(f"{name}= on <{tag}>")
-            elif name in ("href", "src") and value and ":" in value.split("/")[0]:
-                if value.split(":")[0].lower() not in URL_SCHEMES:
-                    removed.append(f"{value.split(':')[0]}: URL on <{tag}>")
+    for name, value in attrs.items():
+        if name == "style" and CSS_URL.search(value):
+            removed.append(f"CSS url() in style= on <{tag}>")
+        elif name not in allowed:
+            removed.append(f"{name}= on <{tag}>")
+        elif name in ("href", "src") and url_scheme(value) not in (None, *URL_SCHEMES):
+            removed.append(f"{url_scheme(value)}: URL on <{tag}>")
     return removed
+
+
+def unsafe_parts(fragment: str) -> list[str]:
+    """What nh3 will remove from a raw HTML fragment, named for the editor."""
+    return [part for tag, attrs in start_tags(fragment) for part in attribute_problems(tag, attrs)]
 
 
 def check_tokens(tokens: list[Token], env: dict, article: Article) -> list[Diagnostic]:
     diagnostics: list[Diagnostic] = []
-    line = article.body_line
+    base = article.body_line
+    here = base
     previous_level = 1
-    for token in walk(tokens):
-        here = line + token.map[0] if token.map else None
-        if token.type in ("html_block", "html_inline"):
-            parts = unsafe_parts(token.content)
-            if parts:
-                diagnostics.append(warning("W050", f"raw HTML removed: {', '.join(sorted(set(parts)))}",
-                                           "Remove it from the source; books carry no scripts or embeds.",
-                                           article.source, here or current_line(tokens, token, line)))
+    for token in tokens:
+        if token.map:
+            here = base + token.map[0]
+        if token.type == "html_block":
+            diagnostics += check_raw_html(token.content, article, here)
+        elif token.attrs and token.tag not in ("", "th", "td"):  # table cells: markdown-it's alignment style
+            diagnostics += removed_attributes(token.tag, token.attrs, article, here)
+        if token.type == "math_block":
+            check_math(token.content, article, here)
         if token.type == "heading_open":
             level = int(token.tag[1])
             if level == 1:
@@ -147,22 +185,122 @@ def check_tokens(tokens: list[Token], env: dict, article: Article) -> list[Diagn
                 raise error("E021", f"heading level skips from {previous_level} to {level}",
                             f"Use '{'#' * (previous_level + 1)}' here.", article.source, here)
             previous_level = level
-    for paragraph, inline in inline_tokens(tokens):
-        here = line + paragraph.map[0] if paragraph.map else line
-        for child in inline.children or []:
-            if child.type == "image":
-                diagnostics += check_image(child, article, here)
-        missing = re.search(r"\[\^([^\]\s]+)\]", "".join(c.content for c in inline.children or [] if c.type == "text"))
-        if missing:
-            raise error("E031", f"footnote reference [^{missing.group(1)}] has no note",
-                        f"Add '[^{missing.group(1)}]: …' after the text, or remove the reference.",
-                        article.source, here)
+        if token.type == "inline":
+            diagnostics += check_inline(token, article, here)
+    diagnostics = merge_removals(diagnostics)
     for label, index in env.get("footnotes", {}).get("refs", {}).items():
         if index == -1:
             note_line = find_line(article, f"[{label.replace(':', '^', 1)}]:")
             diagnostics.append(warning("W032", f"footnote [{label.replace(':', '^', 1)}] is never referenced",
                                        "Reference it in the text or delete it.", article.source, note_line))
     return diagnostics
+
+
+def merge_removals(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """One W050 per line, however many tags the line's HTML is split into."""
+    merged: dict[tuple[str, int | None], Diagnostic] = {}
+    out: list[Diagnostic] = []
+    for diagnostic in diagnostics:
+        key = (diagnostic.code, diagnostic.line)
+        if diagnostic.code != "W050" or key not in merged:
+            out.append(diagnostic)
+            merged.setdefault(key, diagnostic)
+            continue
+        first = merged[key]
+        parts = sorted(set(first.message.split(": ", 1)[1].split(", ")) | set(
+            diagnostic.message.split(": ", 1)[1].split(", ")))
+        combined = dataclasses.replace(first, message=f"{first.message.split(': ', 1)[0]}: {', '.join(parts)}")
+        out[out.index(first)] = combined
+        merged[key] = combined
+    return out
+
+
+def check_inline(inline: Token, article: Article, first_line: int) -> list[Diagnostic]:
+    """Images, links and inline HTML of one paragraph, each at its own line."""
+    diagnostics: list[Diagnostic] = []
+    line = first_line
+    for child in inline.children or []:
+        if child.type in ("softbreak", "hardbreak"):
+            line += 1
+        elif child.type == "html_inline":
+            diagnostics += check_raw_html(child.content, article, line)
+        elif child.type == "image":
+            diagnostics += removed_attributes("img", child.attrs, article, line)
+            alt = "".join(part.content for part in child.children or [])
+            diagnostics += check_image(str(child.attrs.get("src", "")), alt,
+                                       "decorative" in str(child.attrs.get("class", "")).split(), article, line)
+        elif child.attrs and child.tag:
+            diagnostics += removed_attributes(child.tag, child.attrs, article, line)
+        if child.type == "link_open":
+            diagnostics += check_link(str(child.attrs.get("href", "")), article, line)
+        line += child.content.count("\n") if child.type in ("text", "html_inline", "code_inline") else 0
+    missing = re.search(r"\[\^([^\]\s]+)\]", "".join(c.content for c in inline.children or [] if c.type == "text"))
+    if missing:
+        raise error("E031", f"footnote reference [^{shown(missing.group(1))}] has no note",
+                    f"Add '[^{shown(missing.group(1))}]: …' after the text, or remove the reference.",
+                    article.source, first_line)
+    return diagnostics
+
+
+def removed_attributes(tag: str, attrs: dict[str, Any], article: Article, line: int) -> list[Diagnostic]:
+    ignored = {"alt"} if tag == "img" else set()  # markdown-it fills alt in when rendering
+    parts = [part for part in attribute_problems(tag, {k: str(v) for k, v in attrs.items() if k not in ignored})
+             if "URL on <a>" not in part]  # link schemes get their own warning, W052
+    if not parts:
+        return []
+    return [warning("W050", f"HTML removed from the book: {', '.join(sorted(set(parts)))}",
+                    "Remove it from the source; books carry no scripts, embeds, styles or unknown attributes.",
+                    article.source, line)]
+
+
+def check_raw_html(fragment: str, article: Article, line: int) -> list[Diagnostic]:
+    """Raw HTML goes through nh3: say what it will remove, and check what it keeps (images, links)."""
+    diagnostics = []
+    parts = unsafe_parts(fragment)
+    if parts:
+        diagnostics.append(warning("W050", f"raw HTML removed: {', '.join(sorted(set(parts)))}",
+                                   "Remove it from the source; books carry no scripts, embeds or styles.",
+                                   article.source, line))
+    for tag, attrs in start_tags(fragment):
+        reserved = set(attrs.get("class", "").split()) & RESERVED_CLASSES or set(attrs) & RESERVED_ATTRIBUTES
+        if reserved and tag in ALLOWED_TAGS:
+            raise error("E051", f"raw <{tag}> uses '{sorted(reserved)[0]}', which the builder reserves",
+                        "Write footnotes as [^1] and math as $$…$$ in Markdown, not as HTML.", article.source, line)
+        if tag == "img":
+            if url_scheme(attrs.get("src", "")) == "data":  # nh3 drops it; the empty <img> left is an error
+                raise error("E040", "image with a data: URL", "Save the image in images/ and write ../images/<name>.",
+                            article.source, line)
+            if "alt" not in attrs and "decorative" not in attrs.get("class", "").split():
+                raise error("E042", f"image '{shown(attrs.get('src', ''))}' has no alt text",
+                            'Add alt="…" describing the image, or class="decorative" if it carries no information.',
+                            article.source, line)
+            diagnostics += check_image(attrs.get("src", ""), attrs.get("alt", ""),
+                                       "decorative" in attrs.get("class", "").split(), article, line)
+        if tag == "a" and "href" in attrs and url_scheme(attrs["href"]) is None:  # schemes: W050 above
+            diagnostics += check_link(attrs["href"], article, line)
+    return diagnostics
+
+
+def check_link(href: str, article: Article, line: int) -> list[Diagnostic]:
+    scheme = url_scheme(href)
+    if scheme is None and not href.startswith("#"):
+        # A relative link has nothing to point to in the book: articles become files named by the builder.
+        raise error("E030", f"link to '{shown(href)}' goes nowhere",
+                    "Link to a full https:// address, or to an {#id} in this article with '#id'.",
+                    article.source, line)
+    if scheme is not None and scheme not in URL_SCHEMES:
+        return [warning("W052", f"link '{shown(href)}' is removed: '{scheme}:' links are not allowed",
+                        "Use an https:// or mailto: link, or write the address as plain text.", article.source, line)]
+    return []  # '#id' links are checked against the finished document by check_ids
+
+
+def check_math(latex: str, article: Article, line: int) -> None:
+    try:
+        etree.fromstring(latex2mathml.converter.convert(latex.strip(), display="block"))
+    except Exception as exc:  # the converter raises many types; any of them means unreadable LaTeX
+        reason = type(exc).__name__ + (f": {shown(exc)}" if str(exc) else "")
+        raise error("E036", f"display math cannot be read ({reason})",
+                    "Check the LaTeX between $$ and $$ (braces, \\frac{…}{…}).", article.source, line) from None
 
 
 def walk(tokens: list[Token]) -> list[Token]:
@@ -174,65 +312,116 @@ def walk(tokens: list[Token]) -> list[Token]:
     return out
 
 
-def inline_tokens(tokens: list[Token]) -> list[tuple[Token, Token]]:
-    pairs, block = [], tokens[0] if tokens else None
-    for token in tokens:
-        if token.map:
-            block = token
-        if token.type == "inline" and block is not None:
-            pairs.append((block, token))
-    return pairs
-
-
-def current_line(tokens: list[Token], target: Token, base: int) -> int:
-    for block, inline in inline_tokens(tokens):
-        if target in (inline.children or []):
-            return base + block.map[0] if block.map else base
-    return base
-
-
-def find_line(article: Article, needle: str) -> int:
-    for number, text in enumerate(article.body.splitlines(), start=article.body_line):
-        if needle in text:
-            return number
+def find_line(article: Article, *needles: str) -> int:
+    """The first body line holding the first needle found (for checks made on the finished tree)."""
+    for needle in needles:
+        for number, text in enumerate(article.body.splitlines(), start=article.body_line):
+            if needle in text:
+                return number
     return article.body_line
 
 
-def check_image(token: Token, article: Article, line: int) -> list[Diagnostic]:
-    src = str(token.attrs.get("src", ""))
-    alt = "".join(child.content for child in token.children or [])
-    decorative = "decorative" in str(token.attrs.get("class", "")).split()
+def check_image(src: str, alt: str, decorative: bool, article: Article, line: int) -> list[Diagnostic]:
     if not decorative and not alt.strip():
-        raise error("E042", f"image '{src}' has no alt text",
+        raise error("E042", f"image '{shown(src)}' has no alt text",
                     "Describe the image in ![…](…), or mark it {.decorative} if it carries no information.",
                     article.source, line)
-    if not decorative and (PLACEHOLDER_ALT.match(alt.strip()) or alt.strip() == Path(src).name):
-        raise error("E043", f"image '{src}' has placeholder alt text '{alt}'",
+    if not decorative and (PLACEHOLDER_ALT.match(alt.strip()) or alt.strip() == Path(unquote(src)).name):
+        raise error("E043", f"image '{shown(src)}' has placeholder alt text '{shown(alt)}'",
                     "Write what the image shows for someone who cannot see it.", article.source, line)
-    resolve_image(src, article, line)
-    return []
+    return inspect_image(resolve_image(src, article, line), src, article, line)
 
 
 def resolve_image(src: str, article: Article, line: int) -> Path:
     """The image's source file, which must exist inside the edition's images folder."""
     edition_root = article.source.parent.parent
     images = (edition_root / "images").resolve()
-    if re.match(r"^[a-z][a-z0-9+.-]*:", src, re.IGNORECASE) or src.startswith("/"):
-        raise error("E040", f"image '{src}' is not a relative path inside the edition",
+    relative = unquote(src)  # markdown-it percent-encodes spaces and non-ASCII letters in the path
+    if url_scheme(src) or relative.startswith(("/", "\\")) or re.search(r"[\x00-\x1f]", relative):
+        raise error("E040", f"image '{shown(src)}' is not a relative path inside the edition",
                     "Put the image in the edition's images/ folder and write ../images/<name>.",
                     article.source, line)
-    path = (article.source.parent / src).resolve()
-    if not path.is_relative_to(images):
-        raise error("E040", f"image '{src}' is outside the edition's images folder",
+    try:  # resolve() follows symlinks, so a link pointing outside the edition is caught here too
+        path = (article.source.parent / relative).resolve()
+        inside, exists = path.is_relative_to(images), path.is_file()
+    except (OSError, ValueError):  # a name too long for the file system, say
+        inside, exists = True, False
+    if not inside:
+        raise error("E040", f"image '{shown(src)}' is outside the edition's images folder",
                     "Put the image in the edition's images/ folder and write ../images/<name>.",
                     article.source, line)
-    if not path.is_file():
-        raise error("E041", f"image '{src}' does not exist", "Check the file name, or add the image.",
+    if not exists:
+        raise error("E041", f"image '{shown(src)}' does not exist", "Check the file name, or add the image.",
                     article.source, line)
     if path.suffix.lower() not in IMAGE_TYPES:
-        raise error("E044", f"image '{src}' is not a supported type",
+        raise error("E044", f"image '{shown(src)}' is not a supported type",
                     f"Use one of: {', '.join(sorted(IMAGE_TYPES))}.", article.source, line)
     return path
+
+
+def inspect_image(path: Path, src: str, article: Article, line: int) -> list[Diagnostic]:
+    """The file must be the image its name says (EPUBCheck checks the bytes against the media type)."""
+    size = path.stat().st_size
+    if path.suffix.lower() == ".svg":
+        check_svg(path.read_bytes(), src, article, line)
+        width = height = 0
+    else:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", PIL.Image.DecompressionBombWarning)
+                with PIL.Image.open(path) as picture:
+                    found, (width, height) = picture.format, picture.size
+        except PIL.UnidentifiedImageError:
+            raise error("E045", f"image '{shown(src)}' is not an image file",
+                        "Export the image again as PNG or JPEG.", article.source, line) from None
+        except (OSError, ValueError, PIL.Image.DecompressionBombError) as exc:
+            raise error("E045", f"image '{shown(src)}' cannot be read ({shown(exc)})",
+                        "Export the image again as PNG or JPEG.", article.source, line) from None
+        if found != PILLOW_FORMATS[path.suffix.lower()]:
+            raise error("E045", f"image '{shown(src)}' is a {found} file named {path.suffix}",
+                        f"Rename it to .{str(found).lower()} or convert it to {path.suffix[1:].upper()}.",
+                        article.source, line)
+    if size > LARGE_IMAGE_BYTES or max(width, height) > LARGE_IMAGE_PIXELS:
+        return [warning("W046", f"image '{shown(src)}' is large ({size / 1_048_576:.1f} MB, {width}×{height} px)",
+                        f"Scale it to at most {LARGE_IMAGE_PIXELS} px and 2 MB: big images make the book slow"
+                        " to download and open.", article.source, line)]
+    return []
+
+
+def check_svg(data: bytes, src: str, article: Article, line: int) -> None:
+    """An SVG is a document: refuse one that could run code or fetch anything when the book is opened."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        raise error("E045", f"image '{shown(src)}' is not well-formed SVG ({shown(exc)})",
+                    "Export the SVG again, or use a PNG.", article.source, line) from None
+    if etree.QName(root).localname != "svg":
+        raise error("E045", f"image '{shown(src)}' is not an SVG image", "Export it again as SVG, or use a PNG.",
+                    article.source, line)
+    found = []
+    if b"<!ENTITY" in data:
+        found.append("an entity declaration")
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        name = etree.QName(element).localname
+        if name in SVG_UNSAFE_ELEMENTS:
+            found.append(f"<{name}>")
+        if name == "style" and CSS_URL.search(element.text or ""):
+            found.append("a url() in <style>")
+        for attribute, value in element.attrib.items():
+            local = etree.QName(attribute).localname
+            if local.lower().startswith("on"):
+                found.append(f"{local}=")
+            elif local == "style" and CSS_URL.search(value):
+                found.append("a url() in style=")
+            elif local == "href" and not (value.startswith("#") or value.startswith("data:image/")):
+                found.append(f"a link to '{shown(value, 40)}'")
+    if found:
+        raise error("E047", f"SVG image '{shown(src)}' carries {', '.join(sorted(set(found)))}",
+                    "Remove scripts, handlers and external references from the SVG, or export it as PNG.",
+                    article.source, line)
 
 
 # --- HTML → namespaced XHTML ----------------------------------------------------------------------
@@ -543,9 +732,9 @@ def render_article(article: Article, language: str, md: MarkdownIt | None = None
 
     section = h("section", id=article.slug, class_=f"article article-{article.kind}", epub_type="chapter",
                 role="doc-chapter", aria_labelledby=f"{article.slug}-title")
-    start_pages = [article.page] if article.page else []
+    start_pages = [article.page_label] if article.page else []
     if article.page:
-        section.append(page_break(article.page))
+        section.append(page_break(article.page_label))
     section.append(article_header(article, len(text_of(body).split()), around or Neighbourhood()))
     section.append(body)
     if article.author_note:
@@ -571,17 +760,49 @@ def render_article(article: Article, language: str, md: MarkdownIt | None = None
 
 
 def check_ids(section: etree._Element, article: Article) -> None:
+    """The finished document: unique, valid ids; '#' links that land; attribute values EPUBCheck accepts."""
     seen: set[str] = set()
     for element in section.iter():
-        identifier = element.get("id") if isinstance(element.tag, str) else None
-        if identifier is None:
+        if not isinstance(element.tag, str):
             continue
-        if identifier in seen:
-            raise error("E033", f"the id '{identifier}' is used twice", "Give each {#id} a unique name.",
-                        article.source, find_line(article, identifier))
-        seen.add(identifier)
+        identifier = element.get("id")
+        if identifier is not None:
+            if identifier in seen:
+                raise error("E033", f"the id '{shown(identifier)}' is used twice", "Give each {#id} a unique name.",
+                            article.source, second_line(article, f"#{identifier}", f'id="{identifier}"'))
+            if not XML_NAME.match(identifier):
+                raise error("E034", f"the id '{shown(identifier)}' is not a valid name",
+                            "Start an id with a letter; use only letters, digits, '-', '_' and '.'.",
+                            article.source, find_line(article, identifier))
+            seen.add(identifier)
+        check_attribute_values(element, article)
     for link in xpath(section, ".//h:a[starts-with(@href, '#')]"):
         if link.get("href")[1:] not in seen:
-            raise error("E030", f"link to '{link.get('href')}' goes nowhere",
-                        "Link to an id that exists in this article.", article.source,
-                        find_line(article, link.get("href")))
+            raise error("E030", f"link to '{shown(link.get('href'))}' goes nowhere",
+                        "Link to an id that exists in this article, or write the text without a link.",
+                        article.source, find_line(article, f"({link.get('href')})", f'"{link.get("href")}"'))
+
+
+def second_line(article: Article, *needles: str) -> int:
+    """Where an id is written the second time (the first place is right; the second is the mistake)."""
+    lines = [number for number, text in enumerate(article.body.splitlines(), start=article.body_line)
+             if any(needle in text for needle in needles)]
+    return lines[1] if len(lines) > 1 else find_line(article, *needles)
+
+
+def check_attribute_values(element: etree._Element, article: Article) -> None:
+    """Values raw HTML may carry past nh3 that would make the book invalid."""
+    for name, value in element.attrib.items():
+        problem = ""
+        if name == "lang" and value and not LANGUAGE_TAG.match(value):
+            raise error("E006", f"invalid language tag '{shown(value)}' in lang=",
+                        "Use a BCP 47 tag such as 'fr' or 'en-GB'.", article.source, find_line(article, value))
+        if name in ("colspan", "rowspan") and not (value.isdigit() and 0 < int(value) < 1000):
+            problem = "a whole number from 1 to 999"
+        elif name == "start" and not re.fullmatch(r"-?\d+", value):
+            problem = "a whole number"
+        elif name == "scope" and value not in TABLE_SCOPES:
+            problem = f"one of {', '.join(sorted(TABLE_SCOPES))}"
+        if problem:
+            raise error("E035", f"{name}=\"{shown(value)}\" is not valid", f"Write {problem}.", article.source,
+                        find_line(article, f"{name}="))

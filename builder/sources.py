@@ -9,7 +9,16 @@ from typing import Any
 
 import yaml
 
-from builder.config import LANGUAGE_TAG, Manifest, line_of, load_manifest, read_text, unknown_keys
+from builder.config import (
+    LANGUAGE_TAG,
+    Manifest,
+    check_characters,
+    line_of,
+    line_of_value,
+    load_manifest,
+    read_text,
+    unknown_keys,
+)
 from builder.errors import Diagnostic, error, shown, warning
 from builder.model import Article, Author, Edition
 
@@ -17,7 +26,8 @@ ARTICLES_DIR = "articles"
 KINDS = ("editorial", "column", "interview", "feature", "reflection", "opinion", "notice", "poem")
 ROLES = ("author", "interviewer", "interviewee", "transcriber", "compiler", "editor")
 REQUIRED_FIELDS = ("title", "kind", "summary")
-OPTIONAL_FIELDS = ("subtitle", "page", "authors", "content_notes", "author_note", "language")
+OPTIONAL_FIELDS = ("subtitle", "page", "authors", "content_notes", "author_note", "language", "contents_title",
+                   "contents_credit")
 AUTHOR_FIELDS = ("name", "role", "affiliation")
 # The closing '---' may end the file (then the article is empty, which E014 says); the block may be empty.
 FRONT_MATTER = re.compile(r"\A---[ \t]*\n((?:.*?\n)?)---[ \t]*(?:\n|\Z)", re.DOTALL)
@@ -55,6 +65,7 @@ def load_edition(root: Path) -> Loaded:
         manifest=manifest.path,
         articles=tuple(articles),
         disclaimer=values.get("disclaimer", ""),
+        cover_lines=tuple(values.get("cover_lines", ())),
         narration=manifest.narration,
         cover_image=(root / cover) if cover else None,
     )
@@ -65,7 +76,7 @@ def unlisted_articles(root: Path, manifest: Manifest) -> list[Diagnostic]:
     listed = set(manifest.article_slugs)
     return [
         warning("W002", f"article file '{path.name}' is not listed in the manifest, so it is left out",
-                f"Add \"{path.stem}\" to 'articles' in {manifest.path.name}, or delete the file.", path)
+                f"Add \"{path.stem}\" to 'articles' in {manifest.path.name}, or delete the file.", path, 1)
         for path in sorted((root / ARTICLES_DIR).glob("*.md"))
         if path.stem not in listed
     ]
@@ -75,10 +86,10 @@ def load_article(path: Path, slug: str, manifest: Manifest) -> tuple[Article, li
     if not path.is_file():
         raise error("E010", f"article '{slug}' is listed but {path} does not exist",
                     f"Create {path.name} or remove '{slug}' from 'articles'.", manifest.path,
-                    line_of(read_text(manifest.path), "articles"))
+                    line_of_value(read_text(manifest.path), slug))
     if not path.resolve().is_relative_to(manifest.path.parent.resolve()):
         raise error("E015", f"article '{slug}' is a link to a file outside the edition",
-                    f"Copy the article into {path.parent.name}/ instead of linking to it.", path)
+                    f"Copy the article into {path.parent.name}/ instead of linking to it.", path, 1)
     text = read_text(path)
     match = FRONT_MATTER.match(text)
     if not match:
@@ -114,6 +125,8 @@ def load_article(path: Path, slug: str, manifest: Manifest) -> tuple[Article, li
         authors=authors,
         content_notes=content_notes(fields.get("content_notes"), path, text),
         author_note=text_field(fields, "author_note", path, text),
+        contents_title=text_field(fields, "contents_title", path, text),
+        contents_credit=text_field(fields, "contents_credit", path, text),
     )
     return article, diagnostics + found
 
@@ -165,6 +178,7 @@ def parse_front_matter(text: str, path: Path) -> dict[str, Any]:
                     path, line) from None
     if fields is None:  # an empty block: the missing required fields are reported next
         return {}
+    check_characters(fields, path, "---\n" + text)
     if not isinstance(fields, dict):
         raise error("E011", "front matter is not a set of 'field: value' lines",
                     "Write one 'field: value' per line.", path, 2)
