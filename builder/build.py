@@ -75,7 +75,16 @@ def source_date(edition: Edition) -> datetime:
     return datetime.fromisoformat(edition.date).replace(tzinfo=UTC)
 
 
-def prepare(source: Path) -> Prepared:
+@dataclass(frozen=True)
+class Rendered:
+    edition: Edition
+    articles: tuple[Document, ...]
+    images: dict[str, Path]  # path in the package → source file
+    warnings: tuple[Diagnostic, ...]
+
+
+def render_edition(source: Path) -> Rendered:
+    """Load and render every article: all the source validation there is, and nothing drawn or packaged."""
     loaded = load_edition(source)
     edition = loaded.edition
     md = markdown_parser()
@@ -89,13 +98,19 @@ def prepare(source: Path) -> Prepared:
         articles.append(rendered.document)
         warnings += rendered.warnings
         for path in rendered.images:
-            image_files[f"images/{path.name}"] = path
+            image_files[path.relative_to(source.resolve()).as_posix()] = path
+    return Rendered(edition, tuple(articles), image_files, tuple(warnings))
+
+
+def prepare(source: Path) -> Prepared:
+    rendered = render_edition(source)
+    edition = rendered.edition
     cover = Resource(navigation.COVER_IMAGE, "image/png", images.cover_png(edition), ("cover-image",))
     title = navigation.title_page(edition, images.cover_alt(edition))
-    contents = navigation.contents_page(edition, articles)
+    contents = navigation.contents_page(edition, rendered.articles)
     resources = [Resource(name, IMAGE_TYPES[path.suffix.lower()], path.read_bytes())
-                  for name, path in sorted(image_files.items())]
-    return Prepared(edition, (title, contents, *articles), tuple(resources), cover, tuple(warnings))
+                  for name, path in sorted(rendered.images.items())]
+    return Prepared(edition, (title, contents, *rendered.articles), tuple(resources), cover, rendered.warnings)
 
 
 def stylesheet(profile: str) -> Resource:
@@ -123,7 +138,7 @@ def text_book(prepared: Prepared, profile: str = "standard") -> package.Book:
 
 def check(source: Path) -> tuple[Diagnostic, ...]:
     """Every source validation, without packaging: for editors' save-and-check loops."""
-    return prepare(source).warnings
+    return render_edition(source).warnings
 
 
 def build(options: BuildOptions, progress: Progress | None = None) -> BuildResult:
@@ -133,7 +148,8 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
     edition = prepared.edition
     modified = source_date(edition)
     options.output.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=options.output))
+    remove_abandoned_staging(options.output)
+    staging = Path(tempfile.mkdtemp(prefix=f".staging-{os.getpid()}-", dir=options.output))
     try:
         books = {book_name(edition.slug, profile): text_book(prepared, profile) for profile in options.profiles}
         audio_folder = None
@@ -160,6 +176,14 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return BuildResult(outputs, prepared.warnings, report, failures)
+
+
+def remove_abandoned_staging(output: Path) -> None:
+    """Staging folders of builds that were killed (their process is gone) hold nothing worth keeping."""
+    for folder in output.glob(".staging-*"):
+        pid = folder.name.split("-")[1]
+        if not (pid.isdigit() and Path(f"/proc/{pid}").exists()):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def publish(staging: Path, output: Path, files: list[str], folder: str | None) -> list[Path]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from builder import __version__
 from builder.build import PROFILES
-from builder.errors import BuildError, Diagnostic
+from builder.errors import BuildError, Diagnostic, one_line
 
 EXIT_OK, EXIT_USER_ERROR, EXIT_INTERRUPTED, EXIT_INTERNAL = 0, 1, 130, 70
 
@@ -67,20 +67,33 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_check(arguments)
         return run_build(arguments)
     except BuildError as failure:
+        strict = getattr(arguments, "strict", False)  # warnings that stop a --strict build are errors
         for diagnostic in failure.diagnostics:
-            print(diagnostic, file=sys.stderr)
+            print(diagnostic.as_error() if strict else diagnostic, file=sys.stderr)
         if arguments.debug:
             traceback.print_exc()
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("interrupted: the previous outputs are unchanged", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except OSError as failure:  # the file system said no: permissions, a full disk, a file where a folder goes
+        print(file_system_error(failure), file=sys.stderr)
+        if arguments.debug:
+            traceback.print_exc()
+        return EXIT_USER_ERROR
     except Exception as failure:  # a bug, not a user error: say so in one line unless debugging
         if arguments.debug:
             raise
-        print(f"internal error: {type(failure).__name__}: {failure} (run with --debug for details)",
+        print(one_line(f"internal error: {type(failure).__name__}: {failure} (run with --debug for details)"),
               file=sys.stderr)
         return EXIT_INTERNAL
+
+
+def file_system_error(failure: OSError) -> Diagnostic:
+    place = Path(failure.filename) if failure.filename else None
+    return Diagnostic("E090", f"cannot read or write this: {failure.strerror or failure}",
+                      "Check that the path exists, is of the right kind (file or folder) and that you may use it.",
+                      place)
 
 
 def print_warnings(warnings: Sequence[Diagnostic]) -> None:
@@ -95,7 +108,8 @@ def run_check(arguments: argparse.Namespace) -> int:
     if arguments.strict and warnings:
         raise BuildError(*warnings)
     print_warnings(warnings)
-    print(f"{arguments.source}: sources are valid" + (f" ({len(warnings)} warnings)" if warnings else ""))
+    counted = f" ({len(warnings)} warning{'s' if len(warnings) > 1 else ''})" if warnings else ""
+    print(f"{arguments.source}: sources are valid{counted}")
     return EXIT_OK
 
 

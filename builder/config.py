@@ -15,7 +15,7 @@ from builder.model import NarrationSettings
 
 MANIFEST_NAME = "edition.toml"
 REQUIRED = ("title", "edition", "date", "publisher", "language", "identifier", "slug", "articles")
-OPTIONAL = ("subtitle", "description", "print_source", "disclaimer", "cover_lines", "narration", "cover")
+OPTIONAL = ("subtitle", "description", "print_source", "disclaimer", "cover_lines", "narration")
 NARRATION_KEYS = ("voice", "rate", "volume")
 # BCP 47, the shapes a publisher uses: language, optional script, region, variants.
 LANGUAGE_TAG = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z]{4})?(-([a-zA-Z]{2}|[0-9]{3}))?(-[a-zA-Z0-9]{5,8})*$")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
 
@@ -20,6 +20,10 @@ class Diagnostic:
     file: Path | None = None
     line: int | None = None
     severity: Severity = Severity.ERROR
+
+    def as_error(self) -> Diagnostic:
+        """The same diagnostic, stopping the build (--strict)."""
+        return replace(self, severity=Severity.ERROR)
 
     def location(self) -> str:
         if self.file is None:
@@ -75,6 +79,7 @@ CODES: dict[str, str] = {
     "E044": "an image is of an unsupported type",
     "E045": "an image file is unreadable or its content does not match its extension",
     "E047": "an SVG image carries scripts, event handlers or external references",
+    "E049": "an image in the author note (only the body's images are packed into the book)",
     "E051": "raw HTML uses a class or attribute the builder reserves for its own markup",
     "E060": "the speech engine is missing (narration not built)",
     "E090": "a file or folder cannot be read or written",

@@ -87,7 +87,6 @@ class Edition:
     disclaimer: str = ""
     cover_lines: tuple[str, ...] = ()  # the print cover's lines, shown on the title page
     narration: NarrationSettings = field(default_factory=NarrationSettings)
-    cover_image: Path | None = None
 
     @property
     def full_title(self) -> str:

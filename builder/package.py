@@ -82,7 +82,8 @@ def ebooklib_book(book: Book) -> epub.EpubBook:
         package.add_author(name, uid=f"creator{number}")
     package.add_metadata("DC", "publisher", edition.publisher)
     package.add_metadata("DC", "date", edition.date)
-    package.add_metadata("DC", "description", edition.description)
+    if edition.description:
+        package.add_metadata("DC", "description", edition.description)
     if edition.print_source:  # the print edition the page list comes from
         package.add_metadata("DC", "source", edition.print_source, {"id": "print-source"})
         package.add_metadata(None, "meta", "pagination", {"property": "source-of", "refines": "#print-source"})

@@ -112,7 +112,9 @@ CSS_URL = re.compile(r"url\s*\(|@import|expression\s*\(", re.IGNORECASE)
 # xsd:NCName, near enough: EPUBCheck refuses ids that start with a digit or hold spaces or colons.
 XML_NAME = re.compile(r"^[^\W\d][\w.\-]*$")
 TABLE_SCOPES = {"row", "col", "rowgroup", "colgroup"}
-PILLOW_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".gif": "GIF", ".webp": "WEBP"}
+# What Pillow calls each type; MPO is how it names many cameras' JPEGs (a JPEG with a preview inside).
+PILLOW_FORMATS = {".png": {"PNG"}, ".jpg": {"JPEG", "MPO"}, ".jpeg": {"JPEG", "MPO"}, ".gif": {"GIF"},
+                  ".webp": {"WEBP"}}
 LARGE_IMAGE_BYTES = 2 * 1024 * 1024
 LARGE_IMAGE_PIXELS = 4000  # on either side
 SVG_UNSAFE_ELEMENTS = {"script", "foreignObject", "iframe", "embed", "object", "handler", "listener"}
@@ -187,12 +189,34 @@ def check_tokens(tokens: list[Token], env: dict, article: Article) -> list[Diagn
             previous_level = level
         if token.type == "inline":
             diagnostics += check_inline(token, article, here)
-    diagnostics = merge_removals(diagnostics)
+    diagnostics = merge_removals(diagnostics + check_author_note(article))
     for label, index in env.get("footnotes", {}).get("refs", {}).items():
         if index == -1:
             note_line = find_line(article, f"[{label.replace(':', '^', 1)}]:")
             diagnostics.append(warning("W032", f"footnote [{label.replace(':', '^', 1)}] is never referenced",
                                        "Reference it in the text or delete it.", article.source, note_line))
+    return diagnostics
+
+
+def check_author_note(article: Article) -> list[Diagnostic]:
+    """The author note is Markdown too: its raw HTML and links get the body's checks, at its line."""
+    if not article.author_note:
+        return []
+    try:
+        line = article.source.read_text(encoding="utf-8").split("\nauthor_note:")[0].count("\n") + 2
+    except (OSError, UnicodeDecodeError):
+        line = 1
+    diagnostics: list[Diagnostic] = []
+    for token in markdown_parser().parse(article.author_note, {}):
+        if token.type == "html_block":
+            diagnostics += check_raw_html(token.content, article, line)
+        if token.type == "inline":
+            if any(child.type == "image" or (child.type == "html_inline" and "<img" in child.content.lower())
+                   for child in token.children or []):
+                # Only the body's images are packed into the book: one here would be a broken reference.
+                raise error("E049", "an image in the author note", "Put the image in the article body.",
+                            article.source, line)
+            diagnostics += [dataclasses.replace(d, line=line) for d in check_inline(token, article, line)]
     return diagnostics
 
 
@@ -377,7 +401,7 @@ def inspect_image(path: Path, src: str, article: Article, line: int) -> list[Dia
         except (OSError, ValueError, PIL.Image.DecompressionBombError) as exc:
             raise error("E045", f"image '{shown(src)}' cannot be read ({shown(exc)})",
                         "Export the image again as PNG or JPEG.", article.source, line) from None
-        if found != PILLOW_FORMATS[path.suffix.lower()]:
+        if found not in PILLOW_FORMATS[path.suffix.lower()]:
             raise error("E045", f"image '{shown(src)}' is a {found} file named {path.suffix}",
                         f"Rename it to .{str(found).lower()} or convert it to {path.suffix[1:].upper()}.",
                         article.source, line)
@@ -767,6 +791,11 @@ def check_ids(section: etree._Element, article: Article) -> None:
             continue
         identifier = element.get("id")
         if identifier is not None:
+            if identifier in seen and identifier.startswith("page-") and "pagebreak" in element.get("class", ""):
+                label = element.get("aria-label", identifier).removeprefix("Page ")
+                raise error("E033", f"print page {shown(label)} is marked twice",
+                            "Mark each page once (the article's first page comes from 'page:' in the front matter).",
+                            article.source, find_line(article, f"[{label}]{{.pagebreak}}"))
             if identifier in seen:
                 raise error("E033", f"the id '{shown(identifier)}' is used twice", "Give each {#id} a unique name.",
                             article.source, second_line(article, f"#{identifier}", f'id="{identifier}"'))

@@ -49,7 +49,6 @@ def load_edition(root: Path) -> Loaded:
         diagnostics += found
     diagnostics += unlisted_articles(root, manifest)
     values = manifest.values
-    cover = values.get("cover")
     edition = Edition(
         title=values["title"],
         subtitle=values.get("subtitle", ""),
@@ -67,7 +66,6 @@ def load_edition(root: Path) -> Loaded:
         disclaimer=values.get("disclaimer", ""),
         cover_lines=tuple(values.get("cover_lines", ())),
         narration=manifest.narration,
-        cover_image=(root / cover) if cover else None,
     )
     return Loaded(edition, tuple(diagnostics))
 

@@ -37,3 +37,13 @@ def text_epub(text_build: tuple[Path, BuildResult]) -> Path:
 
 def in_ci() -> bool:
     return bool(os.environ.get("CI"))
+
+
+@pytest.fixture(scope="session")
+def full_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, BuildResult]:
+    """The default build as `make edition` runs it, every profile, narration by the real engine, validators on."""
+    output = tmp_path_factory.mktemp("full-build")
+    cache = tmp_path_factory.mktemp("clip-cache")
+    options = BuildOptions(source=SOURCE, output=output, profiles=("standard", "readable", "large-print"),
+                           cache_dir=cache)
+    return output, build(options)

@@ -1,0 +1,168 @@
+"""Outputs: the same sources give the same bytes, and a build that fails or is interrupted leaves
+the previous outputs exactly as they were, with no half-written file and no staging folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from edition_fixtures import PROJECT, SOURCE, article, run_cli, snapshot, write_edition
+
+from builder import package
+from builder import report as build_report
+from builder.build import BuildOptions, build
+
+EPOCH = 1_700_000_000  # 2023-11-14 22:13:20 UTC
+FAST = ["--no-audio", "--no-validate"]
+
+
+def build_in_subprocess(output: Path, hash_seed: str) -> None:
+    """A separate interpreter, so that set and dict order (PYTHONHASHSEED) cannot leak into the bytes."""
+    env = {**os.environ, "SOURCE_DATE_EPOCH": str(EPOCH), "PYTHONHASHSEED": hash_seed}
+    result = subprocess.run([sys.executable, "-m", "builder", "build", str(SOURCE), "-o", str(output), *FAST],
+                            cwd=PROJECT, env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.fixture(scope="module")
+def two_builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    first, second = tmp_path_factory.mktemp("first"), tmp_path_factory.mktemp("second")
+    build_in_subprocess(first, "1")
+    build_in_subprocess(second, "2")
+    return first, second
+
+
+def test_same_sources_give_byte_identical_outputs(two_builds: tuple[Path, Path]) -> None:
+    first, second = two_builds
+    hashes = snapshot(first)
+    assert "imind-spring-2025.epub" in hashes and "report.json" in hashes and "report.md" in hashes
+    assert hashes == snapshot(second)
+
+
+def test_mimetype_comes_first_and_is_stored(two_builds: tuple[Path, Path]) -> None:
+    with zipfile.ZipFile(two_builds[0] / "imind-spring-2025.epub") as book:
+        first = book.infolist()[0]
+        assert first.filename == "mimetype"
+        assert first.compress_type == zipfile.ZIP_STORED
+        assert first.extra == b""
+        assert book.read("mimetype") == b"application/epub+zip"
+        assert book.testzip() is None
+
+
+def test_every_timestamp_is_source_date_epoch(two_builds: tuple[Path, Path]) -> None:
+    stamp = datetime.fromtimestamp(EPOCH, tz=UTC).timetuple()[:6]
+    with zipfile.ZipFile(two_builds[0] / "imind-spring-2025.epub") as book:
+        assert {info.date_time for info in book.infolist()} == {(*stamp[:5], stamp[5] // 2 * 2)}
+        opf = next(name for name in book.namelist() if name.endswith(".opf"))
+        assert "2023-11-14T22:13:20Z" in book.read(opf).decode()
+
+
+def test_without_source_date_epoch_the_edition_date_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    source = write_edition(tmp_path / "source")
+    for folder in ("a", "b"):
+        assert run_cli(["build", source, "-o", tmp_path / folder, *FAST], capsys).code == 0
+    assert snapshot(tmp_path / "a") == snapshot(tmp_path / "b")
+    with zipfile.ZipFile(tmp_path / "a" / "fixture-edition.epub") as book:
+        assert book.infolist()[0].date_time == (2025, 1, 1, 0, 0, 0)
+
+
+# --- atomic output --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def previous(tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
+    """(source, output, snapshot): a good build already in output, and a changed source to rebuild."""
+    source = write_edition(tmp_path / "source")
+    output = tmp_path / "output"
+    build(BuildOptions(source=source, output=output, audio=False, validate=False))
+    write_edition(source, {"first": article("Changed text, so that a finished build would differ.\n")})
+    return source, output, snapshot(output)
+
+
+def assert_intact(output: Path, before: dict[str, str]) -> None:
+    assert snapshot(output) == before
+    leftovers = [path.name for path in output.iterdir() if path.name.startswith(".")]
+    assert leftovers == [], f"staging or partial files left behind: {leftovers}"
+
+
+def test_a_source_error_leaves_the_previous_outputs(previous: tuple[Path, Path, dict[str, str]],
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    source, output, before = previous
+    write_edition(source, {"first": article("![](../images/missing.png)\n")})
+    assert run_cli(["build", source, "-o", output, *FAST], capsys).code == 1
+    assert_intact(output, before)
+
+
+def test_an_interrupt_while_packaging_leaves_the_previous_outputs(
+        previous: tuple[Path, Path, dict[str, str]], monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    source, output, before = previous
+    calls = []
+    real = package.epub_bytes
+
+    def interrupted(*args: object, **kwargs: object) -> bytes:
+        calls.append(1)
+        if len(calls) == 1:
+            raise KeyboardInterrupt  # Ctrl-C in the middle of the build
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(package, "epub_bytes", interrupted)
+    run = run_cli(["build", source, "-o", output, *FAST], capsys)
+    assert run.code == 130
+    assert "previous outputs are unchanged" in run.err
+    assert "Traceback" not in run.err
+    assert calls == [1]
+    assert_intact(output, before)
+
+
+def test_an_interrupt_after_the_book_is_written_publishes_nothing(
+        previous: tuple[Path, Path, dict[str, str]], monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The new EPUB is finished in staging, but the report is not: neither may be published."""
+    source, output, before = previous
+
+    def interrupted(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(build_report, "write_report", interrupted)
+    assert run_cli(["build", source, "-o", output, *FAST], capsys).code == 130
+    assert_intact(output, before)
+
+
+def test_a_crash_mid_build_leaves_the_previous_outputs(previous: tuple[Path, Path, dict[str, str]],
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    source, output, before = previous
+
+    def crash(*args: object, **kwargs: object) -> bytes:
+        raise MemoryError("out of memory while zipping")
+
+    monkeypatch.setattr(package, "epub_bytes", crash)
+    assert run_cli(["build", source, "-o", output, *FAST], capsys).code == 70
+    assert_intact(output, before)
+
+
+def test_a_good_build_replaces_every_output_and_leaves_no_staging(
+        previous: tuple[Path, Path, dict[str, str]], capsys: pytest.CaptureFixture[str]) -> None:
+    source, output, before = previous
+    assert run_cli(["build", source, "-o", output, *FAST], capsys).code == 0
+    after = snapshot(output)
+    assert set(after) == set(before)
+    assert after["fixture-edition.epub"] != before["fixture-edition.epub"]
+    assert not [path for path in output.iterdir() if path.name.startswith(".")]
+
+
+def test_building_into_a_fresh_folder_that_fails_creates_nothing(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    source = write_edition(tmp_path / "source", {"first": article("# Not allowed\n")})
+    assert run_cli(["build", source, "-o", tmp_path / "output", *FAST], capsys).code == 1
+    assert not (tmp_path / "output").exists()
+    shutil.rmtree(source)
