@@ -41,7 +41,7 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("--jobs", type=int, default=0, metavar="N",
                        help="processes for speech synthesis and encoding (default: one per core)")
     build.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
-                       help="where spoken clips are cached (default: $XDG_CACHE_HOME/edition-builder)")
+                       help="where spoken clips are cached (default: $XDG_CACHE_HOME/edition-builder/clips)")
     build.add_argument("--no-cache", action="store_true", help="neither read nor write the clip cache")
     build.add_argument("--voice", help="speech voice, overriding edition.toml (e.g. en-gb)")
     build.add_argument("--rate", type=int, help="speech rate in words a minute, overriding edition.toml")
@@ -115,6 +115,7 @@ def run_check(arguments: argparse.Namespace) -> int:
 
 def run_build(arguments: argparse.Namespace) -> int:
     from builder.build import BuildOptions, build
+    from builder.narration import default_cache_dir
 
     if arguments.jobs < 0:
         raise SystemExit("--jobs must be 0 (one per core) or more")
@@ -126,7 +127,7 @@ def run_build(arguments: argparse.Namespace) -> int:
         validate=arguments.validate,
         profiles=profiles(arguments.profile),
         jobs=arguments.jobs or os.cpu_count() or 1,
-        cache_dir=None if arguments.no_cache else (arguments.cache_dir or default_cache()),
+        cache_dir=None if arguments.no_cache else (arguments.cache_dir or default_cache_dir()),
         voice=arguments.voice,
         rate=arguments.rate,
         volume=arguments.volume,
@@ -148,11 +149,6 @@ def profiles(chosen: list[str] | None) -> tuple[str, ...]:
     if "all" in chosen:
         return tuple(PROFILES)
     return tuple(dict.fromkeys(chosen))
-
-
-def default_cache() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "edition-builder"
 
 
 class ProgressBar:

@@ -5,7 +5,7 @@ with epub.js (paginated, 800×1000) in /usr/bin/chromium through playwright-core
 rendered links with the mouse and prints JSON facts; this module asserts them:
 
 * the cover/title page shows the cover image, loaded (naturalWidth > 0) and on screen;
-* the contents page lists "From the Editorial team";
+* the contents page lists "Editor's note" (the printed entry) and the nav lists "From the Editorial team";
 * the first article shows its h1 and first paragraph;
 * the first note reference, clicked, lands on its note; the note's backlink, clicked, comes back;
 * narrated books: the Media Overlays active class visibly highlights a sentence (computed style
@@ -120,9 +120,9 @@ def check_reading(result: Result) -> None:
 
     contents = steps["contents"]
     assert contents["location"]["href"] == "text/contents.xhtml"
-    assert contents["heading"]["onScreen"] and contents["heading"]["text"] == "Contents"
-    assert "From the Editorial team" in contents["entriesOnScreen"], contents["entriesOnScreen"]
-    assert contents["firstEntry"]["text"] == "From the Editorial team" and contents["firstEntry"]["hit"]
+    assert contents["heading"]["onScreen"] and contents["heading"]["text"] == "Content"
+    assert "Editor's note" in contents["entriesOnScreen"], contents["entriesOnScreen"]
+    assert contents["firstEntry"]["text"] == "Editor's note" and contents["firstEntry"]["hit"]
     assert "From the Editorial team" in [entry["label"] for entry in result["book"]["toc"]]
 
     article = steps["article"]

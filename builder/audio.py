@@ -1,0 +1,178 @@
+"""The audiobook folder: MP3 per article, whole-edition MP3 with chapters, playlist, transcripts.
+
+Every file is a pure function of its inputs (no dates, no tool versions), so two builds of
+the same edition give the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from mutagen.id3 import CHAP, CTOC, ID3, TALB, TCON, TDRC, TIT2, TPE1, TPE2, TRCK, CTOCFlags
+
+from builder.narration import ArticleAudio
+from builder.speech import SpokenSentence
+
+Chapter = tuple[str, ArticleAudio, Sequence[SpokenSentence]]
+GENRE = "Speech"  # ID3v1 genre 101: players file the tracks with spoken word
+PLAYLIST = "playlist.m3u8"
+MANIFEST = "manifest.json"
+
+
+def write_audiobook(
+    folder: Path,
+    edition_title: str,
+    artist: str,
+    articles: Sequence[Chapter],
+    year: str,
+) -> list[Path]:
+    """Write the audiobook files into ``folder`` (which must exist); returns their paths."""
+    written: list[Path] = []
+    names = [f"{number:02d}-{audio.slug}" for number, (_, audio, _) in enumerate(articles, start=1)]
+    for number, ((title, audio, sentences), name) in enumerate(zip(articles, names, strict=True), start=1):
+        track = _tags(title, edition_title, artist, year)
+        track.add(TRCK(encoding=3, text=[f"{number}/{len(articles)}"]))
+        written.append(_write_tagged(folder / f"{name}.mp3", audio.mp3, track))
+        written.append(_write_text(folder / f"{name}.vtt", webvtt(audio, sentences)))
+    edition_name = f"{slugify(edition_title)}.mp3"
+    written.append(_write_edition(folder / edition_name, edition_title, artist, year, articles))
+    written.append(_write_text(folder / PLAYLIST, playlist(edition_title, artist, articles, names)))
+    manifest = readium_manifest(edition_title, artist, year, articles, names)
+    written.append(_write_text(folder / MANIFEST, manifest))
+    return written
+
+
+def slugify(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60].rstrip("-") or "edition"
+
+
+def _tags(title: str, album: str, artist: str, year: str) -> ID3:
+    tags = ID3()
+    tags.add(TIT2(encoding=3, text=[title]))
+    tags.add(TALB(encoding=3, text=[album]))
+    tags.add(TPE1(encoding=3, text=[artist]))
+    tags.add(TPE2(encoding=3, text=[artist]))
+    tags.add(TCON(encoding=3, text=[GENRE]))
+    if year:
+        tags.add(TDRC(encoding=3, text=[year]))
+    return tags
+
+
+def _write_tagged(path: Path, mp3: bytes, tags: ID3) -> Path:
+    buffer = io.BytesIO(mp3)
+    tags.save(buffer, v2_version=4)  # tag in front of the frames, written in memory
+    path.write_bytes(buffer.getvalue())
+    return path
+
+
+def _write_text(path: Path, text: str) -> Path:
+    path.write_bytes(text.encode("utf-8"))  # bytes: no platform newline translation
+    return path
+
+
+def _write_edition(path: Path, title: str, artist: str, year: str, articles: Sequence[Chapter]) -> Path:
+    """Article MP3s back to back, one ID3 chapter each.
+
+    Each article stream starts with a fresh bit reservoir, so the frames concatenate
+    cleanly; an article's encoder delay and padding stay inside its own duration (its
+    timings already count them), so chapter k starts at the sum of earlier durations.
+    """
+    tags = _tags(title, title, artist, year)
+    child_ids = _chapter_ids([chapter_title for chapter_title, _, _ in articles])
+    start = 0.0
+    for element_id, (chapter_title, audio, _) in zip(child_ids, articles, strict=True):
+        end = start + audio.duration
+        tags.add(
+            CHAP(
+                element_id=element_id,
+                start_time=round(start * 1000),
+                end_time=round(end * 1000),
+                start_offset=0xFFFFFFFF,  # offsets unused: times are exact
+                end_offset=0xFFFFFFFF,
+                sub_frames=[TIT2(encoding=3, text=[chapter_title])],
+            )
+        )
+        start = end
+    tags.add(
+        CTOC(
+            element_id="toc",
+            flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
+            child_element_ids=child_ids,
+            sub_frames=[TIT2(encoding=3, text=[title])],
+        )
+    )
+    return _write_tagged(path, b"".join(audio.mp3 for _, audio, _ in articles), tags)
+
+
+def _chapter_ids(titles: Sequence[str]) -> list[str]:
+    """Element ids that make mutagen write the CHAP frames in reading order.
+
+    mutagen orders frames by size, then by key; ffprobe and many players list chapters in
+    file order. Padding each id so that id + title has the same length across chapters makes
+    every CHAP frame the same size, and then "chp001" < "chp002" < … decides.
+    """
+    lengths = [len(title.encode("utf-8")) for title in titles]
+    longest = max(lengths, default=0)
+    return [f"chp{number:03d}" + "_" * (longest - length) for number, length in enumerate(lengths, start=1)]
+
+
+def _vtt_time(seconds: float) -> str:
+    millis = round(seconds * 1000)
+    hours, rest = divmod(millis, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    return f"{hours:02d}:{minutes:02d}:{rest // 1000:02d}.{rest % 1000:03d}"
+
+
+def _vtt_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def webvtt(audio: ArticleAudio, sentences: Sequence[SpokenSentence]) -> str:
+    """A transcript with one cue per sentence, showing the sentence as displayed."""
+    shown = {sentence.id: sentence.text for sentence in sentences}
+    cues = ["WEBVTT\n"]
+    for timing in audio.timings:
+        cues.append(
+            f"{timing.sentence_id}\n{_vtt_time(timing.begin)} --> {_vtt_time(timing.end)}\n"
+            f"{_vtt_escape(shown.get(timing.sentence_id, ''))}\n"
+        )
+    return "\n".join(cues)
+
+
+def playlist(title: str, artist: str, articles: Sequence[Chapter], names: Sequence[str]) -> str:
+    lines = ["#EXTM3U", f"#PLAYLIST:{title}"]
+    for (chapter_title, audio, _), name in zip(articles, names, strict=True):
+        lines.append(f"#EXTINF:{round(audio.duration)},{artist} - {chapter_title}")
+        lines.append(f"{name}.mp3")
+    return "\n".join(lines) + "\n"
+
+
+def readium_manifest(
+    title: str, artist: str, year: str, articles: Sequence[Chapter], names: Sequence[str]
+) -> str:
+    """A Readium Web Publication Manifest (audiobook profile) for the per-article files."""
+    reading_order = [
+        {"href": f"{name}.mp3", "type": "audio/mpeg", "title": chapter_title, "duration": round(audio.duration, 3)}
+        for (chapter_title, audio, _), name in zip(articles, names, strict=True)
+    ]
+    metadata: dict[str, object] = {
+        "@type": "https://schema.org/Audiobook",
+        "conformsTo": "https://readium.org/webpub-manifest/profiles/audiobook",
+        "title": title,
+        "author": artist,
+        "duration": round(sum(audio.duration for _, audio, _ in articles), 3),
+    }
+    if year:
+        metadata["published"] = year
+    manifest = {
+        "@context": "https://readium.org/webpub-manifest/context.jsonld",
+        "metadata": metadata,
+        "readingOrder": reading_order,
+        "toc": [{"href": item["href"], "title": item["title"]} for item in reading_order],
+    }
+    return json.dumps(manifest, ensure_ascii=False, indent=2) + "\n"
+

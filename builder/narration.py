@@ -1,0 +1,537 @@
+"""Speech synthesis of the marked sentences, clip cache, and MP3 encoding per article.
+
+Each article is narrated in its own fresh worker process (synthesis and MP3 encoding):
+espeak-ng keeps state between utterances (pitch flutter, wave phase), so a clip depends on
+what the same engine said before. A fresh engine per article, clip cache keys chained
+through the article, and replaying an article up to its last missing clip make the audio
+depend only on the article's text: never on the number of jobs, on which worker finished
+first, or on what the cache already held.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import multiprocessing
+import os
+import struct
+import sys
+import tempfile
+import time
+import unicodedata
+import wave
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from queue import Empty, Queue
+from types import ModuleType
+from typing import Any, Protocol
+
+import lameenc
+
+from builder.speech import SpokenSentence
+
+SAMPLE_RATE = 22050  # espeak-ng's native rate: no resampling anywhere
+# 48 kbit/s CBR: synthetic speech has nothing above 11 kHz, and at 22.05 kHz mono this is
+# transparent for it (~21.6 MB an hour). Constant bit rate, because without a Xing table
+# readers seek to clipBegin by bytes = time x bitrate, which is exact only for CBR.
+MP3_BITRATE_KBPS = 48
+# LAME -q 2, its recommended high-quality setting: ~290x real time, still the larger share
+# of narration time (espeak-ng speaks at ~500x); -q 5 would encode about twice as fast.
+MP3_QUALITY = 2
+FRAME_SAMPLES = 576  # one MPEG-2 Layer III frame at 22.05 kHz
+# A decoder plays LAME's encoder delay (576) plus its own delay (529) before the first
+# input sample, measured with ffmpeg; sentence timings are shifted by it.
+DECODER_OFFSET_SAMPLES = 1105
+SENTENCE_GAP_SECONDS = 0.3  # pause after each sentence, counted in that sentence's clip
+CLIP_FORMAT = "pcm16-trimmed-v1"  # part of the cache key: bump when clip processing changes
+SILENCE_THRESHOLD = 0  # espeak-ng pads with exact zeros; anything else is speech
+ENGINE_ATTEMPTS = 3  # pyttsx3's espeak driver can lose an utterance under load: try again
+PROJECT = "edition-builder"
+
+
+class EngineUnavailable(Exception):
+    """No speech engine on this machine."""
+
+
+@dataclass(frozen=True)
+class Voice:
+    voice: str  # espeak-ng voice id, name or language ("en-gb", "gmw/en", "English (Great Britain)")
+    rate: int  # words a minute
+    volume: float  # 0 to 1
+
+
+@dataclass(frozen=True)
+class Clip:
+    pcm: bytes  # signed 16-bit little-endian mono
+    sample_rate: int
+
+
+@dataclass(frozen=True)
+class ClipTiming:
+    sentence_id: str
+    begin: float  # seconds, as played from the article's MP3
+    end: float
+
+
+@dataclass(frozen=True)
+class ArticleAudio:
+    slug: str
+    mp3: bytes
+    timings: tuple[ClipTiming, ...]
+    duration: float
+
+
+class Synthesizer(Protocol):
+    def engine_id(self) -> str: ...
+
+    def synthesize(self, text: str, voice: Voice) -> Clip: ...
+
+
+Progress = Callable[[str, int, int], None]
+SynthesizerFactory = Callable[[], Synthesizer]
+
+# ---------------------------------------------------------------------------
+# Synthesizers
+# ---------------------------------------------------------------------------
+
+INSTALL_HINT = "install espeak-ng (apt-get install espeak-ng)"
+
+
+def _espeak_module() -> ModuleType:
+    try:
+        from pyttsx3.drivers import _espeak  # loads libespeak-ng, raises if it is missing
+    except Exception as missing:
+        raise EngineUnavailable(f"espeak-ng is not available ({missing}); {INSTALL_HINT}") from None
+    return _espeak
+
+
+class Pyttsx3Synthesizer:
+    """espeak-ng through pyttsx3. Cheap to create: the engine starts on first use."""
+
+    def __init__(self) -> None:
+        self._engine: Any = None
+        self._settings: Voice | None = None
+
+    def engine_id(self) -> str:
+        from importlib.metadata import version
+
+        return f"pyttsx3 {version('pyttsx3')}; espeak-ng {_espeak_version(_espeak_module().dll)}"
+
+    def synthesize(self, text: str, voice: Voice) -> Clip:
+        if not text.strip():
+            return Clip(b"", SAMPLE_RATE)  # pyttsx3 would wait forever for an empty utterance
+        engine = self._engine_for(voice)
+        for _ in range(ENGINE_ATTEMPTS):
+            clip = _one_utterance(engine, text)
+            if clip is not None and clip.pcm.strip(b"\x00"):
+                return clip
+        raise RuntimeError(f"speech engine produced no audio for: {text[:60]!r}")
+
+    def _engine_for(self, voice: Voice) -> Any:
+        if self._engine is None:
+            _espeak_module()
+            import pyttsx3
+
+            self._engine = pyttsx3.init()  # espeak-ng initialises once per process
+        if self._settings != voice:
+            engine = self._engine
+            voices = [(v.id, v.name, tuple(v.languages or ())) for v in engine.getProperty("voices")]
+            engine.setProperty("voice", resolve_voice(voice.voice, voices))
+            engine.setProperty("rate", voice.rate)
+            engine.setProperty("volume", voice.volume)
+            self._settings = voice
+        return self._engine
+
+
+def _one_utterance(engine: Any, text: str) -> Clip | None:
+    """Speak one sentence to a WAV file and read it back; None if the engine lost it."""
+    espeak = _espeak_module()
+    # pyttsx3 cancels the new utterance if espeak-ng still looks busy with the last one.
+    _wait_until_idle(espeak)
+    with tempfile.TemporaryDirectory(prefix="narration-") as scratch:
+        path = Path(scratch) / "clip.wav"
+        # pyttsx3 keeps only the last save_to_file queued: one clip per loop.
+        engine.save_to_file(text, str(path))
+        with _stdout_silenced():  # the driver prints "Audio saved to …"
+            engine.runAndWait()
+        _wait_until_idle(espeak)  # the file is written from espeak-ng's own thread
+        return _read_wav(path) if path.exists() else None
+
+
+def _wait_until_idle(espeak: ModuleType, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while espeak.IsPlaying() and time.monotonic() < deadline:
+        time.sleep(0.001)
+
+
+def _espeak_version(dll: Any) -> str:
+    import ctypes
+
+    info = dll.espeak_Info
+    info.restype = ctypes.c_char_p
+    info.argtypes = [ctypes.c_void_p]
+    return (info(None) or b"unknown").decode("ascii", "replace")
+
+
+@contextlib.contextmanager
+def _stdout_silenced() -> Iterator[None]:
+    """Send both Python's and the C library's stdout to /dev/null for a moment."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _read_wav(path: Path) -> Clip:
+    with wave.open(str(path), "rb") as wav:
+        if wav.getnchannels() != 1 or wav.getsampwidth() != 2:
+            raise RuntimeError(f"speech engine wrote an unexpected WAV format: {path}")
+        return Clip(wav.readframes(wav.getnframes()), wav.getframerate())
+
+
+def resolve_voice(requested: str, voices: Sequence[tuple[str, str, Sequence[str]]]) -> str:
+    """The engine's voice id for an id, a name or a language code (case-insensitive)."""
+    wanted = requested.strip().lower().replace("_", "-")
+    matchers: tuple[Callable[[str, str, Sequence[str]], bool], ...] = (
+        lambda id_, _name, _langs: id_.lower() == wanted,
+        lambda _id, name, _langs: name.lower() == wanted,
+        lambda _id, _name, langs: wanted in (lang.lower() for lang in langs),
+        lambda id_, _name, _langs: id_.lower().rsplit("/", 1)[-1] == wanted,
+        lambda _id, name, _langs: wanted in name.lower(),
+    )
+    for matches in matchers:
+        for voice_id, name, languages in voices:
+            if matches(voice_id, name, languages):
+                return voice_id
+    raise ValueError(f"no speech voice matches {requested!r} (try en-gb, or see `espeak-ng --voices=en`)")
+
+
+class FakeSynthesizer:
+    """Deterministic tone, 40 ms a character: fast audio for tests."""
+
+    def engine_id(self) -> str:
+        return "fake-tone 1"
+
+    def synthesize(self, text: str, voice: Voice) -> Clip:
+        samples = int(SAMPLE_RATE * (0.1 + 0.04 * len(text)))
+        amplitude = int(8000 * voice.volume)
+        period = struct.pack("<50h", *([amplitude] * 25 + [-amplitude] * 25))  # 441 Hz square
+        pcm = (period * (samples // 50 + 1))[: samples * 2]
+        return Clip(pcm, SAMPLE_RATE)
+
+
+# ---------------------------------------------------------------------------
+# Clip cache
+# ---------------------------------------------------------------------------
+
+_CACHE_MAGIC = b"EBCLIP01"
+_CACHE_HEADER = struct.Struct("<8sIQ32s")  # magic, sample rate, PCM bytes, sha256 of PCM
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / PROJECT / "clips"
+
+
+def clip_key(spoken: str, voice: Voice, engine_id: str, after: str = "") -> str:
+    """Content address of a clip: what is said, how, by which engine, and after what.
+
+    ``after`` is the key of the clip the same engine spoke just before ("" for a fresh
+    engine): espeak-ng's output depends on what it said earlier, so the same words after
+    different sentences are different clips.
+    """
+    text = " ".join(unicodedata.normalize("NFC", spoken).split())
+    material = [text, voice.voice, voice.rate, round(voice.volume, 4), engine_id, CLIP_FORMAT, after]
+    return hashlib.sha256(json.dumps(material, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def article_keys(spoken: Sequence[str], voice: Voice, engine_id: str) -> tuple[str, ...]:
+    """Chained clip keys of one article, spoken in order by one fresh engine."""
+    keys: list[str] = []
+    for text in spoken:
+        keys.append(clip_key(text, voice, engine_id, keys[-1] if keys else ""))
+    return tuple(keys)
+
+
+class ClipCache:
+    """Clips on disk, written atomically and verified (length and checksum) on every read."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def _path(self, key: str) -> Path:
+        return self.folder / key[:2] / f"{key}.clip"
+
+    def load(self, key: str) -> Clip | None:
+        try:
+            data = self._path(key).read_bytes()
+        except OSError:
+            return None
+        if len(data) < _CACHE_HEADER.size:
+            return None
+        magic, rate, length, digest = _CACHE_HEADER.unpack_from(data)
+        pcm = data[_CACHE_HEADER.size :]
+        if magic != _CACHE_MAGIC or len(pcm) != length or hashlib.sha256(pcm).digest() != digest:
+            return None  # truncated or corrupt: made again, then replaced
+        return Clip(pcm, rate)
+
+    def store(self, key: str, clip: Clip) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        header = _CACHE_HEADER.pack(_CACHE_MAGIC, clip.sample_rate, len(clip.pcm), hashlib.sha256(clip.pcm).digest())
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".clip")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(header + clip.pcm)
+            os.replace(temporary, path)  # readers see the old clip or the whole new one
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+
+
+# ---------------------------------------------------------------------------
+# Synthesis in worker processes
+# ---------------------------------------------------------------------------
+
+
+def _trim(pcm: bytes) -> bytes:
+    """Drop the engine's leading and trailing silence (its length varies run to run)."""
+    samples = memoryview(pcm).cast("h")
+    start, end = 0, len(samples)
+    while start < end and abs(samples[start]) <= SILENCE_THRESHOLD:
+        start += 1
+    while end > start and abs(samples[end - 1]) <= SILENCE_THRESHOLD:
+        end -= 1
+    return pcm[start * 2 : end * 2]
+
+
+def spoken_clip(synthesizer: Synthesizer, text: str, voice: Voice) -> Clip:
+    """One sentence from the engine, checked and trimmed."""
+    clip = synthesizer.synthesize(text, voice)
+    if clip.sample_rate != SAMPLE_RATE:
+        raise RuntimeError(f"speech engine produced {clip.sample_rate} Hz audio, expected {SAMPLE_RATE} Hz")
+    trimmed = _trim(clip.pcm)
+    if not trimmed and any(ch.isalnum() for ch in text):
+        raise RuntimeError(f"speech engine produced no audio for: {text[:60]!r}")
+    return Clip(trimmed, SAMPLE_RATE)
+
+
+@dataclass(frozen=True)
+class ArticleJob:
+    """What a worker needs to narrate one article: sentence ids, words, cache keys."""
+
+    slug: str
+    sentence_ids: tuple[str, ...]
+    spoken: tuple[str, ...]
+    keys: tuple[str, ...]
+
+
+class _ArticleEngine:
+    """A fresh engine that speaks the article from its first sentence, never skipping one.
+
+    Replaying the sentences before a missing clip (even cached ones) puts the engine in
+    the state a clean build would have, so a partly cached build gives the same bytes.
+    """
+
+    def __init__(self, factory: SynthesizerFactory, voice: Voice, spoken: Sequence[str]) -> None:
+        self.factory, self.voice, self.spoken = factory, voice, spoken
+        self.synthesizer: Synthesizer | None = None
+        self.said = 0
+
+    def clip(self, index: int) -> Clip:
+        self.synthesizer = self.synthesizer or self.factory()
+        clip = Clip(b"", SAMPLE_RATE)
+        while self.said <= index:
+            clip = spoken_clip(self.synthesizer, self.spoken[self.said], self.voice)
+            self.said += 1
+        return clip
+
+
+def narrate_article(
+    job: ArticleJob,
+    factory: SynthesizerFactory,
+    voice: Voice,
+    cache_dir: Path | None,
+    spoken_queue: Queue[str] | None = None,
+) -> ArticleAudio:
+    """Worker task: speak (or reuse) each sentence in order and stream it into the MP3 encoder.
+
+    Only one clip is in memory at a time. Each finished sentence is reported on
+    ``spoken_queue`` (the article's slug).
+    """
+    cache = ClipCache(cache_dir) if cache_dir is not None else None
+    missing = [cache is None or cache.load(key) is None for key in job.keys]
+    replay_until = max((i for i, lost in enumerate(missing) if lost), default=-1)
+    engine = _ArticleEngine(factory, voice, job.spoken)
+    encoder = ArticleEncoder()
+    for index, (sentence_id, key) in enumerate(zip(job.sentence_ids, job.keys, strict=True)):
+        clip = None if index <= replay_until or cache is None else cache.load(key)
+        if clip is None:
+            clip = engine.clip(index)
+            if cache is not None and (missing[index] or index > replay_until):
+                cache.store(key, clip)
+        encoder.add(sentence_id, clip.pcm)
+        if spoken_queue is not None:
+            spoken_queue.put(job.slug)
+    return encoder.finish(job.slug)
+
+
+def _pool(jobs: int) -> ProcessPoolExecutor:
+    # forkserver: workers never inherit an engine the parent may have started; and one
+    # fresh worker per article (max_tasks_per_child=1) gives every article a fresh engine.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["builder.narration"])
+    return ProcessPoolExecutor(max(1, jobs), mp_context=context, max_tasks_per_child=1)
+
+
+def narrate(
+    articles: Sequence[tuple[str, Sequence[SpokenSentence]]],
+    voice: Voice,
+    synthesizer_factory: SynthesizerFactory,
+    cache_dir: Path | None,
+    jobs: int,
+    progress: Progress | None = None,
+) -> list[ArticleAudio]:
+    """Speak every article's sentences and encode each article to MP3 with measured timings.
+
+    Articles run in parallel, one worker process each (synthesis and encoding); results come
+    back in the given order whatever the completion order. Progress is reported per sentence.
+    """
+    engine_id = synthesizer_factory().engine_id()  # fails early when there is no engine
+    work = [
+        ArticleJob(
+            slug,
+            tuple(s.id for s in sentences),
+            tuple(s.spoken for s in sentences),
+            article_keys([s.spoken for s in sentences], voice, engine_id),
+        )
+        for slug, sentences in articles
+    ]
+    with contextlib.ExitStack() as stack:
+        pool = _pool(jobs)
+        stack.callback(pool.shutdown, wait=True, cancel_futures=True)
+        queue = None
+        if progress is not None:
+            queue = stack.enter_context(multiprocessing.get_context("forkserver").Manager()).Queue()
+        # Longest first, so one long article does not finish alone at the end.
+        order = sorted(range(len(work)), key=lambda i: -len(work[i].keys))
+        futures = {
+            pool.submit(narrate_article, work[i], synthesizer_factory, voice, cache_dir, queue): i for i in order
+        }
+        results = _collect(futures, queue, progress, sum(len(job.keys) for job in work))
+    return [results[i] for i in range(len(work))]
+
+
+def _collect(
+    futures: dict[Future[ArticleAudio], int],
+    queue: Queue[str] | None,
+    progress: Progress | None,
+    total: int,
+) -> dict[int, ArticleAudio]:
+    """Wait for every article, reporting each spoken sentence as the workers go."""
+    results: dict[int, ArticleAudio] = {}
+    done = 0
+    pending = set(futures)
+    while pending or (queue is not None and done < total):
+        finished, pending = wait(pending, timeout=0.05 if queue is not None else None, return_when=FIRST_COMPLETED)
+        for future in finished:
+            results[futures[future]] = future.result()  # a worker's error stops the build here
+        while queue is not None and progress is not None:
+            try:
+                slug = queue.get_nowait()
+            except Empty:
+                break
+            done += 1
+            progress(slug, done, total)
+    return results
+
+
+# ---------------------------------------------------------------------------
+# MP3 encoding and measured timings
+# ---------------------------------------------------------------------------
+
+_GAP = b"\x00\x00" * round(SAMPLE_RATE * SENTENCE_GAP_SECONDS)
+
+
+def new_encoder() -> lameenc.Encoder:
+    encoder = lameenc.Encoder()
+    encoder.set_bit_rate(MP3_BITRATE_KBPS)
+    encoder.set_in_sample_rate(SAMPLE_RATE)
+    encoder.set_out_sample_rate(SAMPLE_RATE)
+    encoder.set_channels(1)
+    encoder.set_quality(MP3_QUALITY)
+    return encoder
+
+
+class ArticleEncoder:
+    """Streams sentence clips into one MP3 and measures where each sentence is heard."""
+
+    def __init__(self) -> None:
+        self._encoder = new_encoder()
+        self._mp3 = bytearray()
+        self._ids: list[str] = []
+        self._lengths: list[int] = []
+
+    def add(self, sentence_id: str, pcm: bytes) -> None:
+        clip = pcm + _GAP
+        self._mp3 += self._encoder.encode(clip)
+        self._ids.append(sentence_id)
+        self._lengths.append(len(clip) // 2)
+
+    def finish(self, slug: str) -> ArticleAudio:
+        if not self._ids:
+            return ArticleAudio(slug, b"", (), 0.0)
+        self._mp3 += self._encoder.flush()
+        played = mp3_frame_count(bytes(self._mp3)) * FRAME_SAMPLES
+        # The first clip absorbs the decoder's lead-in, the last one the final frame's padding.
+        starts = [0]
+        for length in self._lengths[:-1]:
+            starts.append(starts[-1] + length)
+        edges = [0, *(DECODER_OFFSET_SAMPLES + start for start in starts[1:]), played]
+        timings = tuple(
+            ClipTiming(sentence_id, edges[i] / SAMPLE_RATE, edges[i + 1] / SAMPLE_RATE)
+            for i, sentence_id in enumerate(self._ids)
+        )
+        return ArticleAudio(slug, bytes(self._mp3), timings, played / SAMPLE_RATE)
+
+
+_BITRATES_V1 = (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
+_BITRATES_V2 = (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)
+_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
+
+
+def mp3_frames(data: bytes) -> Iterator[tuple[int, int, int]]:
+    """(offset, length, samples) of each MPEG Layer III frame, after any ID3v2 tag."""
+    offset = 0
+    if data[:3] == b"ID3" and len(data) >= 10:
+        size = data[6] << 21 | data[7] << 14 | data[8] << 7 | data[9]
+        offset = 10 + size
+    while offset + 4 <= len(data) and data[offset : offset + 3] != b"TAG":  # ID3v1 ends the audio
+        header = int.from_bytes(data[offset : offset + 4], "big")
+        version = header >> 19 & 3
+        if header >> 21 != 0x7FF or header >> 17 & 3 != 1 or version == 1:
+            raise ValueError(f"not an MPEG Layer III frame at byte {offset}")
+        bitrate = (_BITRATES_V1 if version == 3 else _BITRATES_V2)[header >> 12 & 15] * 1000
+        rate = _RATES[version][header >> 10 & 3]
+        samples = 1152 if version == 3 else 576
+        length = samples // 8 * bitrate // rate + (header >> 9 & 1)
+        if length <= 0 or offset + length > len(data):
+            raise ValueError(f"truncated MPEG frame at byte {offset}")
+        yield offset, length, samples
+        offset += length
+
+
+def mp3_frame_count(data: bytes) -> int:
+    return sum(1 for _ in mp3_frames(data))

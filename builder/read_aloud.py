@@ -1,0 +1,101 @@
+"""The speech branch of the build: enriched documents → sentences → audio → narrated EPUB and audiobook."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from builder import accessibility, audio, narration, navigation, overlays, speech
+from builder.model import Document, Resource
+from builder.package import Book, Narration
+
+if TYPE_CHECKING:
+    from builder.build import BuildOptions, Prepared, Progress
+
+from builder.build import stylesheet
+
+LEXICON = "lexicon.pls"
+LEXICON_SOURCE = "pronunciation.toml"
+
+
+@dataclass(frozen=True)
+class Narrated:
+    book: Book
+    audio_folder: Path
+    report: dict
+
+
+def voice_for(prepared: Prepared, options: BuildOptions) -> narration.Voice:
+    settings = prepared.edition.narration
+    return narration.Voice(
+        voice=options.voice or settings.voice,
+        rate=options.rate or settings.rate,
+        volume=settings.volume if options.volume is None else options.volume,
+    )
+
+
+def with_lexicon_link(xhtml: str, language: str) -> str:
+    """Point the document at the edition's pronunciation lexicon (EPUB 3 PLS support)."""
+    link = f'<link rel="pronunciation" type="application/pls+xml" hreflang="{language}" href="../{LEXICON}"/>'
+    return xhtml.replace("</head>", f"{link}</head>", 1)
+
+
+def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path,
+                    progress: Progress | None = None) -> Narrated:
+    edition = prepared.edition
+    lexicon = speech.load_lexicon(edition.root / LEXICON_SOURCE)
+    marked: dict[str, tuple[Document, list[speech.SpokenSentence]]] = {}
+    for document in prepared.articles:
+        assert document.article is not None
+        xhtml, sentences = speech.mark_sentences(document.xhtml, lexicon, document.article.slug)
+        marked[document.file_name] = (replace(document, xhtml=with_lexicon_link(xhtml, edition.language)), sentences)
+
+    voice = voice_for(prepared, options)
+    spoken = [(document.article.slug, sentences) for document, sentences in marked.values() if document.article]
+    audios = narration.narrate(spoken, voice, narration.Pyttsx3Synthesizer, options.cache_dir, options.jobs,
+                               progress)
+    by_slug = {item.slug: item for item in audios}
+
+    resources = [stylesheet("standard"), *prepared.resources]
+    resources.append(Resource(LEXICON, "application/pls+xml",
+                              speech.lexicon_pls(lexicon, edition.language).encode("utf-8")))
+    overlay_for, durations = {}, {}
+    for document, sentences in marked.values():
+        slug = document.article.slug if document.article else ""
+        clip = by_slug[slug]
+        audio_name, smil_name = f"audio/{slug}.mp3", f"smil/{slug}.smil"
+        smil = overlays.smil_document(f"../{document.file_name}", f"../{audio_name}", clip.timings, sentences)
+        resources += [Resource(audio_name, "audio/mpeg", clip.mp3),
+                      Resource(smil_name, "application/smil+xml", smil.encode("utf-8"))]
+        overlay_for[document.file_name] = smil_name
+        durations[smil_name] = overlays.format_clock(clip.duration)
+
+    documents = tuple(marked[document.file_name][0] if document.file_name in marked else document
+                      for document in prepared.documents)
+    total = sum(item.duration for item in audios)
+    book = Book(
+        edition=edition,
+        documents=documents,
+        nav=navigation.nav_document(edition, documents),
+        resources=tuple(resources),
+        accessibility=accessibility.describe(documents, narrated=True),
+        cover=prepared.cover,
+        narration=Narration(overlay_for, durations, overlays.format_clock(total), narrator=narrator(voice)),
+    )
+    folder = staging / f"{edition.slug}-audio"
+    folder.mkdir()
+    chapters = [(document.article.title, by_slug[document.article.slug], sentences)
+                for document, sentences in marked.values() if document.article]
+    audio.write_audiobook(folder, edition.full_title, edition.publisher, chapters, edition.date[:4])
+    report = {
+        "voice": f"{voice.voice}, {voice.rate} words a minute, volume {voice.volume}",
+        "sentences": sum(len(sentences) for _, sentences in marked.values()),
+        "duration": overlays.format_clock(total),
+        "articles": {item.slug: overlays.format_clock(item.duration) for item in audios},
+    }
+    return Narrated(book, folder, report)
+
+
+def narrator(voice: narration.Voice) -> str:
+    return f"eSpeak NG synthetic voice ({voice.voice}) via pyttsx3"

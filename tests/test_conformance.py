@@ -1,0 +1,69 @@
+"""Every EPUB the build writes passes EPUBCheck 5.3 (0/0/0) and DAISY Ace (0 violations), in CI."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import in_ci
+from lxml import etree
+
+from builder.build import BuildResult
+
+pytestmark = pytest.mark.validators
+EXPECTED_BOOKS = {
+    "imind-spring-2025.epub",
+    "imind-spring-2025-readable.epub",
+    "imind-spring-2025-large-print.epub",
+    "imind-spring-2025-narrated.epub",
+}
+
+
+def validator_results(result: BuildResult, validator: str) -> dict[str, dict]:
+    results = {}
+    for name, book in result.report["books"].items():
+        outcome = book["validators"][validator]
+        if isinstance(outcome, str):  # the validator did not run
+            message = f"VALIDATOR DID NOT RUN for {name}: {outcome}"
+            if in_ci():
+                pytest.fail(message)
+            pytest.skip(message)
+        results[name] = outcome
+    return results
+
+
+def test_the_default_build_writes_every_book(full_build: tuple[Path, BuildResult]) -> None:
+    output, result = full_build
+    assert not result.failures, result.failures
+    assert {path.name for path in output.glob("*.epub")} == EXPECTED_BOOKS
+    assert set(result.report["books"]) == EXPECTED_BOOKS
+
+
+def test_epubcheck_finds_nothing(full_build: tuple[Path, BuildResult]) -> None:
+    for name, outcome in validator_results(full_build[1], "epubcheck").items():
+        counts = (outcome["fatal"], outcome["errors"], outcome["warnings"])
+        assert counts == (0, 0, 0), f"{name}: {outcome['messages']}"
+        assert outcome["version"].startswith("5.3")
+
+
+def test_ace_finds_no_violation(full_build: tuple[Path, BuildResult]) -> None:
+    for name, outcome in validator_results(full_build[1], "ace").items():
+        assert sum(outcome["violations"].values()) == 0, f"{name}: {outcome['messages']}"
+
+
+def test_no_book_is_scripted_and_metadata_is_derived(full_build: tuple[Path, BuildResult]) -> None:
+    output, _ = full_build
+    for book in EXPECTED_BOOKS:
+        with zipfile.ZipFile(output / book) as archive:
+            opf = etree.fromstring(archive.read("EPUB/content.opf"))
+        ns = {"opf": "http://www.idpf.org/2007/opf"}
+        properties = " ".join(item.get("properties", "") for item in opf.iterfind(".//opf:item", ns))
+        assert "scripted" not in properties
+        features = {meta.text for meta in opf.iterfind(".//opf:meta[@property='schema:accessibilityFeature']", ns)}
+        assert {"alternativeText", "longDescription", "MathML", "pageNavigation", "tableOfContents"} <= features
+        assert ("synchronizedAudioText" in features) == ("narrated" in book)
+        modes = {meta.text for meta in opf.iterfind(".//opf:meta[@property='schema:accessMode']", ns)}
+        assert modes == ({"textual", "visual", "auditory"} if "narrated" in book else {"textual", "visual"})
+        summary = opf.find(".//opf:meta[@property='schema:accessibilitySummary']", ns).text
+        assert "alternative text" in summary and ("highlighted" in summary) == ("narrated" in book)

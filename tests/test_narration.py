@@ -1,0 +1,272 @@
+"""Synthesis, clip cache and MP3 timings (builder.narration), with the fake engine except one test."""
+
+from __future__ import annotations
+
+import array
+import itertools
+import shutil
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from conftest import in_ci
+
+from builder.narration import (
+    DECODER_OFFSET_SAMPLES,
+    SAMPLE_RATE,
+    ArticleAudio,
+    ArticleEncoder,
+    Clip,
+    ClipCache,
+    EngineUnavailable,
+    FakeSynthesizer,
+    Pyttsx3Synthesizer,
+    Voice,
+    clip_key,
+    default_cache_dir,
+    mp3_frame_count,
+    narrate,
+    resolve_voice,
+)
+from builder.speech import SpokenSentence
+
+VOICE = Voice("en-gb", 175, 1.0)
+FFMPEG = shutil.which("ffmpeg")
+
+
+def sentences(prefix: str, count: int) -> list[SpokenSentence]:
+    return [
+        SpokenSentence(f"{prefix}-s{n:04d}", f"Sentence {n} of {prefix}.", f"Sentence {n} of {prefix}.", None)
+        for n in range(1, count + 1)
+    ]
+
+
+EDITION = [("one", sentences("one", 30)), ("two", sentences("two", 7)), ("three", sentences("three", 55))]
+
+
+class BrokenSynthesizer(FakeSynthesizer):
+    """Same engine id as the fake one, but any real synthesis fails: proves a full cache hit."""
+
+    def synthesize(self, text: str, voice: Voice) -> Clip:
+        raise AssertionError(f"synthesised although cached: {text}")
+
+
+class StatefulSynthesizer(FakeSynthesizer):
+    """Like espeak-ng, its output depends on what this engine said before."""
+
+    def __init__(self) -> None:
+        self.said = 0
+
+    def engine_id(self) -> str:
+        return "stateful-tone 1"
+
+    def synthesize(self, text: str, voice: Voice) -> Clip:
+        self.said += 1
+        clip = super().synthesize(text, voice)
+        return Clip(clip.pcm[: len(clip.pcm) - 2 * (self.said % 7)], clip.sample_rate)
+
+
+def decode(mp3: bytes) -> array.array:
+    assert FFMPEG is not None
+    raw = subprocess.run(
+        [FFMPEG, "-v", "error", "-i", "pipe:0", "-f", "s16le", "-ac", "1", "pipe:1"],
+        input=mp3, capture_output=True, check=True,
+    ).stdout
+    samples = array.array("h")
+    samples.frombytes(raw)
+    return samples
+
+
+# --- timings --------------------------------------------------------------------------------
+
+
+def test_timings_are_contiguous_and_sum_to_the_duration() -> None:
+    audios = narrate(EDITION, VOICE, FakeSynthesizer, None, jobs=1)
+    assert [audio.slug for audio in audios] == ["one", "two", "three"]
+    for audio, (_, spoken) in zip(audios, EDITION, strict=True):
+        assert [t.sentence_id for t in audio.timings] == [s.id for s in spoken]
+        assert audio.timings[0].begin == 0.0
+        for before, after in zip(audio.timings, audio.timings[1:], strict=False):
+            assert after.begin == before.end and after.end > after.begin
+        assert audio.timings[-1].end == audio.duration
+        assert audio.duration == mp3_frame_count(audio.mp3) * 576 / SAMPLE_RATE
+
+
+def test_same_bytes_whatever_the_number_of_jobs() -> None:
+    single = narrate(EDITION, VOICE, FakeSynthesizer, None, jobs=1)
+    double = narrate(EDITION, VOICE, FakeSynthesizer, None, jobs=2)
+    assert single == double
+
+
+def test_progress_counts_every_sentence() -> None:
+    calls: list[tuple[str, int, int]] = []
+    narrate(EDITION[:2], VOICE, FakeSynthesizer, None, jobs=2, progress=lambda *call: calls.append(call))
+    assert [(done, total) for _, done, total in calls] == [(n, 37) for n in range(1, 38)]
+    assert sorted(slug for slug, _, _ in calls) == ["one"] * 30 + ["two"] * 7
+
+
+@pytest.mark.skipif(FFMPEG is None, reason="ffmpeg is not installed")
+def test_timings_match_what_a_decoder_plays() -> None:
+    # Silent clips with a click at the start: each click must be heard at its sentence's begin.
+    encoder = ArticleEncoder()
+    lengths = [5000, 12345, 777, 20000]
+    for n, length in enumerate(lengths):
+        encoder.add(f"s{n}", (b"\x00\x60" * 40 + b"\x00\x00" * (length - 40)))
+    audio = encoder.finish("clicks")
+    decoded = decode(audio.mp3)
+    assert len(decoded) / SAMPLE_RATE == audio.duration
+    clicks = [i for i in range(1, len(decoded)) if abs(decoded[i]) > 8000 and abs(decoded[i - 1]) <= 8000]
+    starts = [clicks[0], *(c for prev, c in itertools.pairwise(clicks) if c - prev > 400)]
+    assert starts[0] == pytest.approx(DECODER_OFFSET_SAMPLES, abs=3)
+    for timing, start in zip(audio.timings[1:], starts[1:], strict=True):
+        assert timing.begin * SAMPLE_RATE == pytest.approx(start, abs=3)
+
+
+@pytest.mark.skipif(shutil.which("ffprobe") is None, reason="ffprobe is not installed")
+def test_ffprobe_agrees_on_the_duration(tmp_path: Path) -> None:
+    audio = narrate(EDITION[:1], VOICE, FakeSynthesizer, None, jobs=1)[0]
+    (tmp_path / "one.mp3").write_bytes(audio.mp3)
+    probe = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(tmp_path / "one.mp3")],
+        capture_output=True, check=True,
+    )
+    assert float(probe.stdout) == pytest.approx(audio.duration, abs=0.05)
+
+
+def test_an_article_without_sentences_is_silent() -> None:
+    assert narrate([("empty", [])], VOICE, FakeSynthesizer, None, jobs=1) == [ArticleAudio("empty", b"", (), 0.0)]
+
+
+# --- cache ----------------------------------------------------------------------------------
+
+
+def test_cache_miss_then_hit(tmp_path: Path) -> None:
+    first = narrate(EDITION, VOICE, FakeSynthesizer, tmp_path, jobs=2)
+    assert len(list(tmp_path.glob("*/*.clip"))) == sum(len(spoken) for _, spoken in EDITION)
+    again = narrate(EDITION, VOICE, BrokenSynthesizer, tmp_path, jobs=2)  # no synthesis at all
+    assert again == first
+    assert not list(tmp_path.rglob(".tmp-*"))
+
+
+def test_corrupt_or_truncated_clips_are_made_again(tmp_path: Path) -> None:
+    first = narrate(EDITION[:1], VOICE, FakeSynthesizer, tmp_path, jobs=1)
+    clips = sorted(tmp_path.glob("*/*.clip"))
+    truncated, flipped = clips[0], clips[1]
+    truncated.write_bytes(truncated.read_bytes()[:-10])
+    data = bytearray(flipped.read_bytes())
+    data[-1] ^= 0xFF
+    flipped.write_bytes(bytes(data))
+    with pytest.raises(AssertionError, match="synthesised although cached"):
+        narrate(EDITION[:1], VOICE, BrokenSynthesizer, tmp_path, jobs=1)
+    assert narrate(EDITION[:1], VOICE, FakeSynthesizer, tmp_path, jobs=1) == first
+    cache = ClipCache(tmp_path)
+    assert all(cache.load(path.stem) is not None for path in clips)
+
+
+def test_stateful_engine_gives_the_same_bytes_with_any_cache_and_jobs(tmp_path: Path) -> None:
+    # Two articles share a sentence; the engine's state differs at that point in each.
+    shared = SpokenSentence("x", "Notes", "Notes", "endnotes")
+    edition = [
+        ("one", [*sentences("one", 5), replace(shared, id="one-notes")]),
+        ("two", [*sentences("two", 2), replace(shared, id="two-notes"), *sentences("two-more", 3)]),
+    ]
+    clean = narrate(edition, VOICE, StatefulSynthesizer, None, jobs=1)
+    assert narrate(edition, VOICE, StatefulSynthesizer, tmp_path, jobs=2) == clean  # fills the cache
+    assert narrate(edition, VOICE, StatefulSynthesizer, tmp_path, jobs=1) == clean  # all from the cache
+    middle = sorted(tmp_path.glob("*/*.clip"))[3]
+    middle.unlink()  # one clip lost: the article is replayed up to it, then read from the cache
+    assert narrate(edition, VOICE, StatefulSynthesizer, tmp_path, jobs=2) == clean
+    assert middle.exists()
+
+
+def test_clip_cache_verifies_what_it_reads(tmp_path: Path) -> None:
+    cache = ClipCache(tmp_path)
+    key = clip_key("Hello.", VOICE, "fake")
+    assert cache.load(key) is None
+    cache.store(key, Clip(b"\x01\x02" * 100, SAMPLE_RATE))
+    assert cache.load(key) == Clip(b"\x01\x02" * 100, SAMPLE_RATE)
+    path = next(tmp_path.glob("*/*.clip"))
+    path.write_bytes(b"garbage")
+    assert cache.load(key) is None
+
+
+def test_clip_key_covers_text_voice_and_engine() -> None:
+    base = clip_key("Hello  world.", VOICE, "e1")
+    assert base == clip_key("Hello world.", VOICE, "e1")  # whitespace is not heard
+    assert base != clip_key("Hello world!", VOICE, "e1")
+    assert base != clip_key("Hello world.", Voice("en-gb", 160, 1.0), "e1")
+    assert base != clip_key("Hello world.", Voice("en-gb", 175, 0.8), "e1")
+    assert base != clip_key("Hello world.", Voice("en-us", 175, 1.0), "e1")
+    assert base != clip_key("Hello world.", VOICE, "e2")
+    assert base != clip_key("Hello world.", VOICE, "e1", after=base)  # the engine's history matters
+
+
+def test_default_cache_dir_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert default_cache_dir() == tmp_path / "edition-builder" / "clips"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert default_cache_dir() == Path.home() / ".cache" / "edition-builder" / "clips"
+
+
+# --- voices ---------------------------------------------------------------------------------
+
+VOICES = [
+    ("gmw/en", "English (Great Britain)", ["en-gb"]),
+    ("gmw/en-us", "English (America)", ["en-us"]),
+    ("gmw/en-gb-x-rp", "English (Received Pronunciation)", ["en-gb-x-rp"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("requested", "expected"),
+    [("en-gb", "gmw/en"), ("EN_GB", "gmw/en"), ("gmw/en-us", "gmw/en-us"), ("en", "gmw/en"),
+     ("English (Great Britain)", "gmw/en"), ("received pronunciation", "gmw/en-gb-x-rp")],
+)
+def test_resolve_voice(requested: str, expected: str) -> None:
+    assert resolve_voice(requested, VOICES) == expected
+
+
+def test_unknown_voice_is_an_error() -> None:
+    with pytest.raises(ValueError, match="no speech voice matches 'klingon'"):
+        resolve_voice("klingon", VOICES)
+
+
+def test_engine_unavailable_says_how_to_install() -> None:
+    assert "apt-get install espeak-ng" in str(EngineUnavailable("x; install espeak-ng (apt-get install espeak-ng)"))
+
+
+# --- the real engine ------------------------------------------------------------------------
+
+
+def espeak_available() -> bool:
+    try:
+        Pyttsx3Synthesizer().engine_id()
+    except EngineUnavailable:
+        return False
+    return True
+
+
+@pytest.mark.engine
+def test_pyttsx3_really_speaks(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    if not espeak_available():
+        if in_ci():
+            pytest.fail("espeak-ng is required in CI for the engine test")
+        pytest.skip("espeak-ng is not installed")
+    spoken = [
+        SpokenSentence("e-s0001", "The quick brown fox jumps over the lazy dog.",
+                       "The quick brown fox jumps over the lazy dog.", None),
+        SpokenSentence("e-s0002", "Hello.", "Hello.", None),
+    ]
+    articles = [("engine", spoken), ("again", spoken[::-1])]
+    audio, again = narrate(articles, VOICE, Pyttsx3Synthesizer, tmp_path, jobs=1)
+    fox, hello = (timing.end - timing.begin for timing in audio.timings)
+    # Nine words at 175 words a minute is about three seconds; "Hello." under a second, plus pauses.
+    assert 1.5 < fox < 6.0
+    assert 0.4 < hello < 2.0
+    # espeak-ng keeps state between utterances; a fresh engine per article keeps builds reproducible.
+    assert narrate(articles, VOICE, Pyttsx3Synthesizer, None, jobs=2) == [audio, again]
+    clip = Pyttsx3Synthesizer().synthesize("Hello.", VOICE)  # in this process, to watch its stdout
+    assert clip.sample_rate == SAMPLE_RATE and len(clip.pcm) > SAMPLE_RATE // 2
+    assert capfd.readouterr().out == ""  # pyttsx3's "Audio saved to …" is silenced
+    assert "pyttsx3" in Pyttsx3Synthesizer().engine_id() and "espeak-ng" in Pyttsx3Synthesizer().engine_id()
