@@ -105,7 +105,7 @@ def render_edition(source: Path) -> Rendered:
 def prepare(source: Path) -> Prepared:
     rendered = render_edition(source)
     edition = rendered.edition
-    cover = Resource(navigation.COVER_IMAGE, "image/png", images.cover_png(edition), ("cover-image",))
+    cover = Resource(navigation.COVER_IMAGE, "image/jpeg", images.cover_jpeg(edition), ("cover-image",))
     title = navigation.title_page(edition, images.cover_alt(edition))
     contents = navigation.contents_page(edition, rendered.articles)
     resources = [Resource(name, IMAGE_TYPES[path.suffix.lower()], path.read_bytes())

@@ -115,7 +115,6 @@ def run_check(arguments: argparse.Namespace) -> int:
 
 def run_build(arguments: argparse.Namespace) -> int:
     from builder.build import BuildOptions, build
-    from builder.narration import default_cache_dir
 
     if arguments.jobs < 0:
         raise SystemExit("--jobs must be 0 (one per core) or more")
@@ -127,7 +126,7 @@ def run_build(arguments: argparse.Namespace) -> int:
         validate=arguments.validate,
         profiles=profiles(arguments.profile),
         jobs=arguments.jobs or os.cpu_count() or 1,
-        cache_dir=None if arguments.no_cache else (arguments.cache_dir or default_cache_dir()),
+        cache_dir=None if arguments.no_cache or not arguments.audio else (arguments.cache_dir or clip_cache()),
         voice=arguments.voice,
         rate=arguments.rate,
         volume=arguments.volume,
@@ -149,6 +148,12 @@ def profiles(chosen: list[str] | None) -> tuple[str, ...]:
     if "all" in chosen:
         return tuple(PROFILES)
     return tuple(dict.fromkeys(chosen))
+
+
+def clip_cache() -> Path:
+    from builder.narration import default_cache_dir  # the speech branch loads only when narrating
+
+    return default_cache_dir()
 
 
 class ProgressBar:

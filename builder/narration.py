@@ -359,6 +359,62 @@ class _ArticleEngine:
         return clip
 
 
+_ARTICLE_MAGIC = b"EBART001"
+_ARTICLE_HEADER = struct.Struct("<8sIQ32s")  # magic, timings JSON bytes, MP3 bytes, sha256 of both
+
+
+def article_key(job: ArticleJob) -> str:
+    """Content address of an article's encoded audio: its last chained clip key (which covers
+    every sentence before it, the voice and the engine), its sentence ids and the encoding."""
+    material = [job.keys[-1] if job.keys else "", job.sentence_ids, MP3_BITRATE_KBPS, MP3_QUALITY,
+                SENTENCE_GAP_SECONDS, DECODER_OFFSET_SAMPLES, CLIP_FORMAT]
+    return hashlib.sha256(json.dumps(material).encode("utf-8")).hexdigest()
+
+
+class ArticleCache:
+    """Encoded articles on disk, so an unchanged article is neither spoken nor encoded again.
+
+    Written atomically and verified on every read, like the clips.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder / "articles"
+
+    def _path(self, key: str) -> Path:
+        return self.folder / f"{key}.article"
+
+    def load(self, key: str, slug: str) -> ArticleAudio | None:
+        try:
+            data = self._path(key).read_bytes()
+        except OSError:
+            return None
+        if len(data) < _ARTICLE_HEADER.size:
+            return None
+        magic, json_length, mp3_length, digest = _ARTICLE_HEADER.unpack_from(data)
+        body = data[_ARTICLE_HEADER.size :]
+        if magic != _ARTICLE_MAGIC or len(body) != json_length + mp3_length or hashlib.sha256(body).digest() != digest:
+            return None
+        meta = json.loads(body[:json_length])
+        timings = tuple(ClipTiming(sentence_id, begin, end) for sentence_id, begin, end in meta["timings"])
+        return ArticleAudio(slug, body[json_length:], timings, meta["duration"])
+
+    def store(self, key: str, audio: ArticleAudio) -> None:
+        meta = json.dumps({"timings": [[t.sentence_id, t.begin, t.end] for t in audio.timings],
+                           "duration": audio.duration}).encode("utf-8")
+        body = meta + audio.mp3
+        header = _ARTICLE_HEADER.pack(_ARTICLE_MAGIC, len(meta), len(audio.mp3), hashlib.sha256(body).digest())
+        self.folder.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".article")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(header + body)
+            os.replace(temporary, self._path(key))
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+
+
 def narrate_article(
     job: ArticleJob,
     factory: SynthesizerFactory,
@@ -419,18 +475,35 @@ def narrate(
         )
         for slug, sentences in articles
     ]
-    with contextlib.ExitStack() as stack:
-        pool = _pool(jobs)
-        stack.callback(pool.shutdown, wait=True, cancel_futures=True)
-        queue = None
-        if progress is not None:
-            queue = stack.enter_context(multiprocessing.get_context("forkserver").Manager()).Queue()
-        # Longest first, so one long article does not finish alone at the end.
-        order = sorted(range(len(work)), key=lambda i: -len(work[i].keys))
-        futures = {
-            pool.submit(narrate_article, work[i], synthesizer_factory, voice, cache_dir, queue): i for i in order
-        }
-        results = _collect(futures, queue, progress, sum(len(job.keys) for job in work))
+    articles_cache = ArticleCache(cache_dir) if cache_dir is not None else None
+    results: dict[int, ArticleAudio] = {}
+    if articles_cache is not None:
+        for index, job in enumerate(work):
+            cached = articles_cache.load(article_key(job), job.slug)
+            if cached is not None:
+                results[index] = cached
+    total = sum(len(job.keys) for job in work)
+    done = sum(len(work[index].keys) for index in results)
+    if progress is not None and results:
+        progress(work[max(results)].slug, done, total)
+    to_speak = [index for index in range(len(work)) if index not in results]
+    if to_speak:  # no worker pool at all when every article is cached
+        with contextlib.ExitStack() as stack:
+            pool = _pool(jobs)
+            stack.callback(pool.shutdown, wait=True, cancel_futures=True)
+            queue = None
+            if progress is not None:
+                queue = stack.enter_context(multiprocessing.get_context("forkserver").Manager()).Queue()
+            # Longest first, so one long article does not finish alone at the end.
+            order = sorted(to_speak, key=lambda i: -len(work[i].keys))
+            futures = {
+                pool.submit(narrate_article, work[i], synthesizer_factory, voice, cache_dir, queue): i for i in order
+            }
+            spoken = _collect(futures, queue, progress, total, done)
+        for index, audio in spoken.items():
+            results[index] = audio
+            if articles_cache is not None:
+                articles_cache.store(article_key(work[index]), audio)
     return [results[i] for i in range(len(work))]
 
 
@@ -439,10 +512,10 @@ def _collect(
     queue: Queue[str] | None,
     progress: Progress | None,
     total: int,
+    done: int = 0,
 ) -> dict[int, ArticleAudio]:
     """Wait for every article, reporting each spoken sentence as the workers go."""
     results: dict[int, ArticleAudio] = {}
-    done = 0
     pending = set(futures)
     while pending or (queue is not None and done < total):
         finished, pending = wait(pending, timeout=0.05 if queue is not None else None, return_when=FIRST_COMPLETED)

@@ -12,7 +12,7 @@ from builder.render import h, page_break, slugify, sub, xhtml_document
 TITLE_PAGE = "text/title.xhtml"
 CONTENTS_PAGE = "text/contents.xhtml"
 NAV = "nav.xhtml"
-COVER_IMAGE = "images/cover.png"
+COVER_IMAGE = "images/cover.jpg"
 
 
 def title_page(edition: Edition, cover_alt: str) -> Document:

@@ -27,6 +27,8 @@ XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 CONTENT_FOLDER = "EPUB"
 ACTIVE_CLASS = "-epub-media-overlay-active"
 PLAYBACK_ACTIVE_CLASS = "-epub-media-overlay-playing"
+# Already compressed: deflating them again costs seconds for nothing.
+COMPRESSED_MEDIA = (".mp3", ".png", ".jpg", ".jpeg", ".gif", ".webp")
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ def epub_bytes(book: Book, modified: datetime) -> bytes:
         "epub3_landmark": False,
         "epub3_pages": False,
         "mtime": modified,
+        "compresslevel": 0,  # re-zipped below: compressing twice is wasted time
     })
     return reproducible_zip(raw.getvalue(), book.edition.language, modified)
 
@@ -170,7 +173,8 @@ def reproducible_zip(data: bytes, language: str, modified: datetime) -> bytes:
             content = source.read(name)
             if name.endswith(".opf"):
                 content = with_package_language(content, language)
-            write_entry(target, name, content, stamp, zipfile.ZIP_DEFLATED)
+            compression = zipfile.ZIP_STORED if name.endswith(COMPRESSED_MEDIA) else zipfile.ZIP_DEFLATED
+            write_entry(target, name, content, stamp, compression)
     return out.getvalue()
 
 

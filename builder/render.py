@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-import latex2mathml.converter
 import nh3
 import PIL.Image
 from lxml import etree
@@ -318,9 +317,15 @@ def check_link(href: str, article: Article, line: int) -> list[Diagnostic]:
     return []  # '#id' links are checked against the finished document by check_ids
 
 
+def latex_to_mathml(latex: str) -> str:
+    import latex2mathml.converter  # costs 40 ms at start-up; most articles have no math
+
+    return latex2mathml.converter.convert(latex.strip(), display="block")
+
+
 def check_math(latex: str, article: Article, line: int) -> None:
     try:
-        etree.fromstring(latex2mathml.converter.convert(latex.strip(), display="block"))
+        etree.fromstring(latex_to_mathml(latex))
     except Exception as exc:  # the converter raises many types; any of them means unreadable LaTeX
         reason = type(exc).__name__ + (f": {shown(exc)}" if str(exc) else "")
         raise error("E036", f"display math cannot be read ({reason})",
@@ -661,7 +666,7 @@ def convert_math(body: etree._Element) -> bool:
         container = div.getparent()
         alt = container.get("title", "") if container.get("class") == "equation" else ""
         container.attrib.pop("title", None)
-        math = etree.fromstring(latex2mathml.converter.convert(div.get("data-math", ""), display="block"))
+        math = etree.fromstring(latex_to_mathml(div.get("data-math", "")))
         math.set("alttext", alt or div.get("data-math", ""))
         replace(div, math)
     return found

@@ -16,6 +16,7 @@ from builder.narration import (
     DECODER_OFFSET_SAMPLES,
     SAMPLE_RATE,
     ArticleAudio,
+    ArticleCache,
     ArticleEncoder,
     Clip,
     ClipCache,
@@ -151,6 +152,7 @@ def test_cache_miss_then_hit(tmp_path: Path) -> None:
 
 def test_corrupt_or_truncated_clips_are_made_again(tmp_path: Path) -> None:
     first = narrate(EDITION[:1], VOICE, FakeSynthesizer, tmp_path, jobs=1)
+    shutil.rmtree(tmp_path / "articles")  # the clip layer under test, not the encoded articles above it
     clips = sorted(tmp_path.glob("*/*.clip"))
     truncated, flipped = clips[0], clips[1]
     truncated.write_bytes(truncated.read_bytes()[:-10])
@@ -176,6 +178,7 @@ def test_stateful_engine_gives_the_same_bytes_with_any_cache_and_jobs(tmp_path: 
     assert narrate(edition, VOICE, StatefulSynthesizer, tmp_path, jobs=1) == clean  # all from the cache
     middle = sorted(tmp_path.glob("*/*.clip"))[3]
     middle.unlink()  # one clip lost: the article is replayed up to it, then read from the cache
+    shutil.rmtree(tmp_path / "articles")
     assert narrate(edition, VOICE, StatefulSynthesizer, tmp_path, jobs=2) == clean
     assert middle.exists()
 
@@ -270,3 +273,20 @@ def test_pyttsx3_really_speaks(tmp_path: Path, capfd: pytest.CaptureFixture[str]
     assert clip.sample_rate == SAMPLE_RATE and len(clip.pcm) > SAMPLE_RATE // 2
     assert capfd.readouterr().out == ""  # pyttsx3's "Audio saved to …" is silenced
     assert "pyttsx3" in Pyttsx3Synthesizer().engine_id() and "espeak-ng" in Pyttsx3Synthesizer().engine_id()
+
+
+def test_unchanged_articles_are_neither_spoken_nor_encoded_again(tmp_path: Path) -> None:
+    first = narrate(EDITION, VOICE, FakeSynthesizer, tmp_path, jobs=1)
+    # Every article is in the article cache: the broken engine is never asked for a clip.
+    assert narrate(EDITION, VOICE, BrokenSynthesizer, tmp_path, jobs=1) == first
+
+
+def test_a_corrupt_encoded_article_is_made_again_from_its_clips(tmp_path: Path) -> None:
+    first = narrate(EDITION[:1], VOICE, FakeSynthesizer, tmp_path, jobs=1)
+    (stored,) = (tmp_path / "articles").glob("*.article")
+    data = bytearray(stored.read_bytes())
+    data[-1] ^= 0xFF
+    stored.write_bytes(bytes(data))
+    assert ArticleCache(tmp_path).load(stored.stem, EDITION[0][0]) is None
+    assert narrate(EDITION[:1], VOICE, FakeSynthesizer, tmp_path, jobs=1) == first
+    assert ArticleCache(tmp_path).load(stored.stem, EDITION[0][0]) == first[0]

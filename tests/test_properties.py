@@ -7,7 +7,6 @@ import os
 import string
 import tempfile
 import zipfile
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -19,19 +18,10 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from builder import images, validate
+from builder import validate
 from builder.build import BuildOptions, build, prepare, text_book
 from builder.errors import BuildError
 from builder.sources import KINDS, ROLES
-
-
-@pytest.fixture(scope="module", autouse=True)
-def plain_cover() -> Iterator[None]:
-    """Drawing the 1200×1800 cover takes most of prepare()'s time and is not under test here."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(images, "cover_png", lambda edition: PIXEL)
-        yield
-
 
 PROPERTY_SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
