@@ -9,15 +9,18 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
 from mutagen.id3 import CHAP, CTOC, ID3, TALB, TCON, TDRC, TIT2, TPE1, TPE2, TRCK, CTOCFlags
 
-from builder.narration import ArticleAudio
+from builder.narration import ArticleAudio, StoredAudio
 from builder.speech import SpokenSentence
 
-Chapter = tuple[str, ArticleAudio, Sequence[SpokenSentence]]
+Audio = ArticleAudio | StoredAudio
+Chapter = tuple[str, Audio, Sequence[SpokenSentence]]
+COPY_CHUNK = 1 << 20
 GENRE = "Speech"  # ID3v1 genre 101: players file the tracks with spoken word
 PLAYLIST = "playlist.m3u8"
 MANIFEST = "manifest.json"
@@ -36,7 +39,7 @@ def write_audiobook(
     for number, ((title, audio, sentences), name) in enumerate(zip(articles, names, strict=True), start=1):
         track = _tags(title, edition_title, artist, year)
         track.add(TRCK(encoding=3, text=[f"{number}/{len(articles)}"]))
-        written.append(_write_tagged(folder / f"{name}.mp3", audio.mp3, track))
+        written.append(_write_tagged(folder / f"{name}.mp3", [audio], track))
         written.append(_write_text(folder / f"{name}.vtt", webvtt(audio, sentences)))
     edition_name = f"{slugify(edition_title)}.mp3"
     written.append(_write_edition(folder / edition_name, edition_title, artist, year, articles))
@@ -62,10 +65,15 @@ def _tags(title: str, album: str, artist: str, year: str) -> ID3:
     return tags
 
 
-def _write_tagged(path: Path, mp3: bytes, tags: ID3) -> Path:
-    buffer = io.BytesIO(mp3)
-    tags.save(buffer, v2_version=4)  # tag in front of the frames, written in memory
-    path.write_bytes(buffer.getvalue())
+def _write_tagged(path: Path, streams: Sequence[Audio], tags: ID3) -> Path:
+    """The ID3 tag, then each stream's MP3 frames, copied in chunks: never a whole edition in memory."""
+    tag = io.BytesIO()
+    tags.save(tag, v2_version=4)
+    with path.open("wb") as out:
+        out.write(tag.getvalue())
+        for audio in streams:
+            with audio.open_mp3() as source:
+                shutil.copyfileobj(source, out, COPY_CHUNK)
     return path
 
 
@@ -105,7 +113,7 @@ def _write_edition(path: Path, title: str, artist: str, year: str, articles: Seq
             sub_frames=[TIT2(encoding=3, text=[title])],
         )
     )
-    return _write_tagged(path, b"".join(audio.mp3 for _, audio, _ in articles), tags)
+    return _write_tagged(path, [audio for _, audio, _ in articles], tags)
 
 
 def _chapter_ids(titles: Sequence[str]) -> list[str]:

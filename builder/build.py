@@ -168,7 +168,7 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
                                        "Install one (apt-get install espeak-ng), or build with --no-audio."),)
                 narration_report = {"status": f"not built: {missing}"}
         for name, book in books.items():
-            (staging / name).write_bytes(package.epub_bytes(book, modified))
+            package.write_epub(book, modified, staging / name)
         report = build_report.report(prepared, books, staging, options.validate, narration_report)
         build_report.write_report(report, staging)
         outputs = publish(staging, options.output, [*books, *build_report.REPORT_FILES],

@@ -140,3 +140,4 @@ class Resource:
     media_type: str
     content: bytes
     properties: tuple[str, ...] = ()
+    path: Path | None = None  # content kept in this file instead (audio), so it is never all in memory

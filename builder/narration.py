@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from queue import Empty, Queue
 from types import ModuleType
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol, TypeVar
 
 import lameenc
 
@@ -83,6 +83,33 @@ class ArticleAudio:
     mp3: bytes
     timings: tuple[ClipTiming, ...]
     duration: float
+
+    def open_mp3(self) -> BinaryIO:
+        return io.BytesIO(self.mp3)
+
+
+@dataclass(frozen=True)
+class StoredAudio:
+    """An article's audio kept in a file, so that a big edition's audio never sits in memory."""
+
+    slug: str
+    path: Path
+    timings: tuple[ClipTiming, ...]
+    duration: float
+
+    def open_mp3(self) -> BinaryIO:
+        return self.path.open("rb")
+
+
+def store_audio(folder: Path) -> Callable[[ArticleAudio], StoredAudio]:
+    """A `keep` for `narrate`: writes each article's MP3 into `folder` as soon as it is made."""
+
+    def keep(audio: ArticleAudio) -> StoredAudio:
+        path = folder / f"{audio.slug}.mp3"
+        path.write_bytes(audio.mp3)
+        return StoredAudio(audio.slug, path, audio.timings, audio.duration)
+
+    return keep
 
 
 class Synthesizer(Protocol):
@@ -452,6 +479,9 @@ def _pool(jobs: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max(1, jobs), mp_context=context, max_tasks_per_child=1)
 
 
+Kept = TypeVar("Kept")
+
+
 def narrate(
     articles: Sequence[tuple[str, Sequence[SpokenSentence]]],
     voice: Voice,
@@ -459,11 +489,14 @@ def narrate(
     cache_dir: Path | None,
     jobs: int,
     progress: Progress | None = None,
-) -> list[ArticleAudio]:
+    keep: Callable[[ArticleAudio], Kept] = lambda audio: audio,  # type: ignore[assignment,return-value]
+) -> list[Kept]:
     """Speak every article's sentences and encode each article to MP3 with measured timings.
 
     Articles run in parallel, one worker process each (synthesis and encoding); results come
     back in the given order whatever the completion order. Progress is reported per sentence.
+    Each article's audio passes through `keep` as soon as it is ready (e.g. `store_audio`,
+    so that only one article's audio is in memory at a time).
     """
     engine_id = synthesizer_factory().engine_id()  # fails early when there is no engine
     work = [
@@ -476,12 +509,12 @@ def narrate(
         for slug, sentences in articles
     ]
     articles_cache = ArticleCache(cache_dir) if cache_dir is not None else None
-    results: dict[int, ArticleAudio] = {}
+    results: dict[int, Kept] = {}
     if articles_cache is not None:
         for index, job in enumerate(work):
             cached = articles_cache.load(article_key(job), job.slug)
             if cached is not None:
-                results[index] = cached
+                results[index] = keep(cached)
     total = sum(len(job.keys) for job in work)
     done = sum(len(work[index].keys) for index in results)
     if progress is not None and results:
@@ -499,11 +532,12 @@ def narrate(
             futures = {
                 pool.submit(narrate_article, work[i], synthesizer_factory, voice, cache_dir, queue): i for i in order
             }
-            spoken = _collect(futures, queue, progress, total, done)
-        for index, audio in spoken.items():
-            results[index] = audio
-            if articles_cache is not None:
-                articles_cache.store(article_key(work[index]), audio)
+            def finished(index: int, audio: ArticleAudio) -> None:
+                if articles_cache is not None:
+                    articles_cache.store(article_key(work[index]), audio)
+                results[index] = keep(audio)
+
+            _collect(futures, queue, progress, total, done, finished)
     return [results[i] for i in range(len(work))]
 
 
@@ -512,15 +546,15 @@ def _collect(
     queue: Queue[str] | None,
     progress: Progress | None,
     total: int,
-    done: int = 0,
-) -> dict[int, ArticleAudio]:
+    done: int,
+    finished: Callable[[int, ArticleAudio], None],
+) -> None:
     """Wait for every article, reporting each spoken sentence as the workers go."""
-    results: dict[int, ArticleAudio] = {}
     pending = set(futures)
     while pending or (queue is not None and done < total):
-        finished, pending = wait(pending, timeout=0.05 if queue is not None else None, return_when=FIRST_COMPLETED)
-        for future in finished:
-            results[futures[future]] = future.result()  # a worker's error stops the build here
+        ready, pending = wait(pending, timeout=0.05 if queue is not None else None, return_when=FIRST_COMPLETED)
+        for future in ready:
+            finished(futures[future], future.result())  # a worker's error stops the build here
         while queue is not None and progress is not None:
             try:
                 slug = queue.get_nowait()
@@ -528,7 +562,6 @@ def _collect(
                 break
             done += 1
             progress(slug, done, total)
-    return results
 
 
 # ---------------------------------------------------------------------------

@@ -9,6 +9,7 @@ timestamps from SOURCE_DATE_EPOCH, and `xml:lang` on <package>, which ebooklib d
 from __future__ import annotations
 
 import io
+import shutil
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -59,8 +60,8 @@ def item_id(file_name: str) -> str:
     return f"{prefix}-{stem}"
 
 
-def epub_bytes(book: Book, modified: datetime) -> bytes:
-    """The finished EPUB as bytes (the caller writes it atomically)."""
+def write_epub(book: Book, modified: datetime, target: Path) -> None:
+    """Write the finished EPUB to `target` (a staging path: the build publishes it atomically)."""
     package = ebooklib_book(book)
     raw = io.BytesIO()
     epub.write_epub(raw, package, {
@@ -71,7 +72,8 @@ def epub_bytes(book: Book, modified: datetime) -> bytes:
         "mtime": modified,
         "compresslevel": 0,  # re-zipped below: compressing twice is wasted time
     })
-    return reproducible_zip(raw.getvalue(), book.edition.language, modified)
+    files = {f"{CONTENT_FOLDER}/{resource.file_name}": resource.path for resource in book.resources if resource.path}
+    reproducible_zip(raw.getvalue(), book.edition.language, modified, files, target)
 
 
 def ebooklib_book(book: Book) -> epub.EpubBook:
@@ -161,29 +163,38 @@ def resource_item(resource: Resource) -> epub.EpubItem:
     return item
 
 
-def reproducible_zip(data: bytes, language: str, modified: datetime) -> bytes:
+def reproducible_zip(data: bytes, language: str, modified: datetime, files: dict[str, Path], path: Path) -> None:
+    """Re-zip ebooklib's output in a fixed order and with fixed times; entries in `files` are
+    streamed from disk (ebooklib only wrote empty placeholders for them)."""
     stamp = modified.astimezone(UTC).timetuple()[:6]
     source = zipfile.ZipFile(io.BytesIO(data))
     names = [name for name in source.namelist() if name != "mimetype"]
     ordered = ["META-INF/container.xml", *sorted(name for name in names if name != "META-INF/container.xml")]
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as target:
-        write_entry(target, "mimetype", b"application/epub+zip", stamp, zipfile.ZIP_STORED)
+    with zipfile.ZipFile(path, "w") as target:
+        write_entry(target, "mimetype", stamp, zipfile.ZIP_STORED, b"application/epub+zip")
         for name in ordered:
+            compression = zipfile.ZIP_STORED if name.endswith(COMPRESSED_MEDIA) else zipfile.ZIP_DEFLATED
+            if name in files:
+                write_entry(target, name, stamp, compression, files[name])
+                continue
             content = source.read(name)
             if name.endswith(".opf"):
                 content = with_package_language(content, language)
-            compression = zipfile.ZIP_STORED if name.endswith(COMPRESSED_MEDIA) else zipfile.ZIP_DEFLATED
-            write_entry(target, name, content, stamp, compression)
-    return out.getvalue()
+            write_entry(target, name, stamp, compression, content)
 
 
-def write_entry(target: zipfile.ZipFile, name: str, content: bytes, stamp: tuple, compression: int) -> None:
+def write_entry(target: zipfile.ZipFile, name: str, stamp: tuple, compression: int, content: bytes | Path) -> None:
     info = zipfile.ZipInfo(name, date_time=stamp)
     info.compress_type = compression
     info.external_attr = 0o644 << 16
     info.create_system = 3  # Unix, whatever the build machine
-    target.writestr(info, content, compresslevel=9 if compression == zipfile.ZIP_DEFLATED else None)
+    level = 9 if compression == zipfile.ZIP_DEFLATED else None
+    if isinstance(content, bytes):
+        target.writestr(info, content, compresslevel=level)
+        return
+    info.file_size = content.stat().st_size
+    with content.open("rb") as source, target.open(info, "w") as entry:
+        shutil.copyfileobj(source, entry, 1 << 20)
 
 
 def with_package_language(opf: bytes, language: str) -> bytes:
@@ -192,7 +203,3 @@ def with_package_language(opf: bytes, language: str) -> bytes:
     return etree.tostring(root, encoding="utf-8", xml_declaration=True, pretty_print=True)
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.partial")
-    temporary.write_bytes(data)
-    temporary.replace(path)

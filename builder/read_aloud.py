@@ -53,8 +53,10 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path,
 
     voice = voice_for(prepared, options)
     spoken = [(document.article.slug, sentences) for document, sentences in marked.values() if document.article]
+    parts = staging / ".audio-parts"  # the articles' MP3s, for both the EPUB and the audiobook
+    parts.mkdir()
     audios = narration.narrate(spoken, voice, narration.Pyttsx3Synthesizer, options.cache_dir, options.jobs,
-                               progress)
+                               progress, keep=narration.store_audio(parts))
     by_slug = {item.slug: item for item in audios}
 
     resources = [stylesheet("standard"), *prepared.resources]
@@ -66,7 +68,7 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path,
         clip = by_slug[slug]
         audio_name, smil_name = f"audio/{slug}.mp3", f"smil/{slug}.smil"
         smil = overlays.smil_document(f"../{document.file_name}", f"../{audio_name}", clip.timings, sentences)
-        resources += [Resource(audio_name, "audio/mpeg", clip.mp3),
+        resources += [Resource(audio_name, "audio/mpeg", b"", path=clip.path),
                       Resource(smil_name, "application/smil+xml", smil.encode("utf-8"))]
         overlay_for[document.file_name] = smil_name
         durations[smil_name] = overlays.format_clock(clip.duration)

@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import in_ci
 from mutagen.id3 import ID3, CTOCFlags
 from mutagen.mp3 import MP3
 
@@ -71,8 +72,9 @@ def test_edition_chapters_via_mutagen(book: Path, chapters: list) -> None:
     assert MP3(book / "imind-spring-2025.mp3").info.length == pytest.approx(edges[-1], abs=0.05)
 
 
-@pytest.mark.skipif(shutil.which("ffprobe") is None, reason="ffprobe is not installed")
 def test_edition_chapters_via_ffprobe(book: Path, chapters: list) -> None:
+    if shutil.which("ffprobe") is None:
+        pytest.fail("ffprobe is missing: run scripts/setup.sh") if in_ci() else pytest.skip("ffprobe is missing")
     probe = subprocess.run(
         ["ffprobe", "-v", "error", "-show_chapters", "-of", "json", str(book / "imind-spring-2025.mp3")],
         capture_output=True, check=True, text=True,

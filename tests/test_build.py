@@ -127,3 +127,19 @@ def test_help_explains_every_option() -> None:
     for option in ("--output", "--no-audio", "--strict", "--jobs", "--cache-dir", "--no-cache", "--voice",
                    "--debug"):
         assert option in run.stdout
+
+
+def test_without_a_speech_engine_the_text_book_is_still_built(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from builder import narration
+
+    class NoEngine:
+        def __init__(self) -> None:
+            raise narration.EngineUnavailable(f"espeak-ng is not installed; {narration.INSTALL_HINT}")
+
+    monkeypatch.setattr(narration, "Pyttsx3Synthesizer", NoEngine)
+    assert main(["build", str(SOURCE), "-o", str(tmp_path), "--no-validate", "--no-cache"]) == 1
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert len(errors) == 1 and "E060" in errors[0] and "apt-get install espeak-ng" in errors[0]
+    assert (tmp_path / "imind-spring-2025.epub").is_file()
+    assert not (tmp_path / "imind-spring-2025-narrated.epub").exists()

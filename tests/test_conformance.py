@@ -67,3 +67,28 @@ def test_no_book_is_scripted_and_metadata_is_derived(full_build: tuple[Path, Bui
         assert modes == ({"textual", "visual", "auditory"} if "narrated" in book else {"textual", "visual"})
         summary = opf.find(".//opf:meta[@property='schema:accessibilitySummary']", ns).text
         assert "alternative text" in summary and ("highlighted" in summary) == ("narrated" in book)
+
+
+def test_the_audiobook_has_one_chapter_per_article_in_order(full_build: tuple[Path, BuildResult]) -> None:
+    import json
+    import shutil
+    import subprocess
+    import tomllib
+
+    from conftest import SOURCE
+
+    if shutil.which("ffprobe") is None:
+        pytest.fail("ffprobe is missing: run scripts/setup.sh") if in_ci() else pytest.skip("ffprobe is missing")
+    folder = full_build[0] / "imind-spring-2025-audio"
+    (full,) = [path for path in folder.glob("*.mp3") if not path.name[:2].isdigit()]
+    probe = subprocess.run(["ffprobe", "-v", "error", "-show_chapters", "-of", "json", str(full)],
+                           capture_output=True, text=True, check=True)
+    chapters = json.loads(probe.stdout)["chapters"]
+    slugs = tomllib.loads((SOURCE / "edition.toml").read_text(encoding="utf-8"))["articles"]
+    titles = [chapter["tags"]["title"] for chapter in chapters]
+    assert len(chapters) == len(slugs) == 16
+    assert titles[0] == "From the Editorial team" and titles[-1] == "Bringing Co-Creation to Life"
+    starts = [float(chapter["start_time"]) for chapter in chapters]
+    assert starts == sorted(starts) and starts[0] == 0
+    assert sorted(path.name for path in folder.glob("[0-9][0-9]-*.mp3")) == [
+        f"{number:02d}-{slug}.mp3" for number, slug in enumerate(slugs, start=1)]

@@ -106,7 +106,7 @@ def test_an_interrupt_while_packaging_leaves_the_previous_outputs(
         capsys: pytest.CaptureFixture[str]) -> None:
     source, output, before = previous
     calls = []
-    real = package.epub_bytes
+    real = package.write_epub
 
     def interrupted(*args: object, **kwargs: object) -> bytes:
         calls.append(1)
@@ -114,7 +114,7 @@ def test_an_interrupt_while_packaging_leaves_the_previous_outputs(
             raise KeyboardInterrupt  # Ctrl-C in the middle of the build
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(package, "epub_bytes", interrupted)
+    monkeypatch.setattr(package, "write_epub", interrupted)
     run = run_cli(["build", source, "-o", output, *FAST], capsys)
     assert run.code == 130
     assert "previous outputs are unchanged" in run.err
@@ -145,7 +145,7 @@ def test_a_crash_mid_build_leaves_the_previous_outputs(previous: tuple[Path, Pat
     def crash(*args: object, **kwargs: object) -> bytes:
         raise MemoryError("out of memory while zipping")
 
-    monkeypatch.setattr(package, "epub_bytes", crash)
+    monkeypatch.setattr(package, "write_epub", crash)
     assert run_cli(["build", source, "-o", output, *FAST], capsys).code == 70
     assert_intact(output, before)
 
