@@ -57,13 +57,14 @@ def describe(documents: Sequence[Document], narrated: bool) -> AccessibilityMeta
 
 def summarise(images: int, long_descriptions: bool, math: bool, pages: bool, narrated: bool) -> str:
     parts = [
-        "This publication meets EPUB Accessibility 1.1 and WCAG 2.2 Level AA as checked by EPUBCheck and DAISY Ace.",
+        "This publication conforms to EPUB Accessibility 1.1 and WCAG 2.2 Level AA, checked automatically with"
+        " EPUBCheck and DAISY Ace when it was built.",
         "It has a table of contents, headings for every article and section, and a logical reading order;"
         " text can be resized and restyled.",
     ]
     if images:
         described = " Charts also have a data table or extended description." if long_descriptions else ""
-        parts.append(f"All {images} informative images have alternative text.{described}")
+        parts.append(f"{images_with_alt(images)} alternative text.{described}")
     if math:
         parts.append("Equations are in MathML with a spoken text alternative.")
     if pages:
@@ -74,3 +75,11 @@ def summarise(images: int, long_descriptions: bool, math: bool, pages: bool, nar
         parts.append("A synthetic voice reads the whole text, with each sentence highlighted as it is read.")
     parts.append("There are no flashing, sound or motion hazards.")
     return " ".join(parts)
+
+
+def images_with_alt(count: int) -> str:
+    if count == 1:
+        return "The one informative image has"
+    if count == 2:
+        return "Both informative images have"
+    return f"All {count} informative images have"

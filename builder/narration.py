@@ -11,6 +11,7 @@ first, or on what the cache already held.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import hashlib
 import io
 import json
@@ -23,7 +24,7 @@ import time
 import unicodedata
 import wave
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from queue import Empty, Queue
@@ -47,7 +48,7 @@ FRAME_SAMPLES = 576  # one MPEG-2 Layer III frame at 22.05 kHz
 # input sample, measured with ffmpeg; sentence timings are shifted by it.
 DECODER_OFFSET_SAMPLES = 1105
 SENTENCE_GAP_SECONDS = 0.3  # pause after each sentence, counted in that sentence's clip
-CLIP_FORMAT = "pcm16-trimmed-v1"  # part of the cache key: bump when clip processing changes
+CLIP_FORMAT = "pcm16-trimmed-v2"  # part of the cache key: bump when clip processing changes
 SILENCE_THRESHOLD = 0  # espeak-ng pads with exact zeros; anything else is speech
 ENGINE_ATTEMPTS = 3  # pyttsx3's espeak driver can lose an utterance under load: try again
 PROJECT = "edition-builder"
@@ -153,6 +154,7 @@ class Pyttsx3Synthesizer:
             return Clip(b"", SAMPLE_RATE)  # pyttsx3 would wait forever for an empty utterance
         engine = self._engine_for(voice)
         for _ in range(ENGINE_ATTEMPTS):
+            _hold_settings(voice)
             clip = _one_utterance(engine, text)
             if clip is not None and clip.pcm.strip(b"\x00"):
                 return clip
@@ -172,6 +174,29 @@ class Pyttsx3Synthesizer:
             engine.setProperty("volume", voice.volume)
             self._settings = voice
         return self._engine
+
+
+def _hold_settings(voice: Voice) -> None:
+    """Make sure espeak-ng speaks at the voice's rate and volume before each sentence.
+
+    pyttsx3 queues its setProperty calls and, under load, one can be lost: a whole article
+    then came out at the driver's default of 200 words a minute (seen in full builds with two
+    workers). Checking espeak-ng's current values, once it is idle, makes every clip honour
+    the settings, and so keeps builds byte-identical.
+    """
+    espeak = _espeak_module()
+    _wait_until_idle(espeak)
+    get_parameter = espeak.dll.espeak_GetParameter
+    get_parameter.argtypes, get_parameter.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    for parameter, value in ((espeak.RATE, voice.rate), (espeak.VOLUME, round(voice.volume * 100))):
+        if get_parameter(parameter, 1) == value:  # 1: the current value, not the default
+            continue
+        espeak.SetParameter(parameter, value, 0)
+        deadline = time.monotonic() + 2.0  # espeak-ng applies it from its own command queue
+        while get_parameter(parameter, 1) != value:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"espeak-ng did not take parameter {parameter} = {value}")
+            time.sleep(0.001)
 
 
 def _one_utterance(engine: Any, text: str) -> Clip | None:
@@ -196,8 +221,6 @@ def _wait_until_idle(espeak: ModuleType, timeout: float = 10.0) -> None:
 
 
 def _espeak_version(dll: Any) -> str:
-    import ctypes
-
     info = dll.espeak_Info
     info.restype = ctypes.c_char_p
     info.argtypes = [ctypes.c_void_p]
@@ -554,7 +577,8 @@ def _collect(
     while pending or (queue is not None and done < total):
         ready, pending = wait(pending, timeout=0.05 if queue is not None else None, return_when=FIRST_COMPLETED)
         for future in ready:
-            finished(futures[future], future.result())  # a worker's error stops the build here
+            # pop: a finished future holds its article's MP3; the edition's must not pile up here
+            finished(futures.pop(future), future.result())  # a worker's error stops the build here
         while queue is not None and progress is not None:
             try:
                 slug = queue.get_nowait()
@@ -582,24 +606,32 @@ def new_encoder() -> lameenc.Encoder:
 
 
 class ArticleEncoder:
-    """Streams sentence clips into one MP3 and measures where each sentence is heard."""
+    """Streams sentence clips into one MP3 and measures where each sentence is heard.
+
+    Encoding runs on a thread of its own (lameenc releases the GIL), so the next sentence is
+    spoken while the last one is encoded; one thread keeps the encoder's calls in order.
+    """
 
     def __init__(self) -> None:
         self._encoder = new_encoder()
-        self._mp3 = bytearray()
+        self._thread = ThreadPoolExecutor(max_workers=1)
+        self._chunks: list[Future[bytes]] = []
         self._ids: list[str] = []
         self._lengths: list[int] = []
 
     def add(self, sentence_id: str, pcm: bytes) -> None:
         clip = pcm + _GAP
-        self._mp3 += self._encoder.encode(clip)
+        self._chunks.append(self._thread.submit(self._encoder.encode, clip))
         self._ids.append(sentence_id)
         self._lengths.append(len(clip) // 2)
 
     def finish(self, slug: str) -> ArticleAudio:
+        if self._ids:  # lameenc refuses to flush an encoder that was given nothing
+            self._chunks.append(self._thread.submit(self._encoder.flush))
+        self._thread.shutdown(wait=True)
+        self._mp3 = bytearray(b"".join(chunk.result() for chunk in self._chunks))
         if not self._ids:
             return ArticleAudio(slug, b"", (), 0.0)
-        self._mp3 += self._encoder.flush()
         played = mp3_frame_count(bytes(self._mp3)) * FRAME_SAMPLES
         # The first clip absorbs the decoder's lead-in, the last one the final frame's padding.
         starts = [0]

@@ -275,6 +275,22 @@ def test_pyttsx3_really_speaks(tmp_path: Path, capfd: pytest.CaptureFixture[str]
     assert "pyttsx3" in Pyttsx3Synthesizer().engine_id() and "espeak-ng" in Pyttsx3Synthesizer().engine_id()
 
 
+@pytest.mark.engine
+def test_the_engine_speaks_at_the_rate_asked_for_every_time() -> None:
+    if not espeak_available():
+        if in_ci():
+            pytest.fail("espeak-ng is required in CI for the engine test")
+        pytest.skip("espeak-ng is not installed")
+    text = "At times it can feel like the mental health care sector is in crisis; too few beds, too few staff."
+    synthesizer = Pyttsx3Synthesizer()
+    lengths = {rate: [len(synthesizer.synthesize(text, Voice("en-gb", rate, 1.0)).pcm) for _ in range(3)]
+               for rate in (170, 120, 170)}
+    # pyttsx3 could lose a rate setting, leaving its default of 200 words a minute (17% faster):
+    # every repeat stays within the few samples espeak-ng's own state moves a sentence.
+    assert max(lengths[170]) / min(lengths[170]) < 1.02
+    assert lengths[120][0] / lengths[170][0] == pytest.approx(170 / 120, rel=0.15)
+
+
 def test_unchanged_articles_are_neither_spoken_nor_encoded_again(tmp_path: Path) -> None:
     first = narrate(EDITION, VOICE, FakeSynthesizer, tmp_path, jobs=1)
     # Every article is in the article cache: the broken engine is never asked for a clip.
