@@ -3,6 +3,7 @@ the previous outputs exactly as they were, with no half-written file and no stag
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -166,3 +167,27 @@ def test_building_into_a_fresh_folder_that_fails_creates_nothing(tmp_path: Path,
     assert run_cli(["build", source, "-o", tmp_path / "output", *FAST], capsys).code == 1
     assert not (tmp_path / "output").exists()
     shutil.rmtree(source)
+
+
+@pytest.mark.engine
+def test_narrated_outputs_are_identical_with_one_job_and_no_cache(
+        full_build: tuple[Path, object], tmp_path: Path) -> None:
+    """The default build (a job per core, fresh cache) against a one-job build with no cache at all:
+    every EPUB, MP3, playlist and transcript has the same SHA-256."""
+    from conftest import SOURCE
+
+    from builder.build import BuildOptions, build
+
+    first = full_build[0]
+    build(BuildOptions(source=SOURCE, output=tmp_path, profiles=("standard", "readable", "large-print"),
+                       validate=False, jobs=1, cache_dir=None))
+
+    def digests(folder: Path) -> dict[str, str]:
+        return {str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+                for path in sorted(folder.rglob("*"))
+                if path.is_file() and path.name not in ("report.json", "report.md")}  # reports: validators ran once
+
+    ours, theirs = digests(first), digests(tmp_path)
+    # four books; an MP3 and a transcript per article; the edition MP3, playlist and Readium manifest
+    assert len(ours) == 4 + 16 * 2 + 3
+    assert ours == theirs
