@@ -1,11 +1,12 @@
 # `make edition` and `make test` are the two commands of the README: each sets up what is missing first.
+# `make edition` writes every reading profile, the narrated book and the audiobook.
 .PHONY: setup edition test lint bench
 
 setup:
 	@bash scripts/setup.sh
 
 edition: setup
-	.venv/bin/python -m builder build source -o output
+	.venv/bin/python -m builder build source -o output --profile all
 
 test: setup
 	.venv/bin/ruff check builder tests bench

@@ -165,7 +165,7 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
                 narration_report = narrated.report
             except narration.EngineUnavailable as missing:  # the text book is still worth publishing
                 failures = (Diagnostic("E060", f"no speech engine: {missing}",
-                                       "Install one (apt-get install espeak-ng), or build with --no-audio."),)
+                                       "The text EPUB was built; --no-audio skips narration."),)
                 narration_report = {"status": f"not built: {missing}"}
         for name, book in books.items():
             package.write_epub(book, modified, staging / name)

@@ -337,18 +337,22 @@ class ClipCache:
         return Clip(pcm, rate)
 
     def store(self, key: str, clip: Clip) -> None:
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
         header = _CACHE_HEADER.pack(_CACHE_MAGIC, clip.sample_rate, len(clip.pcm), hashlib.sha256(clip.pcm).digest())
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".clip")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(header + clip.pcm)
-            os.replace(temporary, path)  # readers see the old clip or the whole new one
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
+        write_atomically(self._path(key), header + clip.pcm)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Readers (other builds sharing the cache) see the old file or the whole new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 # ---------------------------------------------------------------------------
@@ -453,16 +457,7 @@ class ArticleCache:
                            "duration": audio.duration}).encode("utf-8")
         body = meta + audio.mp3
         header = _ARTICLE_HEADER.pack(_ARTICLE_MAGIC, len(meta), len(audio.mp3), hashlib.sha256(body).digest())
-        self.folder.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".article")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(header + body)
-            os.replace(temporary, self._path(key))
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
+        write_atomically(self._path(key), header + body)
 
 
 def narrate_article(

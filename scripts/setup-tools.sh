@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install what the validators and reader tests need, only where it is missing (idempotent, quiet):
-#   * Debian packages: chromium (DAISY Ace, reader tests), a Java runtime (EPUBCheck);
+# Install the machine's tools, only where they are missing (idempotent, quiet):
+#   * Debian packages: espeak-ng (the speech engine behind pyttsx3), ffmpeg (ffprobe, for audio checks),
+#     chromium (DAISY Ace, reader tests), a Java runtime (EPUBCheck);
 #   * npm packages in tools/ (@daisy/ace-cli, epubjs, playwright-core) from package-lock.json.
 # Browsers are never downloaded: Puppeteer/Playwright use /usr/bin/chromium.
 # EPUBCheck itself is the jar in the `epubcheck` PyPI package (installed with the Python test extras).
@@ -34,6 +35,8 @@ as_root() {
 
 # ---------------------------------------------------------------- Debian packages
 apt_packages=()
+command -v espeak-ng >/dev/null 2>&1 || apt_packages+=(espeak-ng)
+command -v ffprobe >/dev/null 2>&1 || apt_packages+=(ffmpeg)
 [[ -x /usr/bin/chromium ]] || apt_packages+=(chromium)
 command -v java >/dev/null 2>&1 || apt_packages+=(default-jre-headless)
 
