@@ -7,6 +7,7 @@ sentence is wrapped in one ``<span class="sentence">`` whose id the Media Overla
 
 from __future__ import annotations
 
+import itertools
 import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -120,8 +121,16 @@ def _compile_patterns(lexicon: Lexicon) -> _Patterns:
 
 
 def _say_letters(value: str, letter_names: Mapping[str, str]) -> str:
-    # Only lone letters of a spelled abbreviation ("U A E") need engine help.
-    return " ".join(letter_names.get(word, word) if len(word) == 1 else word for word in value.split())
+    """Spelled letters as the engine says them best: runs of two or more as "U.A.E." (espeak-ng
+    reads a dotted run letter by letter, its "A" included); a lone letter through letter_names."""
+    words, out = value.split(), []
+    for single, run in itertools.groupby(words, key=lambda word: len(word) == 1 and word.isalpha()):
+        letters = list(run)
+        if single and len(letters) > 1:
+            out.append("".join(f"{letter}." for letter in letters))
+        else:
+            out += [letter_names.get(word, word) if single else word for word in letters]
+    return " ".join(out)
 
 
 def lexicon_pls(lexicon: Lexicon, lang: str) -> str:
@@ -298,7 +307,13 @@ def _say_titles(text: str, lexicon: Lexicon) -> str:
 
 def _say_abbreviations(text: str, lexicon: Lexicon) -> str:
     spoken = lexicon.patterns.spoken_abbreviations
-    return lexicon.patterns.abbreviations.sub(lambda m: spoken[m.group(1)], text)
+
+    def say(match: re.Match[str]) -> str:
+        words = spoken[match.group(1)]
+        # "the C.Q.C." at a sentence's end: the abbreviation's last dot is the full stop
+        return words[:-1] if words.endswith(".") and text[match.end() : match.end() + 1] == "." else words
+
+    return lexicon.patterns.abbreviations.sub(say, text)
 
 
 # ---------------------------------------------------------------------------

@@ -87,13 +87,13 @@ def test_split_sentences(text: str, expected: list[str], lexicon: Lexicon) -> No
         ("it cost £1", "it cost 1 pound"),
         ("teams retained 80–85% of staff", "teams retained 80 to 85 percent of staff"),
         ("only 10% did", "only 10 percent did"),
-        ("the NHS and the CQC", "the N H S and the C Q C"),
-        ("rTMS helps PTSD and TRD", "r T M S helps P T S D and T R D"),
-        ("in the UAE", "in the U eh E"),
+        ("the NHS and the CQC", "the N.H.S. and the C.Q.C."),
+        ("rTMS helps PTSD and TRD", "r.T.M.S. helps P.T.S.D. and T.R.D."),
+        ("in the UAE", "in the U.A.E."),
         ("CAMHS and IAPT", "Camms and eye apt"),
         ("Dr Gareth Jarvis met Prof Swaran Singh", "Doctor Gareth Jarvis met Professor Swaran Singh"),
         ("Dr. Miriam Barrett", "Doctor Miriam Barrett"),
-        ("models, e.g. DIT, CBT", "models, for example D I T, C B T"),
+        ("models, e.g. DIT, CBT", "models, for example D.I.T., C.B.T."),
         ("(Abdallah et al., 2018)", "Abdallah and colleagues, 2018"),
         ("receptors (Abdallah et al., 2018). In", "receptors, Abdallah and colleagues, 2018. In"),
         ("Vol 7 Issue 5", "volume 7 Issue 5"),
@@ -110,8 +110,8 @@ def test_split_sentences(text: str, expected: list[str], lexicon: Lexicon) -> No
         ("write to eva.gautam-aitken@rcpsych.ac.uk today",
          "write to the e-mail address eva dot gautam-aitken at rcpsych.ac.uk today"),
         ("relationalpractice2023@gmail.com", "the e-mail address relationalpractice 2023 at gmail.com"),
-        ("doi: 10.1016/j.jad.2018.05.012", "a D O I"),
-        ("◀ **Ovais Wadoo** (OW) is here", "Ovais Wadoo (O W) is here"),
+        ("doi: 10.1016/j.jad.2018.05.012", "a D.O.I."),
+        ("◀ **Ovais Wadoo** (OW) is here", "Ovais Wadoo (O.W.) is here"),
         ("learning – a new way", "learning, a new way"),
     ],
 )
@@ -122,7 +122,7 @@ def test_normalise_for_speech(text: str, spoken: str, lexicon: Lexicon) -> None:
 def test_abbreviations_are_whole_words(lexicon: Lexicon) -> None:
     # "NICE" is a lexicon entry; "nice" and "NICER" are ordinary words.
     assert normalise_for_speech("a nice day, NICER still", lexicon) == "a nice day, NICER still"
-    assert normalise_for_speech("NHSE funding", lexicon) == "N H S England funding"
+    assert normalise_for_speech("NHSE funding", lexicon) == "N.H.S. England funding"
 
 
 # --- lexicon --------------------------------------------------------------------------------
@@ -197,7 +197,7 @@ def test_reading_order_and_silent_parts(article: tuple[str, str, list[SpokenSent
     assert "Putting relationships back" not in script  # pull quote (aria-hidden)
     assert "↩" not in script and "Back to reference" not in script  # backlink
     assert "Page 8" not in script  # page break
-    assert "N H S.\n" in script and "N H S.1" not in script  # the noteref number is not read
+    assert "N.H.S.\n" in script and "N.H.S.1" not in script  # the noteref number is not read
     assert "Figure: A chart of staff retention." in texts
     assert "Care equals compassion plus connection" in texts  # math alttext
     assert "rule.png" not in script
