@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -73,8 +74,8 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path,
         overlay_for[document.file_name] = smil_name
         durations[smil_name] = overlays.format_clock(clip.duration)
 
-    documents = tuple(marked[document.file_name][0] if document.file_name in marked else document
-                      for document in prepared.documents)
+    documents = tuple(with_listening_time(marked[document.file_name][0], by_slug)
+                      if document.file_name in marked else document for document in prepared.documents)
     total = sum(item.duration for item in audios)
     book = Book(
         edition=edition,
@@ -97,6 +98,17 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path,
         "articles": {item.slug: overlays.format_clock(item.duration) for item in audios},
     }
     return Narrated(book, folder, report)
+
+
+LISTENING_TIME = re.compile(r'(<span class="listening-time">)[^<]*(</span>)')
+
+
+def with_listening_time(document: Document, audio: dict[str, narration.StoredAudio]) -> Document:
+    """The measured length of the article's narration, in place of the text book's estimate."""
+    assert document.article is not None
+    seconds = round(audio[document.article.slug].duration)
+    spoken = f"{seconds // 60} minutes {seconds % 60} seconds"
+    return replace(document, xhtml=LISTENING_TIME.sub(rf"\g<1>{spoken}\g<2>", document.xhtml, count=1))
 
 
 def narrator(voice: narration.Voice) -> str:

@@ -733,8 +733,9 @@ def article_header(article: Article, words: int, around: Neighbourhood) -> etree
         sub(header, "p", article.byline(), class_="byline")
     glance = sub(header, "section", class_="at-a-glance", aria_label="At a glance")
     sub(glance, "p", article.summary, class_="summary", epub_type="abstract", role="doc-abstract")
-    sub(glance, "p", f"About {minutes(words, READING_WORDS_PER_MINUTE)} to read and about "
-        f"{minutes(words, around.speech_rate)} to listen to.", class_="reading-time")
+    times = sub(glance, "p", f"About {minutes(words, READING_WORDS_PER_MINUTE)} to read and ", class_="reading-time")
+    # An estimate from the voice's rate; the narrated book puts the measured length in its place.
+    sub(times, "span", f"about {minutes(words, around.speech_rate)}", class_="listening-time").tail = " to listen to."
     if article.content_notes:
         notes = sub(glance, "p", class_="content-notes")
         sub(notes, "strong", "Content notes:").tail = " " + "; ".join(article.content_notes) + "."

@@ -389,7 +389,8 @@ _ATOMIC = frozenset({"math", "img", "br", "svg", "wbr"})
 _SILENT_TAGS = frozenset({"script", "style", "template", "head", "noscript"})
 _SILENT_TYPES = frozenset({"pagebreak", "noteref", "pullquote"})
 _SILENT_ROLES = frozenset({"doc-noteref", "doc-backlink", "doc-pagebreak"})
-_SILENT_CLASSES = frozenset({"skip-link", "skip-next", "pagebreak", "noteref", "pullquote"})
+# reading-time: its listening time is measured after narration, so it cannot be spoken itself
+_SILENT_CLASSES = frozenset({"skip-link", "skip-next", "pagebreak", "noteref", "pullquote", "reading-time"})
 # Longest sentence group (characters) merged rather than split when markup crosses a
 # sentence boundary: a split sentence is heard with a pause in the middle.
 MERGE_LIMIT = 300

@@ -92,3 +92,16 @@ def test_the_audiobook_has_one_chapter_per_article_in_order(full_build: tuple[Pa
     assert starts == sorted(starts) and starts[0] == 0
     assert sorted(path.name for path in folder.glob("[0-9][0-9]-*.mp3")) == [
         f"{number:02d}-{slug}.mp3" for number, slug in enumerate(slugs, start=1)]
+
+
+def test_the_narrated_book_gives_each_articles_measured_listening_time(full_build: tuple[Path, BuildResult]) -> None:
+    output, result = full_build
+    slug = "compassionate-care-trauma-informed"
+    with zipfile.ZipFile(output / "imind-spring-2025-narrated.epub") as archive:
+        narrated = archive.read(f"EPUB/text/{slug}.xhtml").decode("utf-8")
+    with zipfile.ZipFile(output / "imind-spring-2025.epub") as archive:
+        text = archive.read(f"EPUB/text/{slug}.xhtml").decode("utf-8")
+    hours, minutes, seconds = result.report["narration"]["articles"][slug].split(":")
+    measured = round(int(hours) * 3600 + int(minutes) * 60 + float(seconds))
+    assert f'<span class="listening-time">{measured // 60} minutes {measured % 60} seconds</span>' in narrated
+    assert '<span class="listening-time">about ' in text  # the text book can only estimate
