@@ -547,6 +547,9 @@ def enrich_body(body: etree._Element, slug: str) -> tuple[list[str], list[Image]
 
 def mark_noterefs(body: etree._Element) -> None:
     for sup in xpath(body, ".//h:sup[@class='footnote-ref']"):
+        sup.attrib.pop("class")
+        if not len(sup) or sup[0].tag != f"{{{XHTML}}}a":
+            continue  # the HTML parser took the link apart (a reference inside an unclosed raw <a>)
         link = sup[0]
         number = re.sub(r"[\[\]]|:\d+$", "", text_of(link))
         link.text = number
@@ -554,7 +557,6 @@ def mark_noterefs(body: etree._Element) -> None:
         link.set(f"{{{OPS}}}type", "noteref")
         link.set("role", "doc-noteref")
         link.set("aria-label", f"Note {number}")
-        sup.attrib.pop("class")
 
 
 def mark_notes(body: etree._Element) -> etree._Element | None:
@@ -701,8 +703,10 @@ def xhtml_document(title: str, language: str, body_content: etree._Element, styl
     return f'<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html>\n{markup}\n'
 
 
-def markdown_fragment(markdown: str, md: MarkdownIt) -> etree._Element:
-    rendered = sanitise(md.render(markdown, {}))
+def markdown_fragment(markdown: str, md: MarkdownIt, parsed: tuple[list[Token], dict] | None = None) -> etree._Element:
+    """The Markdown as sanitised XHTML; `parsed` (tokens and env) saves parsing it again."""
+    tokens, env = parsed if parsed is not None else (md.parse(markdown, env := {}), env)
+    rendered = sanitise(md.renderer.render(tokens, md.options, env))
     container = lxml_html.fragment_fromstring(rendered or "<p></p>", create_parent="div")
     return to_xhtml(container)
 
@@ -752,7 +756,7 @@ def render_article(article: Article, language: str, md: MarkdownIt | None = None
     env: dict = {}
     tokens = md.parse(article.body, env)
     diagnostics = check_tokens(tokens, env, article)
-    body = markdown_fragment(article.body, md)
+    body = markdown_fragment(article.body, md, (tokens, env))
     body.set("id", f"{article.slug}-text")
     body.set("class", "article-text")
     pages, images, has_math = enrich_body(body, article.slug)

@@ -189,7 +189,7 @@ class DuplicateField(yaml.YAMLError):
         self.key, self.line = key, line
 
 
-class UniqueKeyLoader(yaml.SafeLoader):
+class UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml when built with it: 8x faster
     """PyYAML keeps the last of two equal keys without a word; a repeated field is always a mistake."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
