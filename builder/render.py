@@ -566,7 +566,7 @@ def mark_notes(body: etree._Element) -> etree._Element | None:
     if not found:
         return None
     section = found[0]
-    body.remove(section)
+    section.getparent().remove(section)  # not always a direct child: raw HTML may wrap it
     notes = h("section", class_="footnotes", epub_type="endnotes", role="doc-endnotes", aria_labelledby="notes")
     sub(notes, "h2", "Notes", id="notes")
     ordered = sub(notes, "ol")
