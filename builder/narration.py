@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import hashlib
 import io
 import json
@@ -186,8 +187,7 @@ def _hold_settings(voice: Voice) -> None:
     """
     espeak = _espeak_module()
     _wait_until_idle(espeak)
-    get_parameter = espeak.dll.espeak_GetParameter
-    get_parameter.argtypes, get_parameter.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    get_parameter = _get_parameter(espeak.dll)
     for parameter, value in ((espeak.RATE, voice.rate), (espeak.VOLUME, round(voice.volume * 100))):
         if get_parameter(parameter, 1) == value:  # 1: the current value, not the default
             continue
@@ -197,6 +197,14 @@ def _hold_settings(voice: Voice) -> None:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"espeak-ng did not take parameter {parameter} = {value}")
             time.sleep(0.001)
+
+
+@functools.cache
+def _get_parameter(dll: Any) -> Any:
+    """espeak_GetParameter(parameter, current), typed once (pyttsx3's binding drops `current`)."""
+    function = dll.espeak_GetParameter
+    function.argtypes, function.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    return function
 
 
 def _one_utterance(engine: Any, text: str) -> Clip | None:

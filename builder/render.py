@@ -8,6 +8,7 @@ roles, figures, notes with links both ways, page breaks, MathML with its spoken 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import html
 import re
 import warnings
@@ -317,6 +318,7 @@ def check_link(href: str, article: Article, line: int) -> list[Diagnostic]:
     return []  # '#id' links are checked against the finished document by check_ids
 
 
+@functools.cache  # checked, then converted: one conversion per formula
 def latex_to_mathml(latex: str) -> str:
     import latex2mathml.converter  # costs 40 ms at start-up; most articles have no math
 
