@@ -12,19 +12,15 @@ from pathlib import Path
 
 from builder import accessibility, images, navigation, package
 from builder import report as build_report
+from builder.config import PROFILES
 from builder.errors import BuildError, Diagnostic
 from builder.model import Document, Edition, Resource
-from builder.render import IMAGE_TYPES, Neighbourhood, markdown_parser, render_article
+from builder.render import Neighbourhood, markdown_parser, render_article
 from builder.sources import load_edition
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STYLESHEETS = PROJECT_ROOT / "assets" / "css"
-# Each profile's stylesheet is edition.css with its layers appended; documents always link css/edition.css.
-PROFILES: dict[str, tuple[str, ...]] = {
-    "standard": (),
-    "readable": ("readable.css",),
-    "large-print": ("readable.css", "large-print.css"),
-}
+DRAWN_COVER = "images/drawn-cover.jpg"  # a name no edition image is likely to have
 
 Progress = Callable[[str, int, int], None]
 
@@ -105,12 +101,23 @@ def render_edition(source: Path) -> Rendered:
 def prepare(source: Path) -> Prepared:
     rendered = render_edition(source)
     edition = rendered.edition
-    cover = Resource(navigation.COVER_IMAGE, "image/jpeg", images.cover_jpeg(edition), ("cover-image",))
-    title = navigation.title_page(edition, images.cover_alt(edition))
+    cover, cover_alt = cover_image(edition)
+    title = navigation.title_page(edition, cover.file_name, cover_alt)
     contents = navigation.contents_page(edition, rendered.articles)
-    resources = [Resource(name, IMAGE_TYPES[path.suffix.lower()], path.read_bytes())
-                  for name, path in sorted(rendered.images.items())]
+    resources = [Resource(name, images.IMAGE_TYPES[path.suffix.lower()], path.read_bytes())
+                 for name, path in sorted(rendered.images.items()) if name != cover.file_name]
     return Prepared(edition, (title, contents, *rendered.articles), tuple(resources), cover, rendered.warnings)
+
+
+def cover_image(edition: Edition) -> tuple[Resource, str]:
+    """The cover the manifest names (at its own path, so an article may show it too), or one drawn for the
+    edition; and its alt text."""
+    if edition.cover is None:
+        drawn = Resource(DRAWN_COVER, "image/jpeg", images.cover_jpeg(edition), ("cover-image",))
+        return drawn, images.cover_alt(edition)
+    name = edition.cover.relative_to(edition.root.resolve()).as_posix()
+    media_type = images.IMAGE_TYPES[edition.cover.suffix.lower()]
+    return Resource(name, media_type, edition.cover.read_bytes(), ("cover-image",)), edition.cover_alt
 
 
 def stylesheet(profile: str) -> Resource:

@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from builder import __version__
-from builder.build import PROFILES
+from builder.config import PROFILES
 from builder.errors import BuildError, Diagnostic, one_line
+from builder.mathml import converter
 
 EXIT_OK, EXIT_USER_ERROR, EXIT_INTERRUPTED, EXIT_INTERNAL = 0, 1, 130, 70
 
@@ -62,6 +63,7 @@ def add_common(command: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = parser().parse_args(argv)
+    converter.start_helper()  # before the builder's modules load: see builder.mathml
     try:
         if arguments.command == "check":
             return run_check(arguments)
@@ -87,6 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(one_line(f"internal error: {type(failure).__name__}: {failure} (run with --debug for details)"),
               file=sys.stderr)
         return EXIT_INTERNAL
+    finally:
+        converter.stop_helper()
 
 
 def file_system_error(failure: OSError) -> Diagnostic:

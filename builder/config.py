@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import difflib
 import re
 import tomllib
 from dataclasses import dataclass
@@ -14,8 +13,16 @@ from builder.errors import Diagnostic, error, shown, warning
 from builder.model import NarrationSettings
 
 MANIFEST_NAME = "edition.toml"
+# Reading profiles: each one's stylesheet is edition.css with these layers appended (documents always link
+# css/edition.css).
+PROFILES: dict[str, tuple[str, ...]] = {
+    "standard": (),
+    "readable": ("readable.css",),
+    "large-print": ("readable.css", "large-print.css"),
+}
 REQUIRED = ("title", "edition", "date", "publisher", "language", "identifier", "slug", "articles")
-OPTIONAL = ("subtitle", "description", "print_source", "disclaimer", "cover_lines", "narration")
+OPTIONAL = ("subtitle", "description", "print_source", "disclaimer", "cover", "cover_alt", "cover_lines", "narration")
+TEXT_FIELDS = ("title", "edition", "date", "publisher", "language", "identifier", "slug", *OPTIONAL[:6])
 NARRATION_KEYS = ("voice", "rate", "volume")
 # BCP 47, the shapes a publisher uses: language, optional script, region, variants.
 LANGUAGE_TAG = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z]{4})?(-([a-zA-Z]{2}|[0-9]{3}))?(-[a-zA-Z0-9]{5,8})*$")
@@ -33,6 +40,10 @@ class Manifest:
     narration: NarrationSettings
     article_slugs: tuple[str, ...]
     warnings: tuple[Diagnostic, ...]
+    text: str = ""  # the manifest as written, for the lines of later diagnostics
+
+    def line_of(self, key: str) -> int | None:
+        return line_of(self.text, key)
 
 
 def read_text(path: Path) -> str:
@@ -92,6 +103,8 @@ def unknown_keys(found: dict[str, Any], known: tuple[str, ...], path: Path, text
     for key in map(str, found):  # YAML keys may be numbers or dates
         if key in known:
             continue
+        import difflib  # only for a did-you-mean on an unknown field
+
         close = difflib.get_close_matches(key, known, n=1)
         remedy = f"Did you mean '{close[0]}'?" if close else f"Known fields: {', '.join(known)}."
         diagnostics.append(warning(code, f"unknown field '{key}' is ignored", remedy, path, line_of(text, key)))
@@ -120,7 +133,7 @@ def load_manifest(root: Path) -> Manifest:
                         path, line_of(text, key) or 1)
     if isinstance(values["date"], datetime.date):  # an unquoted TOML date means the same
         values["date"] = values["date"].isoformat()
-    for key in ("title", "edition", "date", "publisher", "language", "identifier", "slug", *OPTIONAL[:4]):
+    for key in TEXT_FIELDS:
         if key in values and not isinstance(values[key], str):
             raise error("E005", f"field '{key}' must be text", f'Write {key} = "…".', path, line_of(text, key))
     try:  # the date stamps every file of the book when SOURCE_DATE_EPOCH is not set
@@ -155,7 +168,8 @@ def load_manifest(root: Path) -> Manifest:
         raise error("E005", "'narration' must be a table", "Write [narration] with voice, rate and volume below it.",
                     path, line_of(text, "narration"))
     warnings += unknown_keys(narration_values, NARRATION_KEYS, path, text, "W001")
-    return Manifest(path, values, narration_settings(narration_values, path, text), tuple(slugs), tuple(warnings))
+    return Manifest(path, values, narration_settings(narration_values, path, text), tuple(slugs), tuple(warnings),
+                    text)
 
 
 def narration_settings(values: dict[str, Any], path: Path, text: str) -> NarrationSettings:

@@ -86,6 +86,8 @@ class Edition:
     articles: tuple[Article, ...]
     disclaimer: str = ""
     cover_lines: tuple[str, ...] = ()  # the print cover's lines, shown on the title page
+    cover: Path | None = None  # the cover image's source file; None: the build draws one
+    cover_alt: str = ""
     narration: NarrationSettings = field(default_factory=NarrationSettings)
 
     @property

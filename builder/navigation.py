@@ -12,12 +12,12 @@ from builder.render import h, page_break, slugify, sub, xhtml_document
 TITLE_PAGE = "text/title.xhtml"
 CONTENTS_PAGE = "text/contents.xhtml"
 NAV = "nav.xhtml"
-COVER_IMAGE = "images/cover.jpg"
 
 
-def title_page(edition: Edition, cover_alt: str) -> Document:
+def title_page(edition: Edition, cover_href: str, cover_alt: str) -> Document:
+    """The cover image (`cover_href`: its path in the package), then the edition's title and credits."""
     section = h("section", id="titlepage", class_="titlepage", epub_type="titlepage", aria_labelledby="book-title")
-    sub(section, "img", src=f"../{COVER_IMAGE}", alt=cover_alt, class_="cover")
+    sub(section, "img", src=f"../{cover_href}", alt=cover_alt, class_="cover")
     sub(section, "h1", edition.title, id="book-title", class_="title", epub_type="title")
     if edition.subtitle:
         sub(section, "p", edition.subtitle, class_="subtitle", epub_type="subtitle", role="doc-subtitle")

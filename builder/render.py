@@ -11,7 +11,6 @@ import dataclasses
 import functools
 import html
 import re
-import warnings
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -19,7 +18,6 @@ from typing import Any
 from urllib.parse import unquote
 
 import nh3
-import PIL.Image
 from lxml import etree
 from lxml import html as lxml_html
 from markdown_it import MarkdownIt
@@ -29,8 +27,10 @@ from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 
+from builder import images, mathml
 from builder.config import LANGUAGE_TAG
 from builder.errors import Diagnostic, error, shown, warning
+from builder.images import CSS_URL, PLACEHOLDER_ALT, url_scheme
 from builder.model import Article, Document, Heading, Image
 
 XHTML = "http://www.w3.org/1999/xhtml"
@@ -58,13 +58,7 @@ ALLOWED_ATTRIBUTES = {
     "div": {"data-math"},
 }
 URL_SCHEMES = {"http", "https", "mailto"}
-PLACEHOLDER_ALT = re.compile(
-    r"^(image|img|photo|photograph|picture|pic|figure|fig|graphic|chart|alt|alt text|todo|tbd|untitled|"
-    r"[\w\-. ]+\.(png|jpe?g|gif|svg|webp))\s*\d*$",
-    re.IGNORECASE,
-)
-IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
-               ".svg": "image/svg+xml", ".webp": "image/webp"}
+
 
 
 @dataclass(frozen=True)
@@ -107,17 +101,10 @@ def render_equation_open(self: Any, tokens: list[Token], idx: int, options: Any,
 RESERVED_CLASSES = {"footnote-ref", "footnotes", "footnotes-sep", "footnote-item", "footnote-backref", "math",
                     "noteref", "backlink"}
 RESERVED_ATTRIBUTES = {"data-math"}
-URL_SCHEME = re.compile(r"^([a-z][a-z0-9+.\-]*):", re.IGNORECASE)
-CSS_URL = re.compile(r"url\s*\(|@import|expression\s*\(", re.IGNORECASE)
 # xsd:NCName, near enough: EPUBCheck refuses ids that start with a digit or hold spaces or colons.
 XML_NAME = re.compile(r"^[^\W\d][\w.\-]*$")
 TABLE_SCOPES = {"row", "col", "rowgroup", "colgroup"}
-# What Pillow calls each type; MPO is how it names many cameras' JPEGs (a JPEG with a preview inside).
-PILLOW_FORMATS = {".png": {"PNG"}, ".jpg": {"JPEG", "MPO"}, ".jpeg": {"JPEG", "MPO"}, ".gif": {"GIF"},
-                  ".webp": {"WEBP"}}
-LARGE_IMAGE_BYTES = 2 * 1024 * 1024
-LARGE_IMAGE_PIXELS = 4000  # on either side
-SVG_UNSAFE_ELEMENTS = {"script", "foreignObject", "iframe", "embed", "object", "handler", "listener"}
+
 
 
 class TagCollector(HTMLParser):
@@ -134,13 +121,6 @@ def start_tags(fragment: str) -> list[tuple[str, dict[str, str]]]:
     collector.feed(fragment)
     collector.close()
     return [(tag, {name: value or "" for name, value in attrs}) for tag, attrs in collector.found]
-
-
-def url_scheme(value: str) -> str | None:
-    """The scheme a browser would see: it ignores whitespace and control characters inside it."""
-    squeezed = re.sub(r"[\x00-\x20]", "", value)
-    match = URL_SCHEME.match(squeezed)
-    return match.group(1).lower() if match else None
 
 
 def attribute_problems(tag: str, attrs: dict[str, str]) -> list[str]:
@@ -164,7 +144,7 @@ def unsafe_parts(fragment: str) -> list[str]:
     return [part for tag, attrs in start_tags(fragment) for part in attribute_problems(tag, attrs)]
 
 
-def check_tokens(tokens: list[Token], env: dict, article: Article) -> list[Diagnostic]:
+def check_tokens(tokens: list[Token], env: dict, article: Article, md: MarkdownIt) -> list[Diagnostic]:
     diagnostics: list[Diagnostic] = []
     base = article.body_line
     here = base
@@ -189,7 +169,7 @@ def check_tokens(tokens: list[Token], env: dict, article: Article) -> list[Diagn
             previous_level = level
         if token.type == "inline":
             diagnostics += check_inline(token, article, here)
-    diagnostics = merge_removals(diagnostics + check_author_note(article))
+    diagnostics = merge_removals(diagnostics + check_author_note(article, md))
     for label, index in env.get("footnotes", {}).get("refs", {}).items():
         if index == -1:
             note_line = find_line(article, f"[{label.replace(':', '^', 1)}]:")
@@ -198,7 +178,7 @@ def check_tokens(tokens: list[Token], env: dict, article: Article) -> list[Diagn
     return diagnostics
 
 
-def check_author_note(article: Article) -> list[Diagnostic]:
+def check_author_note(article: Article, md: MarkdownIt) -> list[Diagnostic]:
     """The author note is Markdown too: its raw HTML and links get the body's checks, at its line."""
     if not article.author_note:
         return []
@@ -207,7 +187,7 @@ def check_author_note(article: Article) -> list[Diagnostic]:
     except (OSError, UnicodeDecodeError):
         line = 1
     diagnostics: list[Diagnostic] = []
-    for token in markdown_parser().parse(article.author_note, {}):
+    for token in md.parse(article.author_note, {}):
         if token.type == "html_block":
             diagnostics += check_raw_html(token.content, article, line)
         if token.type == "inline":
@@ -320,16 +300,14 @@ def check_link(href: str, article: Article, line: int) -> list[Diagnostic]:
 
 @functools.cache  # checked, then converted: one conversion per formula
 def latex_to_mathml(latex: str) -> str:
-    import latex2mathml.converter  # costs 40 ms at start-up; most articles have no math
-
-    return latex2mathml.converter.convert(latex.strip(), display="block")
+    return mathml.converter.convert(latex)
 
 
 def check_math(latex: str, article: Article, line: int) -> None:
     try:
         etree.fromstring(latex_to_mathml(latex))
-    except Exception as exc:  # the converter raises many types; any of them means unreadable LaTeX
-        reason = type(exc).__name__ + (f": {shown(exc)}" if str(exc) else "")
+    except (mathml.UnreadableLatex, etree.XMLSyntaxError) as exc:
+        reason = shown(exc) if isinstance(exc, mathml.UnreadableLatex) else f"XMLSyntaxError: {shown(exc)}"
         raise error("E036", f"display math cannot be read ({reason})",
                     "Check the LaTeX between $$ and $$ (braces, \\frac{…}{…}).", article.source, line) from None
 
@@ -360,99 +338,8 @@ def check_image(src: str, alt: str, decorative: bool, article: Article, line: in
     if not decorative and (PLACEHOLDER_ALT.match(alt.strip()) or alt.strip() == Path(unquote(src)).name):
         raise error("E043", f"image '{shown(src)}' has placeholder alt text '{shown(alt)}'",
                     "Write what the image shows for someone who cannot see it.", article.source, line)
-    return inspect_image(resolve_image(src, article, line), src, article, line)
-
-
-def resolve_image(src: str, article: Article, line: int) -> Path:
-    """The image's source file, which must exist inside the edition's images folder."""
-    edition_root = article.source.parent.parent
-    images = (edition_root / "images").resolve()
-    relative = unquote(src)  # markdown-it percent-encodes spaces and non-ASCII letters in the path
-    if url_scheme(src) or relative.startswith(("/", "\\")) or re.search(r"[\x00-\x1f]", relative):
-        raise error("E040", f"image '{shown(src)}' is not a relative path inside the edition",
-                    "Put the image in the edition's images/ folder and write ../images/<name>.",
-                    article.source, line)
-    try:  # resolve() follows symlinks, so a link pointing outside the edition is caught here too
-        path = (article.source.parent / relative).resolve()
-        inside, exists = path.is_relative_to(images), path.is_file()
-    except (OSError, ValueError):  # a name too long for the file system, say
-        inside, exists = True, False
-    if not inside:
-        raise error("E040", f"image '{shown(src)}' is outside the edition's images folder",
-                    "Put the image in the edition's images/ folder and write ../images/<name>.",
-                    article.source, line)
-    if not exists:
-        raise error("E041", f"image '{shown(src)}' does not exist", "Check the file name, or add the image.",
-                    article.source, line)
-    if path.suffix.lower() not in IMAGE_TYPES:
-        raise error("E044", f"image '{shown(src)}' is not a supported type",
-                    f"Use one of: {', '.join(sorted(IMAGE_TYPES))}.", article.source, line)
-    return path
-
-
-def inspect_image(path: Path, src: str, article: Article, line: int) -> list[Diagnostic]:
-    """The file must be the image its name says (EPUBCheck checks the bytes against the media type)."""
-    size = path.stat().st_size
-    if path.suffix.lower() == ".svg":
-        check_svg(path.read_bytes(), src, article, line)
-        width = height = 0
-    else:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", PIL.Image.DecompressionBombWarning)
-                with PIL.Image.open(path) as picture:
-                    found, (width, height) = picture.format, picture.size
-        except PIL.UnidentifiedImageError:
-            raise error("E045", f"image '{shown(src)}' is not an image file",
-                        "Export the image again as PNG or JPEG.", article.source, line) from None
-        except (OSError, ValueError, PIL.Image.DecompressionBombError) as exc:
-            raise error("E045", f"image '{shown(src)}' cannot be read ({shown(exc)})",
-                        "Export the image again as PNG or JPEG.", article.source, line) from None
-        if found not in PILLOW_FORMATS[path.suffix.lower()]:
-            raise error("E045", f"image '{shown(src)}' is a {found} file named {path.suffix}",
-                        f"Rename it to .{str(found).lower()} or convert it to {path.suffix[1:].upper()}.",
-                        article.source, line)
-    if size > LARGE_IMAGE_BYTES or max(width, height) > LARGE_IMAGE_PIXELS:
-        return [warning("W046", f"image '{shown(src)}' is large ({size / 1_048_576:.1f} MB, {width}×{height} px)",
-                        f"Scale it to at most {LARGE_IMAGE_PIXELS} px and 2 MB: big images make the book slow"
-                        " to download and open.", article.source, line)]
-    return []
-
-
-def check_svg(data: bytes, src: str, article: Article, line: int) -> None:
-    """An SVG is a document: refuse one that could run code or fetch anything when the book is opened."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
-    try:
-        root = etree.fromstring(data, parser)
-    except etree.XMLSyntaxError as exc:
-        raise error("E045", f"image '{shown(src)}' is not well-formed SVG ({shown(exc)})",
-                    "Export the SVG again, or use a PNG.", article.source, line) from None
-    if etree.QName(root).localname != "svg":
-        raise error("E045", f"image '{shown(src)}' is not an SVG image", "Export it again as SVG, or use a PNG.",
-                    article.source, line)
-    found = []
-    if b"<!ENTITY" in data:
-        found.append("an entity declaration")
-    for element in root.iter():
-        if not isinstance(element.tag, str):
-            continue
-        name = etree.QName(element).localname
-        if name in SVG_UNSAFE_ELEMENTS:
-            found.append(f"<{name}>")
-        if name == "style" and CSS_URL.search(element.text or ""):
-            found.append("a url() in <style>")
-        for attribute, value in element.attrib.items():
-            local = etree.QName(attribute).localname
-            if local.lower().startswith("on"):
-                found.append(f"{local}=")
-            elif local == "style" and CSS_URL.search(value):
-                found.append("a url() in style=")
-            elif local == "href" and not (value.startswith("#") or value.startswith("data:image/")):
-                found.append(f"a link to '{shown(value, 40)}'")
-    if found:
-        raise error("E047", f"SVG image '{shown(src)}' carries {', '.join(sorted(set(found)))}",
-                    "Remove scripts, handlers and external references from the SVG, or export it as PNG.",
-                    article.source, line)
+    path = images.resolve(src, article.source, article.source.parent.parent, line)
+    return images.inspect(path, src, article.source, line)
 
 
 # --- HTML → namespaced XHTML ----------------------------------------------------------------------
@@ -534,7 +421,7 @@ def enrich_body(body: etree._Element, slug: str) -> tuple[list[str], list[Image]
     mark_noterefs(body)
     notes = mark_notes(body)
     make_containers(body, slug)
-    images = make_figures(body, slug)
+    pictures = make_figures(body, slug)
     pages = mark_page_breaks(body)
     has_math = convert_math(body)
     for element in body.iter():  # ids with ':' (footnote plugin) are not valid XML ids
@@ -544,7 +431,7 @@ def enrich_body(body: etree._Element, slug: str) -> tuple[list[str], list[Image]
             element.set("href", element.get("href").replace(":", "-"))
     if notes is not None:
         body.append(notes)
-    return pages, images, has_math
+    return pages, pictures, has_math
 
 
 def mark_noterefs(body: etree._Element) -> None:
@@ -603,7 +490,7 @@ def make_containers(body: etree._Element, slug: str) -> None:
 
 
 def make_figures(body: etree._Element, slug: str) -> list[Image]:
-    images = []
+    pictures = []
     for number, img in enumerate(xpath(body, ".//h:img"), start=1):
         decorative = "decorative" in classes(img)
         if decorative:
@@ -611,14 +498,14 @@ def make_figures(body: etree._Element, slug: str) -> list[Image]:
             img.set("role", "presentation")
             img.attrib.pop("title", None)
             img.attrib.pop("class", None)
-            images.append(Image(img.get("src", ""), "", True))
+            pictures.append(Image(img.get("src", ""), "", True))
             continue
         parent = img.getparent()
         caption = img.attrib.pop("title", "")
         alone = parent.tag == f"{{{XHTML}}}p" and len(parent) == 1 and not (parent.text or "").strip() and not (
             img.tail or "").strip()
         if not alone:
-            images.append(Image(img.get("src", ""), img.get("alt", ""), False))
+            pictures.append(Image(img.get("src", ""), img.get("alt", ""), False))
             continue
         figure = h("figure", id=f"{slug}-figure-{number}")
         replace(parent, figure)
@@ -627,8 +514,8 @@ def make_figures(body: etree._Element, slug: str) -> list[Image]:
         if caption:
             sub(figure, "figcaption", caption)
         described = attach_description(figure, img, f"{slug}-figure-{number}")
-        images.append(Image(img.get("src", ""), img.get("alt", ""), False, caption, described))
-    return images
+        pictures.append(Image(img.get("src", ""), img.get("alt", ""), False, caption, described))
+    return pictures
 
 
 def attach_description(figure: etree._Element, img: etree._Element, figure_id: str) -> bool:
@@ -757,11 +644,11 @@ def render_article(article: Article, language: str, md: MarkdownIt | None = None
     md = md or markdown_parser()
     env: dict = {}
     tokens = md.parse(article.body, env)
-    diagnostics = check_tokens(tokens, env, article)
+    diagnostics = check_tokens(tokens, env, article, md)
     body = markdown_fragment(article.body, md, (tokens, env))
     body.set("id", f"{article.slug}-text")
     body.set("class", "article-text")
-    pages, images, has_math = enrich_body(body, article.slug)
+    pages, pictures, has_math = enrich_body(body, article.slug)
     notes = xpath(body, "./h:section[@class='footnotes']")
     for section in notes:
         body.remove(section)
@@ -787,11 +674,12 @@ def render_article(article: Article, language: str, md: MarkdownIt | None = None
         article=article,
         headings=tuple(headings),
         pages=tuple(start_pages + pages),
-        images=tuple(images),
+        images=tuple(pictures),
         has_math=has_math,
         landmark="bodymatter",
     )
-    sources = tuple(resolve_image(image.src, article, article.body_line) for image in images)
+    sources = tuple(images.resolve(image.src, article.source, article.source.parent.parent, article.body_line)
+                    for image in pictures)
     return Rendered(document, sources, tuple(diagnostics))
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from builder import images
 from builder.config import (
     LANGUAGE_TAG,
     Manifest,
@@ -20,6 +21,7 @@ from builder.config import (
     unknown_keys,
 )
 from builder.errors import Diagnostic, error, shown, warning
+from builder.images import PLACEHOLDER_ALT
 from builder.model import Article, Author, Edition
 
 ARTICLES_DIR = "articles"
@@ -30,6 +32,7 @@ OPTIONAL_FIELDS = ("subtitle", "page", "authors", "content_notes", "author_note"
                    "contents_credit")
 AUTHOR_FIELDS = ("name", "role", "affiliation")
 # The closing '---' may end the file (then the article is empty, which E014 says); the block may be empty.
+COVER_TYPES = (".jpg", ".jpeg", ".png")
 FRONT_MATTER = re.compile(r"\A---[ \t]*\n((?:.*?\n)?)---[ \t]*(?:\n|\Z)", re.DOTALL)
 
 
@@ -48,6 +51,8 @@ def load_edition(root: Path) -> Loaded:
         articles.append(article)
         diagnostics += found
     diagnostics += unlisted_articles(root, manifest)
+    cover, found = manifest_cover(root, manifest)
+    diagnostics += found
     values = manifest.values
     edition = Edition(
         title=values["title"],
@@ -65,9 +70,33 @@ def load_edition(root: Path) -> Loaded:
         articles=tuple(articles),
         disclaimer=values.get("disclaimer", ""),
         cover_lines=tuple(values.get("cover_lines", ())),
+        cover=cover,
+        cover_alt=values.get("cover_alt", "").strip(),
         narration=manifest.narration,
     )
     return Loaded(edition, tuple(diagnostics))
+
+
+def manifest_cover(root: Path, manifest: Manifest) -> tuple[Path | None, list[Diagnostic]]:
+    """The cover image the manifest names, checked as an article's image is; None when it names none."""
+    src = manifest.values.get("cover", "")
+    if not src:
+        return None, []
+    line = manifest.line_of("cover")
+    alt = manifest.values.get("cover_alt", "").strip()
+    if not alt:
+        raise error("E042", f"cover '{shown(src)}' has no alt text",
+                    'Add cover_alt = "…" saying what the cover shows, for readers who cannot see it.',
+                    manifest.path, line)
+    if PLACEHOLDER_ALT.match(alt):
+        raise error("E043", f"cover '{shown(src)}' has placeholder alt text '{shown(alt)}'",
+                    "Write what the cover shows for someone who cannot see it.", manifest.path,
+                    manifest.line_of("cover_alt"))
+    path = images.resolve(src, manifest.path, root, line)
+    if path.suffix.lower() not in COVER_TYPES:  # what every reading system shows as a cover
+        raise error("E044", f"cover '{shown(src)}' is not a JPEG or PNG image", "Export the cover as JPEG or PNG.",
+                    manifest.path, line)
+    return path, images.inspect(path, src, manifest.path, line)
 
 
 def unlisted_articles(root: Path, manifest: Manifest) -> list[Diagnostic]:
