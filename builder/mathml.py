@@ -33,9 +33,12 @@ class Converter:
         if self._helper is not None:
             return
         path = os.pathsep.join(filter(None, (str(PACKAGE_PARENT), os.environ.get("PYTHONPATH"))))
-        self._helper = subprocess.Popen(
-            [sys.executable, "-m", "builder.mathml"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, text=True, encoding="utf-8", env={**os.environ, "PYTHONPATH": path})
+        try:
+            self._helper = subprocess.Popen(
+                [sys.executable, "-m", "builder.mathml"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL, text=True, encoding="utf-8", env={**os.environ, "PYTHONPATH": path})
+        except OSError:  # no interpreter to start (an embedded Python, say): formulas are converted here
+            self._helper = None
 
     def stop_helper(self) -> None:
         helper, self._helper = self._helper, None

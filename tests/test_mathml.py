@@ -48,3 +48,11 @@ def test_stopping_leaves_no_process() -> None:
     converter.stop_helper()
     assert helper is not None and helper.poll() is not None
     assert converter.convert(FORMULA) == convert_here(FORMULA)  # and conversion still works
+
+
+def test_a_helper_that_cannot_start_leaves_conversion_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.executable", "/nonexistent/python")
+    converter = Converter()
+    converter.start_helper()
+    assert converter._helper is None
+    assert converter.convert(FORMULA) == convert_here(FORMULA)
