@@ -22,7 +22,9 @@ class AccessibilityMetadata:
     certified_by: str = CERTIFIED_BY
 
 
-def describe(documents: Sequence[Document], narrated: bool) -> AccessibilityMetadata:
+def describe(documents: Sequence[Document], narrated: bool, checked: bool) -> AccessibilityMetadata:
+    """What the documents offer, claimed only as far as it is true: `checked` says whether this build runs
+    EPUBCheck and Ace (a build whose books fail them publishes nothing)."""
     images = [image for document in documents for image in document.images]
     informative = [image for image in images if not image.decorative]
     has_pages = any(document.pages for document in documents)
@@ -51,14 +53,17 @@ def describe(documents: Sequence[Document], narrated: bool) -> AccessibilityMeta
     if narrated:
         features.append("synchronizedAudioText")
 
-    summary = summarise(len(informative), has_long, has_math, has_pages, narrated)
-    return AccessibilityMetadata(tuple(modes), tuple(sufficient), tuple(sorted(features)), ("none",), summary)
+    summary = summarise(len(informative), has_long, has_math, has_pages, narrated, checked)
+    return AccessibilityMetadata(tuple(modes), tuple(sufficient), tuple(sorted(features)), ("none",), summary,
+                                 certified_by=CERTIFIED_BY if checked else "")
 
 
-def summarise(images: int, long_descriptions: bool, math: bool, pages: bool, narrated: bool) -> str:
+def summarise(images: int, long_descriptions: bool, math: bool, pages: bool, narrated: bool, checked: bool) -> str:
     parts = [
         "This publication conforms to EPUB Accessibility 1.1 and WCAG 2.2 Level AA, checked automatically with"
-        " EPUBCheck and DAISY Ace when it was built.",
+        " EPUBCheck and DAISY Ace when it was built." if checked else
+        "This publication is made to conform to EPUB Accessibility 1.1 and WCAG 2.2 Level AA; this copy was"
+        " built without running EPUBCheck and DAISY Ace on it.",
         "It has a table of contents, headings for every article and section, and a logical reading order;"
         " text can be resized and restyled.",
     ]

@@ -131,14 +131,14 @@ def book_name(slug: str, profile: str, narrated: bool = False) -> str:
     return f"{slug}{'-narrated' if narrated else ''}{suffix}.epub"
 
 
-def text_book(prepared: Prepared, profile: str = "standard") -> package.Book:
+def text_book(prepared: Prepared, profile: str = "standard", checked: bool = False) -> package.Book:
     documents = prepared.documents
     return package.Book(
         edition=prepared.edition,
         documents=documents,
         nav=navigation.nav_document(prepared.edition, documents),
         resources=(stylesheet(profile), *prepared.resources),
-        accessibility=accessibility.describe(documents, narrated=False),
+        accessibility=accessibility.describe(documents, narrated=False, checked=checked),
         cover=prepared.cover,
     )
 
@@ -158,7 +158,8 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
     remove_abandoned_staging(options.output)
     staging = Path(tempfile.mkdtemp(prefix=f".staging-{os.getpid()}-", dir=options.output))
     try:
-        books = {book_name(edition.slug, profile): text_book(prepared, profile) for profile in options.profiles}
+        books = {book_name(edition.slug, profile): text_book(prepared, profile, options.validate)
+                 for profile in options.profiles}
         audio_folder = None
         narration_report: dict = {}
         failures: tuple[Diagnostic, ...] = ()
@@ -177,6 +178,8 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
         for name, book in books.items():
             package.write_epub(book, modified, staging / name)
         report = build_report.report(prepared, books, staging, options.validate, narration_report)
+        if options.validate and (refused := build_report.validation_failures(report)):
+            raise BuildError(*refused)  # their metadata says they were checked: publish none of them
         build_report.write_report(report, staging)
         outputs = publish(staging, options.output, [*books, *build_report.REPORT_FILES],
                           audio_folder.name if audio_folder else None)

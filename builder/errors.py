@@ -82,6 +82,8 @@ CODES: dict[str, str] = {
     "E049": "an image in the author note (only the body's images are packed into the book)",
     "E051": "raw HTML uses a class or attribute the builder reserves for its own markup",
     "E060": "the speech engine is missing (narration not built)",
+    "E070": "a book fails EPUBCheck or DAISY Ace (nothing is published)",
+    "E071": "EPUBCheck or DAISY Ace cannot run (nothing is published; --no-validate builds unchecked books)",
     "E090": "a file or folder cannot be read or written",
     "W001": "an unknown manifest field (ignored), with a did-you-mean",
     "W002": "an article file no manifest lists (left out)",

@@ -136,7 +136,8 @@ def add_accessibility(package: epub.EpubBook, metadata: AccessibilityMetadata) -
         meta("schema:accessibilityHazard", hazard)
     meta("schema:accessibilitySummary", metadata.summary)
     meta("dcterms:conformsTo", metadata.conforms_to)
-    meta("a11y:certifiedBy", metadata.certified_by)
+    if metadata.certified_by:
+        meta("a11y:certifiedBy", metadata.certified_by)
 
 
 def add_narration(package: epub.EpubBook, narration: Narration) -> None:

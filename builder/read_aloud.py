@@ -82,7 +82,7 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path,
         documents=documents,
         nav=navigation.nav_document(edition, documents),
         resources=tuple(resources),
-        accessibility=accessibility.describe(documents, narrated=True),
+        accessibility=accessibility.describe(documents, narrated=True, checked=options.validate),
         cover=prepared.cover,
         narration=Narration(overlay_for, durations, overlays.format_clock(total), narrator=narrator(voice)),
     )

@@ -10,6 +10,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from builder.errors import Diagnostic, shown
+
 if TYPE_CHECKING:
     from builder.build import Prepared
     from builder.package import Book
@@ -69,6 +71,33 @@ def book_entry(book: Book, path: Path) -> dict[str, Any]:
         "accessibility": asdict(book.accessibility),
         "validators": {},
     }
+
+
+def validation_failures(data: Mapping[str, Any]) -> list[Diagnostic]:
+    """Why a validating build must publish nothing: one E070 per book a validator faults (errors, fatal
+    errors or accessibility violations; warnings pass), one E071 per reason a validator could not run."""
+    failures: list[Diagnostic] = []
+    unavailable: dict[str, None] = {}  # each reason once, however many books it kept unchecked
+    for name, book in data["books"].items():
+        for result in book["validators"].values():
+            if isinstance(result, str):
+                unavailable.setdefault(result.removeprefix("not run: "))
+            elif faults(result):
+                first = f"; first: {shown(result['messages'][0], 160)}" if result["messages"] else ""
+                failures.append(Diagnostic(
+                    "E070", f"{name} fails {validator_line(result)}{first}",
+                    "The sources passed their checks, so this is a builder bug: please report it. --no-validate"
+                    " publishes the books marked as unchecked."))
+    failures += [Diagnostic("E071", f"cannot validate the books: {reason}",
+                            "Or build with --no-validate: the books then say they were not checked.")
+                 for reason in unavailable]
+    return failures
+
+
+def faults(result: Mapping[str, Any]) -> int:
+    if "fatal" in result:
+        return result["fatal"] + result["errors"]
+    return sum(result["violations"].values())
 
 
 def validator_result(validator: str, path: Path) -> dict[str, Any] | str:

@@ -1,17 +1,35 @@
-"""Accessibility rules that need the real edition: alt text enforced, colours that meet WCAG 2.2 AA."""
+"""Accessibility rules that need the real edition: alt text enforced, colours that meet WCAG 2.2 AA, and
+metadata that claims no check the build did not make."""
 
 from __future__ import annotations
 
 import re
 import shutil
+import zipfile
 from pathlib import Path
 
 import pytest
 from conftest import PROJECT, SOURCE
 
+from builder.accessibility import CERTIFIED_BY, describe
 from builder.cli import main
 
 CSS = PROJECT / "assets" / "css"
+
+
+def test_a_book_built_without_validators_does_not_claim_their_check(text_epub: Path) -> None:
+    with zipfile.ZipFile(text_epub) as book:
+        opf = book.read("EPUB/content.opf").decode()
+    assert "built without running EPUBCheck and DAISY Ace on it" in opf
+    assert "checked automatically" not in opf and "a11y:certifiedBy" not in opf
+
+
+def test_only_a_validating_build_claims_the_validators_check() -> None:
+    checked, unchecked = describe([], narrated=False, checked=True), describe([], narrated=False, checked=False)
+    assert checked.summary.startswith("This publication conforms to EPUB Accessibility 1.1 and WCAG 2.2 Level AA,"
+                                      " checked automatically with EPUBCheck and DAISY Ace when it was built.")
+    assert (checked.certified_by, unchecked.certified_by) == (CERTIFIED_BY, "")
+    assert checked.summary.split(". ", 1)[1] == unchecked.summary.split(". ", 1)[1] != ""  # the rest is the same
 
 
 def test_removing_an_images_alt_text_fails_the_build_naming_file_and_line(

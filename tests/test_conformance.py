@@ -53,7 +53,7 @@ def test_ace_finds_no_violation(full_build: tuple[Path, BuildResult]) -> None:
 
 
 def test_no_book_is_scripted_and_metadata_is_derived(full_build: tuple[Path, BuildResult]) -> None:
-    output, _ = full_build
+    output, result = full_build
     for book in EXPECTED_BOOKS:
         with zipfile.ZipFile(output / book) as archive:
             opf = etree.fromstring(archive.read("EPUB/content.opf"))
@@ -67,6 +67,9 @@ def test_no_book_is_scripted_and_metadata_is_derived(full_build: tuple[Path, Bui
         assert modes == ({"textual", "visual", "auditory"} if "narrated" in book else {"textual", "visual"})
         summary = opf.find(".//opf:meta[@property='schema:accessibilitySummary']", ns).text
         assert "alternative text" in summary and ("highlighted" in summary) == ("narrated" in book)
+        validated = not isinstance(result.report["books"][book]["validators"]["epubcheck"], str)
+        assert ("checked automatically with EPUBCheck and DAISY Ace" in summary) == validated
+        assert (opf.find(".//opf:meta[@property='a11y:certifiedBy']", ns) is not None) == validated
 
 
 def test_the_audiobook_has_one_chapter_per_article_in_order(full_build: tuple[Path, BuildResult]) -> None:

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,7 @@ from edition_fixtures import (
 )
 
 from builder import build as build_module
+from builder import report as report_module
 from builder.build import BuildOptions, build
 from builder.errors import CODES, Diagnostic, Severity
 
@@ -89,9 +91,10 @@ def test_broken_source_is_refused_with_one_clear_line(case: BrokenCase, output: 
 
 
 def test_the_corpus_covers_every_code() -> None:
-    """Each code the builder can emit has a broken edition showing it (E090 and E060 are tested apart)."""
+    """Each code the builder can emit has a broken edition showing it (E060, E070, E071 and E090 come from the
+    machine, not the sources: they are tested apart)."""
     covered = {code for case in CASES for line in case.expected for code in re.findall(r"\b[EW]\d{3}\b", line)}
-    assert set(CODES) - covered <= {"E060", "E090"}
+    assert set(CODES) - covered <= {"E060", "E070", "E071", "E090"}
     assert covered <= set(CODES)
 
 
@@ -151,6 +154,34 @@ def test_a_bug_is_one_line_unless_debugging(monkeypatch: pytest.MonkeyPatch, tmp
     assert run.lines() == ["internal error: RuntimeError: a bug over two lines (run with --debug for details)"]
     with pytest.raises(RuntimeError):
         run_cli(["check", "--debug", tmp_path / "source"], capsys)
+
+
+FAULTED = {"version": "5.3.0", "fatal": 0, "errors": 2, "warnings": 0, "usages": 0,
+           "messages": ["ERROR(RSC-005): EPUB/text/first.xhtml(12,4): Error while parsing file\nsecond line"]}
+UNAVAILABLE = "not run: Java is not available (no 'java' on PATH); run scripts/setup-tools.sh"
+
+
+@pytest.mark.parametrize(("validator_says", "expected"), [
+    (lambda name: FAULTED if name == "epubcheck" else "skip-me",
+     "error E070: fixture-edition.epub fails EPUBCheck 5.3.0: 0 fatal, 2 errors, 0 warnings; first: ERROR(RSC-005):"),
+    (lambda name: UNAVAILABLE, "error E071: cannot validate the books: Java is not available"),
+])
+def test_a_book_the_validators_fault_or_cannot_check_is_not_published(
+        validator_says: Callable[[str], object], expected: str, previous_build: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Its metadata would say it was checked: the last good outputs stay, and one line says why."""
+    clean = {"version": "1.4.6", "violations": {"critical": 0, "serious": 0, "moderate": 0, "minor": 0},
+             "messages": []}
+    monkeypatch.setattr(report_module, "validator_result",
+                        lambda name, path: clean if validator_says(name) == "skip-me" else validator_says(name))
+    output = tmp_path / "output"
+    shutil.copytree(previous_build, output)
+    before = snapshot(output)
+    run = run_cli(["build", write_edition(tmp_path / "source"), "-o", output, "--no-audio"], capsys)
+    assert run.code == 1
+    (line,) = run.lines()
+    assert line.startswith(expected), line
+    assert snapshot(output) == before
 
 
 def test_an_unwritable_output_is_a_user_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
