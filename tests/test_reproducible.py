@@ -17,7 +17,7 @@ from edition_fixtures import PROJECT, SOURCE, article, run_cli, snapshot, write_
 
 from builder import package
 from builder import report as build_report
-from builder.build import BuildOptions, build
+from builder.build import BuildOptions, BuildResult, build
 
 EPOCH = 1_700_000_000  # 2023-11-14 22:13:20 UTC
 FAST = ["--no-audio", "--no-validate"]
@@ -171,16 +171,17 @@ def test_building_into_a_fresh_folder_that_fails_creates_nothing(tmp_path: Path,
 
 @pytest.mark.engine
 def test_narrated_outputs_are_identical_with_one_job_and_no_cache(
-        full_build: tuple[Path, object], tmp_path: Path) -> None:
+        full_build: tuple[Path, BuildResult], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The default build (a job per core, fresh cache) against a one-job build with no cache at all:
     every EPUB, MP3, playlist and transcript has the same SHA-256."""
-    from conftest import SOURCE
-
-    from builder.build import BuildOptions, build
-
-    first = full_build[0]
+    first, result = full_build
+    # Validating or not changes the books' accessibility summary, so this build validates as the first did;
+    # the validators' verdicts on these same books are taken from the first build rather than run again.
+    recorded = {name: book["validators"] for name, book in result.report["books"].items()}
+    validated = not isinstance(recorded["imind-spring-2025.epub"]["epubcheck"], str)
+    monkeypatch.setattr(build_report, "validator_result", lambda validator, path: recorded[path.name][validator])
     build(BuildOptions(source=SOURCE, output=tmp_path, profiles=("standard", "readable", "large-print"),
-                       validate=False, jobs=1, cache_dir=None))
+                       validate=validated, jobs=1, cache_dir=None))
 
     def digests(folder: Path) -> dict[str, str]:
         return {str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
