@@ -48,7 +48,6 @@ FRAME_SAMPLES = 576  # one MPEG-2 Layer III frame at 22.05 kHz
 # A decoder plays LAME's encoder delay (576) plus its own delay (529) before the first
 # input sample, measured with ffmpeg; sentence timings are shifted by it.
 DECODER_OFFSET_SAMPLES = 1105
-SENTENCE_GAP_SECONDS = 0.3  # pause after each sentence, counted in that sentence's clip
 CLIP_FORMAT = "pcm16-trimmed-v2"  # part of the cache key: bump when clip processing changes
 SILENCE_THRESHOLD = 0  # espeak-ng pads with exact zeros; anything else is speech
 ENGINE_ATTEMPTS = 3  # pyttsx3's espeak driver can lose an utterance under load: try again
@@ -392,12 +391,13 @@ def spoken_clip(synthesizer: Synthesizer, text: str, voice: Voice) -> Clip:
 
 @dataclass(frozen=True)
 class ArticleJob:
-    """What a worker needs to narrate one article: sentence ids, words, cache keys."""
+    """What a worker needs to narrate one article: sentence ids, words, cache keys, pauses."""
 
     slug: str
     sentence_ids: tuple[str, ...]
     spoken: tuple[str, ...]
     keys: tuple[str, ...]
+    pauses: tuple[float, ...]  # seconds of silence after each sentence, counted in its clip
 
 
 class _ArticleEngine:
@@ -427,9 +427,9 @@ _ARTICLE_HEADER = struct.Struct("<8sIQ32s")  # magic, timings JSON bytes, MP3 by
 
 def article_key(job: ArticleJob) -> str:
     """Content address of an article's encoded audio: its last chained clip key (which covers
-    every sentence before it, the voice and the engine), its sentence ids and the encoding."""
-    material = [job.keys[-1] if job.keys else "", job.sentence_ids, MP3_BITRATE_KBPS, MP3_QUALITY,
-                SENTENCE_GAP_SECONDS, DECODER_OFFSET_SAMPLES, CLIP_FORMAT]
+    every sentence before it, the voice and the engine), its sentence ids, pauses and the encoding."""
+    material = [job.keys[-1] if job.keys else "", job.sentence_ids, job.pauses, MP3_BITRATE_KBPS, MP3_QUALITY,
+                DECODER_OFFSET_SAMPLES, CLIP_FORMAT]
     return hashlib.sha256(json.dumps(material).encode("utf-8")).hexdigest()
 
 
@@ -485,13 +485,13 @@ def narrate_article(
     replay_until = max((i for i, lost in enumerate(missing) if lost), default=-1)
     engine = _ArticleEngine(factory, voice, job.spoken)
     encoder = ArticleEncoder()
-    for index, (sentence_id, key) in enumerate(zip(job.sentence_ids, job.keys, strict=True)):
+    for index, (sentence_id, key, pause) in enumerate(zip(job.sentence_ids, job.keys, job.pauses, strict=True)):
         clip = None if index <= replay_until or cache is None else cache.load(key)
         if clip is None:
             clip = engine.clip(index)
             if cache is not None and (missing[index] or index > replay_until):
                 cache.store(key, clip)
-        encoder.add(sentence_id, clip.pcm)
+        encoder.add(sentence_id, clip.pcm, pause)
         if spoken_queue is not None:
             spoken_queue.put(job.slug)
     return encoder.finish(job.slug)
@@ -531,6 +531,7 @@ def narrate(
             tuple(s.id for s in sentences),
             tuple(s.spoken for s in sentences),
             article_keys([s.spoken for s in sentences], voice, engine_id),
+            tuple(s.pause for s in sentences),
         )
         for slug, sentences in articles
     ]
@@ -595,9 +596,6 @@ def _collect(
 # MP3 encoding and measured timings
 # ---------------------------------------------------------------------------
 
-_GAP = b"\x00\x00" * round(SAMPLE_RATE * SENTENCE_GAP_SECONDS)
-
-
 def new_encoder() -> lameenc.Encoder:
     encoder = lameenc.Encoder()
     encoder.set_bit_rate(MP3_BITRATE_KBPS)
@@ -622,8 +620,9 @@ class ArticleEncoder:
         self._ids: list[str] = []
         self._lengths: list[int] = []
 
-    def add(self, sentence_id: str, pcm: bytes) -> None:
-        clip = pcm + _GAP
+    def add(self, sentence_id: str, pcm: bytes, pause: float) -> None:
+        """A sentence's speech, then `pause` seconds of silence (part of its clip, as SMIL timings go)."""
+        clip = pcm + b"\x00\x00" * round(SAMPLE_RATE * pause)
         self._chunks.append(self._thread.submit(self._encoder.encode, clip))
         self._ids.append(sentence_id)
         self._lengths.append(len(clip) // 2)

@@ -111,9 +111,9 @@ def test_progress_counts_every_sentence() -> None:
 def test_timings_match_what_a_decoder_plays() -> None:
     # Silent clips with a click at the start: each click must be heard at its sentence's begin.
     encoder = ArticleEncoder()
-    lengths = [5000, 12345, 777, 20000]
-    for n, length in enumerate(lengths):
-        encoder.add(f"s{n}", (b"\x00\x60" * 40 + b"\x00\x00" * (length - 40)))
+    lengths, pauses = [5000, 12345, 777, 20000], [0.3, 1.0, 0.6, 0.3]  # as after a sentence, heading, paragraph
+    for n, (length, pause) in enumerate(zip(lengths, pauses, strict=True)):
+        encoder.add(f"s{n}", (b"\x00\x60" * 40 + b"\x00\x00" * (length - 40)), pause)
     audio = encoder.finish("clicks")
     decoded = decode(audio.mp3)
     assert len(decoded) / SAMPLE_RATE == audio.duration

@@ -11,6 +11,9 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from builder.speech import (
+    BLOCK_PAUSE,
+    HEADING_PAUSE,
+    SENTENCE_PAUSE,
     Lexicon,
     SpokenSentence,
     lexicon_pls,
@@ -252,6 +255,20 @@ def test_sentence_inside_emphasis_is_wrapped_inside_it(lexicon: Lexicon) -> None
     marked, sentences = mark_sentences(document("<p><em>One here. Two here.</em></p>"), lexicon, "e")
     assert "<em><span id=\"e-s0001\" class=\"sentence\">One here.</span> <span" in marked
     assert len(sentences) == 2
+
+
+def test_pauses_follow_the_structure(lexicon: Lexicon) -> None:
+    body = ("<h2>A heading</h2><p>First of two. Second of two.</p>"
+            "<ul><li>An item. Its end.</li><li><em>Emphasised</em> last item.</li></ul><p>Last.</p>")
+    _, sentences = mark_sentences(document(body), lexicon, "p")
+    assert [(s.text, s.pause) for s in sentences] == [
+        ("A heading", HEADING_PAUSE),
+        ("First of two.", SENTENCE_PAUSE), ("Second of two.", BLOCK_PAUSE),
+        ("An item.", SENTENCE_PAUSE), ("Its end.", BLOCK_PAUSE),
+        ("Emphasised last item.", BLOCK_PAUSE),
+        ("Last.", BLOCK_PAUSE),
+    ]
+    assert SENTENCE_PAUSE < BLOCK_PAUSE < HEADING_PAUSE
 
 
 def test_table_cells_and_images(lexicon: Lexicon) -> None:
