@@ -51,7 +51,7 @@ def resolve(src: str, written_in: Path, root: Path, line: int | None) -> Path:
     """The source file of an image referenced from `written_in`, which must exist inside the edition's
     images folder (`root` is the edition's folder)."""
     images = (root / IMAGES_DIR).resolve()
-    prefix = "../" * len(written_in.parent.resolve().relative_to(root.resolve()).parts)
+    prefix = "" if written_in.parent == root else "../"  # the manifest, or an article in articles/
     where = f"Put the image in the edition's images/ folder and write {prefix}images/<name>."
     relative = unquote(src)  # markdown-it percent-encodes spaces and non-ASCII letters in the path
     if url_scheme(src) or relative.startswith(("/", "\\")) or re.search(r"[\x00-\x1f]", relative):
