@@ -60,7 +60,6 @@ ALLOWED_ATTRIBUTES = {
 URL_SCHEMES = {"http", "https", "mailto"}
 
 
-
 @dataclass(frozen=True)
 class Rendered:
     document: Document
@@ -104,7 +103,6 @@ RESERVED_ATTRIBUTES = {"data-math"}
 # xsd:NCName, near enough: EPUBCheck refuses ids that start with a digit or hold spaces or colons.
 XML_NAME = re.compile(r"^[^\W\d][\w.\-]*$")
 TABLE_SCOPES = {"row", "col", "rowgroup", "colgroup"}
-
 
 
 class TagCollector(HTMLParser):

@@ -31,8 +31,8 @@ REQUIRED_FIELDS = ("title", "kind", "summary")
 OPTIONAL_FIELDS = ("subtitle", "page", "authors", "content_notes", "author_note", "language", "contents_title",
                    "contents_credit")
 AUTHOR_FIELDS = ("name", "role", "affiliation")
-# The closing '---' may end the file (then the article is empty, which E014 says); the block may be empty.
 COVER_TYPES = (".jpg", ".jpeg", ".png")
+# The closing '---' may end the file (then the article is empty, which E014 says); the block may be empty.
 FRONT_MATTER = re.compile(r"\A---[ \t]*\n((?:.*?\n)?)---[ \t]*(?:\n|\Z)", re.DOTALL)
 
 
