@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
 
@@ -108,3 +109,21 @@ def test_the_narrated_book_gives_each_articles_measured_listening_time(full_buil
     measured = round(int(hours) * 3600 + int(minutes) * 60 + float(seconds))
     assert f'<span class="listening-time">{measured // 60} minutes {measured % 60} seconds</span>' in narrated
     assert '<span class="listening-time">about ' in text  # the text book can only estimate
+
+
+def test_the_text_books_listening_estimates_are_near_the_narration(full_build: tuple[Path, BuildResult]) -> None:
+    """'About N minutes to listen to' in the text book, against the real engine's measured length: within a
+    fifth (or a minute, for the shortest pieces) for every article, and within 5 % over the edition."""
+    output, result = full_build
+    estimated_total = measured_total = 0.0
+    with zipfile.ZipFile(output / "imind-spring-2025.epub") as archive:
+        for slug, length in result.report["narration"]["articles"].items():
+            text = archive.read(f"EPUB/text/{slug}.xhtml").decode("utf-8")
+            found = re.search(r'<span class="listening-time">about (\d+) minutes?</span>', text)
+            assert found, slug
+            hours, minutes, seconds = length.split(":")
+            measured = int(hours) * 60 + int(minutes) + float(seconds) / 60
+            estimated = int(found.group(1))
+            assert abs(estimated - measured) <= max(1.0, measured / 5), (slug, estimated, measured)
+            estimated_total, measured_total = estimated_total + estimated, measured_total + measured
+    assert abs(estimated_total - measured_total) <= measured_total / 20, (estimated_total, measured_total)
