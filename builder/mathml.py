@@ -32,10 +32,11 @@ class Converter:
         """Begin loading latex2mathml in another process. Cheap, and harmless if no formula comes."""
         if self._helper is not None:
             return
+        # -P: no current folder on the path, so this package, not some other "builder", answers
         path = os.pathsep.join(filter(None, (str(PACKAGE_PARENT), os.environ.get("PYTHONPATH"))))
         try:
             self._helper = subprocess.Popen(
-                [sys.executable, "-m", "builder.mathml"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                [sys.executable, "-P", "-m", "builder.mathml"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL, text=True, encoding="utf-8", env={**os.environ, "PYTHONPATH": path})
         except OSError:  # no interpreter to start (an embedded Python, say): formulas are converted here
             self._helper = None
