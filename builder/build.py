@@ -49,6 +49,7 @@ class Prepared:
     resources: tuple[Resource, ...]
     cover: Resource
     warnings: tuple[Diagnostic, ...]
+    suppressed: tuple[Diagnostic, ...] = ()  # warnings edition.toml silences, kept for the report
 
     @property
     def articles(self) -> tuple[Document, ...]:
@@ -77,6 +78,7 @@ class Rendered:
     articles: tuple[Document, ...]
     images: dict[str, Path]  # path in the package → source file
     warnings: tuple[Diagnostic, ...]
+    suppressed: tuple[Diagnostic, ...] = ()
 
 
 def render_edition(source: Path) -> Rendered:
@@ -95,7 +97,10 @@ def render_edition(source: Path) -> Rendered:
         warnings += rendered.warnings
         for path in rendered.images:
             image_files[path.relative_to(source.resolve()).as_posix()] = path
-    return Rendered(edition, tuple(articles), image_files, tuple(warnings))
+    silenced = set(edition.suppressed_warnings)
+    return Rendered(edition, tuple(articles), image_files,
+                    tuple(warning for warning in warnings if warning.code not in silenced),
+                    tuple(warning for warning in warnings if warning.code in silenced))
 
 
 def prepare(source: Path) -> Prepared:
@@ -106,7 +111,8 @@ def prepare(source: Path) -> Prepared:
     contents = navigation.contents_page(edition, rendered.articles)
     resources = [Resource(name, images.IMAGE_TYPES[path.suffix.lower()], path.read_bytes())
                  for name, path in sorted(rendered.images.items()) if name != cover.file_name]
-    return Prepared(edition, (title, contents, *rendered.articles), tuple(resources), cover, rendered.warnings)
+    return Prepared(edition, (title, contents, *rendered.articles), tuple(resources), cover, rendered.warnings,
+                    rendered.suppressed)
 
 
 def cover_image(edition: Edition) -> tuple[Resource, str]:

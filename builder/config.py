@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from builder.errors import Diagnostic, error, shown, warning
+from builder.errors import CODES, Diagnostic, error, shown, warning
 from builder.model import NarrationSettings
 
 MANIFEST_NAME = "edition.toml"
@@ -21,7 +21,8 @@ PROFILES: dict[str, tuple[str, ...]] = {
     "large-print": ("readable.css", "large-print.css"),
 }
 REQUIRED = ("title", "edition", "date", "publisher", "language", "identifier", "slug", "articles")
-OPTIONAL = ("subtitle", "description", "print_source", "disclaimer", "cover", "cover_alt", "cover_lines", "narration")
+OPTIONAL = ("subtitle", "description", "print_source", "disclaimer", "cover", "cover_alt", "cover_lines", "narration",
+            "suppress_warnings")
 TEXT_FIELDS = ("title", "edition", "date", "publisher", "language", "identifier", "slug", *OPTIONAL[:6])
 NARRATION_KEYS = ("voice", "rate", "volume")
 # BCP 47, the shapes a publisher uses: language, optional script, region, variants.
@@ -162,6 +163,7 @@ def load_manifest(root: Path) -> Manifest:
             raise error("E007", f"article '{slug}' is listed twice", "List each article once.", path,
                         line_of_value(text, slug, occurrence=2))
         seen.add(slug)
+    check_suppressed(values.get("suppress_warnings", []), path, text)
     warnings = unknown_keys(values, REQUIRED + OPTIONAL, path, text, "W001")
     narration_values = values.get("narration", {})
     if not isinstance(narration_values, dict):
@@ -170,6 +172,16 @@ def load_manifest(root: Path) -> Manifest:
     warnings += unknown_keys(narration_values, NARRATION_KEYS, path, text, "W001")
     return Manifest(path, values, narration_settings(narration_values, path, text), tuple(slugs), tuple(warnings),
                     text)
+
+
+def check_suppressed(codes: Any, path: Path, text: str) -> None:
+    """`suppress_warnings` silences warnings the editors have decided to live with (as Sphinx's setting
+    of that name does); an error cannot be silenced."""
+    known = sorted(code for code in CODES if code.startswith("W"))
+    if not isinstance(codes, list) or not all(isinstance(code, str) and code in known for code in codes):
+        raise error("E005", "'suppress_warnings' must be a list of warning codes",
+                    f'Write e.g. suppress_warnings = ["W002"]; the warning codes are {", ".join(known)}.', path,
+                    line_of(text, "suppress_warnings"))
 
 
 def narration_settings(values: dict[str, Any], path: Path, text: str) -> NarrationSettings:

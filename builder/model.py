@@ -88,6 +88,7 @@ class Edition:
     cover_lines: tuple[str, ...] = ()  # the print cover's lines, shown on the title page
     cover: Path | None = None  # the cover image's source file; None: the build draws one
     cover_alt: str = ""
+    suppressed_warnings: tuple[str, ...] = ()  # warning codes the editors have silenced
     narration: NarrationSettings = field(default_factory=NarrationSettings)
 
     @property

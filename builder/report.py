@@ -39,6 +39,7 @@ def report(prepared: Prepared, books: Mapping[str, Book], staging: Path, run_val
         },
         "narration": narration,
         "warnings": [str(warning) for warning in prepared.warnings],
+        "suppressed_warnings": [str(warning) for warning in prepared.suppressed],  # by edition.toml
     }
 
 
@@ -141,6 +142,9 @@ def markdown(data: dict[str, Any]) -> str:
         lines += ["## Narration", ""] + [f"- {key}: {value}" for key, value in data["narration"].items()] + [""]
     if data["warnings"]:
         lines += ["## Warnings", ""] + [f"- {warning}" for warning in data["warnings"]] + [""]
+    if data["suppressed_warnings"]:
+        lines += ["## Warnings suppressed by edition.toml", ""]
+        lines += [f"- {warning}" for warning in data["suppressed_warnings"]] + [""]
     return "\n".join(lines)
 
 

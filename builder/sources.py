@@ -72,6 +72,7 @@ def load_edition(root: Path) -> Loaded:
         cover_lines=tuple(values.get("cover_lines", ())),
         cover=cover,
         cover_alt=values.get("cover_alt", "").strip(),
+        suppressed_warnings=tuple(values.get("suppress_warnings", ())),
         narration=manifest.narration,
     )
     return Loaded(edition, tuple(diagnostics))

@@ -7,6 +7,7 @@ line against an output folder holding a previous good build, which must stay byt
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -19,6 +20,7 @@ from pathlib import Path
 import pytest
 from edition_fixtures import (
     DIAGNOSTIC_LINE,
+    MANIFEST,
     PROJECT,
     SOURCE,
     BrokenCase,
@@ -182,6 +184,23 @@ def test_a_book_the_validators_fault_or_cannot_check_is_not_published(
     (line,) = run.lines()
     assert line.startswith(expected), line
     assert snapshot(output) == before
+
+
+def test_warnings_the_manifest_suppresses_are_silent_but_reported(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """Sphinx's suppress_warnings: an unlisted draft (W002) the editors keep on purpose no longer warns or stops
+    --strict; the report still lists it."""
+    plain = write_edition(tmp_path / "plain")
+    source = write_edition(tmp_path / "source", manifest=MANIFEST.format(articles='"first"') +
+                           'suppress_warnings = ["W002"]\n')
+    for edition in (plain, source):
+        (edition / "articles" / "draft.md").write_text(article("Later.\n"), encoding="utf-8")
+    assert "warning W002" in run_cli(["check", plain], capsys).err
+    run = run_cli(["build", "--strict", source, "-o", tmp_path / "out", *FAST], capsys)
+    assert run.code == 0 and run.err == "", run.err
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["warnings"] == []
+    assert [line.split(": ")[1] for line in report["suppressed_warnings"]] == ["warning W002"]
 
 
 def test_an_unwritable_output_is_a_user_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
