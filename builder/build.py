@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from builder import accessibility, images, navigation, package
+from builder import accessibility, images, mathml, navigation, package
 from builder import report as build_report
 from builder.config import PROFILES
 from builder.errors import BuildError, Diagnostic
@@ -156,6 +156,7 @@ def check(source: Path) -> tuple[Diagnostic, ...]:
 
 def build(options: BuildOptions, progress: Progress | None = None) -> BuildResult:
     prepared = prepare(options.source)
+    mathml.converter.stop_helper()  # every formula is converted: free its memory before narration
     if options.strict and prepared.warnings:
         raise BuildError(*prepared.warnings)
     edition = prepared.edition
