@@ -23,7 +23,8 @@ PROFILES: dict[str, tuple[str, ...]] = {
 REQUIRED = ("title", "edition", "date", "publisher", "language", "identifier", "slug", "articles")
 OPTIONAL = ("subtitle", "description", "print_source", "disclaimer", "cover", "cover_alt", "cover_lines", "narration",
             "suppress_warnings")
-TEXT_FIELDS = ("title", "edition", "date", "publisher", "language", "identifier", "slug", *OPTIONAL[:6])
+TEXT_FIELDS = ("title", "edition", "date", "publisher", "language", "identifier", "slug", "subtitle", "description",
+               "print_source", "disclaimer", "cover", "cover_alt")
 NARRATION_KEYS = ("voice", "rate", "volume")
 # BCP 47, the shapes a publisher uses: language, optional script, region, variants.
 LANGUAGE_TAG = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z]{4})?(-([a-zA-Z]{2}|[0-9]{3}))?(-[a-zA-Z0-9]{5,8})*$")

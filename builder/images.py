@@ -40,6 +40,12 @@ GROUND = (18, 78, 84)
 SHAPES = ((242, 169, 125), (249, 226, 174), (166, 212, 204), (255, 255, 255))
 
 
+def is_placeholder_alt(alt: str, src: str) -> bool:
+    """Alt text that says nothing: 'image', 'photo 2', 'TODO', or the file's own name."""
+    text = alt.strip()
+    return bool(PLACEHOLDER_ALT.match(text)) or text == Path(unquote(src)).name
+
+
 def url_scheme(value: str) -> str | None:
     """The scheme a browser would see: it ignores whitespace and control characters inside it."""
     squeezed = re.sub(r"[\x00-\x20]", "", value)

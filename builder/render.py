@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 import nh3
 from lxml import etree
@@ -30,7 +29,7 @@ from mdit_py_plugins.footnote import footnote_plugin
 from builder import images, mathml
 from builder.config import LANGUAGE_TAG
 from builder.errors import Diagnostic, error, shown, warning
-from builder.images import CSS_URL, PLACEHOLDER_ALT, url_scheme
+from builder.images import CSS_URL, url_scheme
 from builder.model import Article, Document, Heading, Image
 
 XHTML = "http://www.w3.org/1999/xhtml"
@@ -333,7 +332,7 @@ def check_image(src: str, alt: str, decorative: bool, article: Article, line: in
         raise error("E042", f"image '{shown(src)}' has no alt text",
                     "Describe the image in ![…](…), or mark it {.decorative} if it carries no information.",
                     article.source, line)
-    if not decorative and (PLACEHOLDER_ALT.match(alt.strip()) or alt.strip() == Path(unquote(src)).name):
+    if not decorative and images.is_placeholder_alt(alt, src):
         raise error("E043", f"image '{shown(src)}' has placeholder alt text '{shown(alt)}'",
                     "Write what the image shows for someone who cannot see it.", article.source, line)
     path = images.resolve(src, article.source, article.source.parent.parent, line)

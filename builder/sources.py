@@ -21,7 +21,6 @@ from builder.config import (
     unknown_keys,
 )
 from builder.errors import Diagnostic, error, shown, warning
-from builder.images import PLACEHOLDER_ALT
 from builder.model import Article, Author, Edition
 
 ARTICLES_DIR = "articles"
@@ -89,7 +88,7 @@ def manifest_cover(root: Path, manifest: Manifest) -> tuple[Path | None, list[Di
         raise error("E042", f"cover '{shown(src)}' has no alt text",
                     'Add cover_alt = "…" saying what the cover shows, for readers who cannot see it.',
                     manifest.path, line)
-    if PLACEHOLDER_ALT.match(alt):
+    if images.is_placeholder_alt(alt, src):
         raise error("E043", f"cover '{shown(src)}' has placeholder alt text '{shown(alt)}'",
                     "Write what the cover shows for someone who cannot see it.", manifest.path,
                     manifest.line_of("cover_alt"))
