@@ -1,0 +1,67 @@
+"""Words the builder writes, in the language of the document it writes into.
+
+Messages are English in the code (the gettext msgids) and translated by catalogues in
+`locale/<language>/LC_MESSAGES/<domain>.po`, read with Babel, whose CLDR data gives each language its
+plural rules ("1 minute", "2 minutes"; French "0 minute"). Two domains keep the stages apart:
+`builder` for what the books print, `speech` for what narration says and never prints.
+A language without a catalogue falls back to English; `has_catalogue` lets the caller warn.
+"""
+
+from __future__ import annotations
+
+import gettext
+import io
+from functools import lru_cache
+from pathlib import Path
+
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+SOURCE_LANGUAGE = "en"  # the msgids themselves
+TEXT_DOMAIN = "builder"
+SPEECH_DOMAIN = "speech"
+
+
+def primary_language(tag: str) -> str:
+    """'fr' for 'fr-CA', 'cy' for 'cy': catalogues are per language, not per region."""
+    return tag.split("-")[0].lower()
+
+
+def catalogue_path(language: str, domain: str) -> Path:
+    return LOCALE_DIR / primary_language(language) / "LC_MESSAGES" / f"{domain}.po"
+
+
+def has_catalogue(language: str, domain: str = TEXT_DOMAIN) -> bool:
+    return primary_language(language) == SOURCE_LANGUAGE or catalogue_path(language, domain).is_file()
+
+
+@lru_cache(maxsize=None)
+def translations(language: str, domain: str = TEXT_DOMAIN) -> gettext.NullTranslations:
+    """The catalogue of `language`, compiled in memory (no .mo files in the tree); English when none."""
+    path = catalogue_path(language, domain)
+    if primary_language(language) == SOURCE_LANGUAGE or not path.is_file():
+        return gettext.NullTranslations()
+    from babel.messages.mofile import write_mo  # loaded only for languages other than English
+    from babel.messages.pofile import read_po
+
+    with path.open("rb") as po:
+        catalog = read_po(po, locale=primary_language(language), domain=domain)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return gettext.GNUTranslations(compiled)
+
+
+class Words:
+    """One language's messages: `words("Notes")`, `words.plural("{n} minute", "{n} minutes", n)`."""
+
+    def __init__(self, language: str, domain: str = TEXT_DOMAIN) -> None:
+        self.language = language
+        self.domain = domain
+        self._translations = translations(language, domain)
+
+    def __call__(self, message: str, **values: object) -> str:
+        text = self._translations.gettext(message)
+        return text.format(**values) if values else text
+
+    def plural(self, singular: str, plural: str, count: int, **values: object) -> str:
+        text = self._translations.ngettext(singular, plural, count)
+        return text.format(n=count, **values)
