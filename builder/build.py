@@ -9,14 +9,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from builder import accessibility, images, mathml, navigation, package
 from builder import report as build_report
 from builder.config import PROFILES
+from builder.distribution import products
 from builder.errors import BuildError, Diagnostic
 from builder.model import Document, Edition, Resource
 from builder.render import Neighbourhood, markdown_parser, render_article
 from builder.sources import load_edition
+
+if TYPE_CHECKING:
+    from builder.read_aloud import Narrated
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STYLESHEETS = PROJECT_ROOT / "assets" / "css"
@@ -62,6 +67,7 @@ class BuildResult:
     warnings: tuple[Diagnostic, ...] = ()
     report: dict = field(default_factory=dict)
     failures: tuple[Diagnostic, ...] = ()  # errors that still let some outputs be published
+    release: products.Release | None = None  # what was published, as the records describe it
 
 
 def source_date(edition: Edition) -> datetime:
@@ -168,6 +174,7 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
         books = {book_name(edition.slug, profile): text_book(prepared, profile, options.validate)
                  for profile in options.profiles}
         audio_folder = None
+        narrated = None
         narration_report: dict = {}
         failures: tuple[Diagnostic, ...] = ()
         if options.audio:
@@ -184,6 +191,8 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
                 narration_report = {"status": f"not built: {missing}"}
         for name, book in books.items():
             package.write_epub(book, modified, staging / name)
+        release = products.release(edition, prepared.documents, build_products(prepared, options, books, narrated),
+                                   modified, options.validate)
         report = build_report.report(prepared, books, staging, options.validate, narration_report)
         if options.validate and (refused := build_report.validation_failures(report)):
             raise BuildError(*refused)  # their metadata says they were checked: publish none of them
@@ -192,7 +201,28 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
                           audio_folder.name if audio_folder else None)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return BuildResult(outputs, prepared.warnings, report, failures)
+    return BuildResult(outputs, prepared.warnings, report, failures, release)
+
+
+def build_products(prepared: Prepared, options: BuildOptions, books: dict[str, package.Book],
+                   narrated: Narrated | None) -> list[products.Product]:
+    """What this build publishes, for the records (builder.distribution): each book with its claims."""
+    slug = prepared.edition.slug
+    items = [products.text_epub(name, books[name].accessibility, profile)
+             for profile in options.profiles if (name := book_name(slug, profile)) in books]
+    if narrated is None:
+        return items
+    name = book_name(slug, "standard", narrated=True)
+    items.append(products.narrated_epub(name, narrated.book.accessibility, narrated.duration, narrated.narrator))
+    folder = narrated.audio_folder.name
+    main, *others = [f"{folder}/{path.name}" for path in narrated.audio_files]
+    items.append(products.audiobook(main, prepared.documents, narrated.duration, narrated.narrator,
+                                    [products.File(name, AUDIOBOOK_FILE_TYPES[Path(name).suffix]) for name in others]))
+    return items
+
+
+AUDIOBOOK_FILE_TYPES = {".mp3": "audio/mpeg", ".vtt": "text/vtt", ".m3u8": "audio/mpegurl",
+                        ".json": "application/audiobook+json"}  # the Readium audiobook manifest
 
 
 def remove_abandoned_staging(output: Path) -> None:

@@ -1,0 +1,51 @@
+"""The products model (builder.distribution.products): what a build publishes and what each product claims."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, replace
+from pathlib import Path
+
+from builder import accessibility
+from builder.build import BuildResult, prepare
+from builder.distribution import products
+from builder.distribution.products import Kind
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def test_a_text_build_releases_one_epub_with_the_books_own_claims(text_build: tuple[Path, BuildResult]) -> None:
+    output, result = text_build
+    release = result.release
+    assert release is not None
+    assert [item.key for item in release.products] == ["epub"]
+    epub = release.product(Kind.EPUB)
+    assert epub is not None and (output / epub.file_name).is_file()
+    assert epub.media_type == "application/epub+zip"
+    assert epub.form.onix_details == ("E101",) and epub.form.epub_version == "101F"
+    assert asdict(epub.accessibility) == result.report["books"][epub.file_name]["accessibility"]
+    assert epub.duration is None
+    assert release.languages[0] == "en-GB"
+
+
+def test_audio_products_claim_what_listening_offers_and_no_wcag_conformance() -> None:
+    documents = prepare(PROJECT / "source").documents
+    book = products.audiobook("x-audio/x.mp3", documents, 61.5, "a synthetic voice",
+                              [products.File("x-audio/01-a.vtt", "text/vtt")])
+    assert book.accessibility.access_modes_sufficient == ("auditory",)
+    assert "transcript" in book.accessibility.features
+    assert book.accessibility.conforms_to == "" and book.accessibility.certified_by == ""
+    m4b = products.m4b("x.m4b", documents, 61.5, "a synthetic voice")
+    assert "transcript" not in m4b.accessibility.features
+    daisy = products.daisy("x-daisy202.zip", documents, 61.5, "a synthetic voice")
+    assert {"auditory", "textual"} <= set(daisy.accessibility.access_modes_sufficient)
+    assert "synchronizedAudioText" in daisy.accessibility.features
+    assert daisy.form.onix_details[0] == "A204"
+    assert [item.key for item in (book, m4b, daisy)] == ["audiobook", "m4b", "daisy202"]
+
+
+def test_claims_follow_the_documents() -> None:
+    documents = prepare(PROJECT / "source").documents
+    without_images = [replace(document, images=()) for document in documents]
+    assert "alternativeText" in accessibility.describe_daisy(documents).features
+    assert "alternativeText" not in accessibility.describe_daisy(without_images).features
+    assert "visual" not in accessibility.describe_daisy(without_images).access_modes
