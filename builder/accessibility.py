@@ -20,6 +20,9 @@ class AccessibilityMetadata:
     summary: str
     conforms_to: str = CONFORMS_TO
     certified_by: str = CERTIFIED_BY
+    # Every document's language is marked (lang and xml:lang, contract 2): no schema.org term says so, but ONIX
+    # (List 196 code 22) and the Display Guide do.
+    language_tagged: bool = False
 
 
 def describe(documents: Sequence[Document], narrated: bool, checked: bool) -> AccessibilityMetadata:
@@ -55,7 +58,8 @@ def describe(documents: Sequence[Document], narrated: bool, checked: bool) -> Ac
 
     summary = summarise(len(informative), has_long, has_math, has_pages, narrated, checked)
     return AccessibilityMetadata(tuple(modes), tuple(sufficient), tuple(sorted(features)), ("none",), summary,
-                                 certified_by=CERTIFIED_BY if checked else "")
+                                 certified_by=CERTIFIED_BY if checked else "",
+                                 language_tagged=languages_marked(documents))
 
 
 def summarise(images: int, long_descriptions: bool, math: bool, pages: bool, narrated: bool, checked: bool) -> str:
@@ -125,8 +129,13 @@ def describe_daisy(documents: Sequence[Document]) -> AccessibilityMetadata:
         parts.append("Print page numbers let a reader go to a page of the print edition.")
     parts.append("There are no flashing, sound or motion hazards.")
     return AccessibilityMetadata(tuple(modes), tuple(sufficient), tuple(sorted(features)), ("none",),
-                                 " ".join(parts), conforms_to="", certified_by="")
+                                 " ".join(parts), conforms_to="", certified_by="",
+                                 language_tagged=languages_marked(documents))
 
 
 def informative_images(documents: Sequence[Document]) -> int:
     return sum(not image.decorative for document in documents for image in document.images)
+
+
+def languages_marked(documents: Sequence[Document]) -> bool:
+    return bool(documents) and all(' xml:lang="' in document.xhtml for document in documents)

@@ -192,12 +192,17 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
         for name, book in books.items():
             package.write_epub(book, modified, staging / name)
         release = products.release(edition, prepared.documents, build_products(prepared, options, books, narrated),
-                                   modified, options.validate)
-        report = build_report.report(prepared, books, staging, options.validate, narration_report)
+                                   modified, options.validate, prepared.cover)
+        records: list[str] = []
+        if narrated is not None:  # full builds only: the text build's start-up stays free of pymarc and co.
+            from builder.distribution import files as record_files
+
+            records = record_files.write_all(release, staging)
+        report = build_report.report(prepared, books, staging, options.validate, narration_report, release, records)
         if options.validate and (refused := build_report.validation_failures(report)):
             raise BuildError(*refused)  # their metadata says they were checked: publish none of them
         build_report.write_report(report, staging)
-        outputs = publish(staging, options.output, [*books, *build_report.REPORT_FILES],
+        outputs = publish(staging, options.output, [*books, *records, *build_report.REPORT_FILES],
                           audio_folder.name if audio_folder else None)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,13 +14,14 @@ from builder.errors import Diagnostic, shown
 
 if TYPE_CHECKING:
     from builder.build import Prepared
+    from builder.distribution.products import Release
     from builder.package import Book
 
 REPORT_FILES = ["report.json", "report.md"]
 
 
 def report(prepared: Prepared, books: Mapping[str, Book], staging: Path, run_validators: bool,
-           narration: dict) -> dict[str, Any]:
+           narration: dict, release: Release | None = None, records: Sequence[str] = ()) -> dict[str, Any]:
     edition = prepared.edition
     articles = prepared.articles
     placed = [document.article.page for document in articles if document.article and document.article.page]
@@ -38,12 +39,26 @@ def report(prepared: Prepared, books: Mapping[str, Book], staging: Path, run_val
             "articles_with_start_page": f"{len(placed)}/{len(articles)}",
         },
         "narration": narration,
+        "products": products_report(release) if release else [],
+        "records": list(records),
         "warnings": [str(warning) for warning in prepared.warnings],
         "suppressed_warnings": [str(warning) for warning in prepared.suppressed],  # by edition.toml
     }
 
 
 VALIDATORS = ("epubcheck", "ace")
+
+
+def products_report(release: Release) -> list[dict[str, Any]]:
+    """Each product with the Display Guide's statements for people, from the claims it carries."""
+    from builder.distribution import statements
+
+    return [{"file": item.file_name, "kind": item.kind.value, "profile": item.profile,
+             "media_type": item.media_type, "duration": item.duration,
+             "accessibility": asdict(item.accessibility),
+             "statements": statements.as_dicts(statements.sections(item.accessibility, release.edition.language,
+                                                                   release.modified))}
+            for item in release.products]
 
 
 def books_report(books: Mapping[str, Book], staging: Path, run_validators: bool) -> dict[str, Any]:
@@ -140,6 +155,10 @@ def markdown(data: dict[str, Any]) -> str:
               f" page: {page_list['articles_with_start_page']}.", ""]
     if data["narration"]:
         lines += ["## Narration", ""] + [f"- {key}: {value}" for key, value in data["narration"].items()] + [""]
+    lines += statements_markdown(data.get("products", []))
+    if data.get("records"):
+        lines += ["## Records for libraries and distributors", ""] + [f"- `{name}`" for name in data["records"]]
+        lines.append("")
     if data["warnings"]:
         lines += ["## Warnings", ""] + [f"- {warning}" for warning in data["warnings"]] + [""]
     if data["suppressed_warnings"]:
@@ -157,3 +176,21 @@ def validator_line(result: Any) -> str:
     violations = result["violations"]
     counts = ", ".join(f"{count} {impact}" for impact, count in violations.items())
     return f"Ace {result['version']}: {sum(violations.values())} violations ({counts})"
+
+
+def statements_markdown(products: Sequence[dict[str, Any]]) -> list[str]:
+    """The accessibility statements once per distinct set of claims, naming the products that carry it."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for product in products:
+        groups.setdefault(json.dumps(product["statements"], sort_keys=True), []).append(product)
+    if not groups:
+        return []
+    lines = ["## Accessibility statements", "",
+             "As the W3C Accessibility Metadata Display Guide 2.0 words them, from each product's own claims.", ""]
+    for members in groups.values():
+        names = ", ".join(f"`{member['file']}`" for member in members)
+        lines += [f"### {names}", ""]
+        for section in members[0]["statements"]:
+            lines += [f"**{section['title']}**", ""]
+            lines += [f"- {statement['descriptive']}" for statement in section["statements"]] + [""]
+    return lines

@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from builder import accessibility
 from builder.accessibility import AccessibilityMetadata
-from builder.model import Document, Edition
+from builder.model import Document, Edition, Resource
 
 
 class Kind(StrEnum):
@@ -89,6 +89,7 @@ class Release:
     modified: datetime  # the build's timestamp (SOURCE_DATE_EPOCH or the edition's date): the assessment date
     checked: bool  # EPUBCheck and Ace judged the EPUBs in this build
     languages: tuple[str, ...]  # the edition's language first, then every other language a passage is in
+    cover: Resource | None = None  # the books' cover image, shown by catalogues
 
     def product(self, kind: Kind, profile: str = "standard") -> Product | None:
         return next((item for item in self.products if item.kind is kind and item.profile == profile), None)
@@ -135,5 +136,32 @@ def languages(edition: Edition, documents: Sequence[Document]) -> tuple[str, ...
 
 
 def release(edition: Edition, documents: Sequence[Document], products: Iterable[Product], modified: datetime,
-            checked: bool) -> Release:
-    return Release(edition, tuple(products), modified, checked, languages(edition, documents))
+            checked: bool, cover: Resource | None = None) -> Release:
+    return Release(edition, tuple(products), modified, checked, languages(edition, documents), cover)
+
+
+ROLE_ORDER = ("editor", "author", "interviewer", "interviewee", "compiler", "transcriber")
+
+
+def credits(edition: Edition) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Every person credited, once, with their roles: the editors first (an issue is an edited work), then the
+    others in order of first appearance; roles in a fixed order, so records are stable."""
+    roles: dict[str, set[str]] = {}
+    for article in edition.articles:
+        for author in article.authors:
+            roles.setdefault(author.name, set()).add(author.role)
+    ranked = sorted(roles, key=lambda name: "editor" not in roles[name])  # stable: appearance order kept
+    rank = {role: number for number, role in enumerate(ROLE_ORDER)}
+    return tuple((name, tuple(sorted(roles[name], key=lambda role: rank.get(role, len(rank))))) for name in ranked)
+
+
+def bibliographic_language(tag: str) -> str:
+    """ISO 639-2/B, the code ONIX (List 74) and MARC 21 use: 'eng' for 'en-GB', 'wel' for 'cy', 'ger' for 'de'."""
+    import pycountry  # only the records need it: kept off the text build's start-up
+
+    primary = tag.split("-")[0].lower()
+    language = (pycountry.languages.get(alpha_2=primary) if len(primary) == 2 else
+                pycountry.languages.get(alpha_3=primary))
+    if language is None:
+        return "und"  # undetermined, as both standards spell it
+    return getattr(language, "bibliographic", None) or language.alpha_3
