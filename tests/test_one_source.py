@@ -44,13 +44,13 @@ def edition(root: Path, change: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def variants(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    cache = tmp_path_factory.mktemp("one-source-cache")
+def variants(tmp_path_factory: pytest.TempPathFactory, clip_cache: Path) -> dict[str, Path]:
+    """The three builds, sharing the session's clip cache: only what a change touches is spoken anew."""
     outputs = {}
     for change in ("as-printed", "no-equation", "no-images"):
         source = edition(tmp_path_factory.mktemp(change) / "source", change)
         output = source.parent / "output"
-        build(BuildOptions(source=source, output=output, validate=False, cache_dir=cache))
+        build(BuildOptions(source=source, output=output, validate=False, cache_dir=clip_cache))
         outputs[change] = output
     return outputs
 

@@ -22,7 +22,9 @@ from pymarc import Field, Indicators, MARCReader, Subfield, parse_xml_to_array
 from builder.build import BuildResult
 
 PROJECT = Path(__file__).resolve().parent.parent
-SCHEMAS = PROJECT.parent / "shared" / "schemas"
+# ../shared beside the clone (CI); one level further up from a git worktree under a folder of worktrees.
+SCHEMA_FOLDERS = (PROJECT.parent / "shared" / "schemas", PROJECT.parent.parent / "shared" / "schemas")
+SCHEMAS = next((folder for folder in SCHEMA_FOLDERS if folder.is_dir()), SCHEMA_FOLDERS[0])
 SLUG = "imind-spring-2025"
 ONIX_CODE_LISTS = Path(onixcheck.__file__).parent / "schema" / "xsd3.1" / "ONIX_BookProduct_CodeLists.xsd"
 XS = "{http://www.w3.org/2001/XMLSchema}"
@@ -92,7 +94,7 @@ def test_onix_accessibility_and_hazard_codes_are_in_the_bundled_code_lists(outpu
     # The text EPUB: summary, EPUB Accessibility 1.1, WCAG 2.2, AA, certifier and date, and the features.
     assert {"00", "04", "82", "85", "90", "91", "11", "13", "14", "17", "19", "22", "29", "36", "41", "52"} \
         <= by_product["epub"]
-    assert {"20", "51"} <= by_product["narrated-epub"]
+    assert "20" in by_product["narrated-epub"]  # synchronised pre-recorded (synthesised) audio
     assert "20" not in by_product["epub"]
     assert "04" not in by_product["audiobook"] and "51" in by_product["audiobook"]
 
@@ -118,7 +120,7 @@ def test_onixcheck_rejects_a_product_without_its_identifier(output: Path, tmp_pa
     broken = tmp_path / "no-identifier.xml"
     onix.write(str(broken), encoding="utf-8", xml_declaration=True)
     run = onixcheck_run(broken)
-    assert run.returncode != 0 and "INVALID" in run.stdout, run.stdout
+    assert run.returncode != 0 and "ProductIdentifier" in run.stderr, run.stdout + run.stderr
 
 
 def test_onix_credits_the_synthetic_narrator_as_such_and_gives_the_audio_duration(output: Path) -> None:
@@ -208,7 +210,8 @@ def test_marc_lint_rejects_a_341_with_a_bad_indicator(output: Path) -> None:
                                                                Subfield("b", "tableOfContents"),
                                                                Subfield("2", "sapdv")]))
     warnings = lint(ebook)
-    assert len(warnings) == 1 and warnings[0].startswith("341") and "indicator" in warnings[0].lower(), warnings
+    assert len(warnings) == 1, warnings
+    assert ": 341[" in warnings[0] and "Indicator 1 must be blank, 0 or 1" in warnings[0], warnings
 
 
 # ------------------------------------------------------------------------------------------------ OPDS

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC
 from pathlib import Path
 
-from pymarc import Field, Indicators, Record, Subfield, XMLWriter
+from pymarc import Field, Indicators, MARCReader, Record, Subfield, XMLWriter
 
 from builder.accessibility import AccessibilityMetadata
 from builder.distribution.products import Kind, Product, Release, bibliographic_language, credits
@@ -44,12 +44,12 @@ LABELS = {Kind.EPUB: "EPUB 3", Kind.NARRATED_EPUB: "EPUB 3 with synchronised nar
 
 
 def write(release: Release, folder: Path) -> list[str]:
-    records = marc_records(release)
     slug = release.edition.slug
-    (folder / f"{slug}.mrc").write_bytes(b"".join(record.as_marc() for record in records))
+    binary = b"".join(record.as_marc() for record in marc_records(release))
+    (folder / f"{slug}.mrc").write_bytes(binary)
     with (folder / f"{slug}.marcxml").open("wb") as target:
         writer = XMLWriter(target)
-        for record in records:
+        for record in MARCReader(binary, to_unicode=True, force_utf8=True):  # read back: leaders with their lengths
             writer.write(record)
         writer.close(close_fh=False)
     return [f"{slug}.mrc", f"{slug}.marcxml"]
