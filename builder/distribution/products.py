@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import cached_property
 
 from builder import accessibility
 from builder.accessibility import AccessibilityMetadata
@@ -88,8 +89,14 @@ class Release:
     products: tuple[Product, ...]
     modified: datetime  # the build's timestamp (SOURCE_DATE_EPOCH or the edition's date): the assessment date
     checked: bool  # EPUBCheck and Ace judged the EPUBs in this build
-    languages: tuple[str, ...]  # the edition's language first, then every other language a passage is in
+    documents: tuple[Document, ...] = ()  # the text books' documents, in spine order
     cover: Resource | None = None  # the books' cover image, shown by catalogues
+
+    @cached_property
+    def languages(self) -> tuple[str, ...]:
+        """The edition's language first, then every other language a passage is in: found when a record asks
+        (a text build writes none, and need not read every document for it)."""
+        return languages(self.edition, self.documents)
 
     def product(self, kind: Kind, profile: str = "standard") -> Product | None:
         return next((item for item in self.products if item.kind is kind and item.profile == profile), None)
@@ -137,7 +144,7 @@ def languages(edition: Edition, documents: Sequence[Document]) -> tuple[str, ...
 
 def release(edition: Edition, documents: Sequence[Document], products: Iterable[Product], modified: datetime,
             checked: bool, cover: Resource | None = None) -> Release:
-    return Release(edition, tuple(products), modified, checked, languages(edition, documents), cover)
+    return Release(edition, tuple(products), modified, checked, tuple(documents), cover)
 
 
 ROLE_ORDER = ("editor", "author", "interviewer", "interviewee", "compiler", "transcriber")
