@@ -69,8 +69,9 @@ def claims(output: Path) -> dict[str, dict[str, Any]]:
                   if feature.findtext("{*}ProductFormFeatureType") == "09"}
     with (output / f"{slug}.mrc").open("rb") as source:
         ebook = next(iter(MARCReader(source, to_unicode=True, force_utf8=True)))
-    marc_features = {value for field in ebook.get_fields("341") for code, value in
-                     ((subfield.code, subfield.value) for subfield in field.subfields) if code in "bcd"}
+    marc_features = {value for field in ebook.get_fields("341") if field["3"] == "EPUB 3"  # the text EPUB's
+                     for code, value in ((subfield.code, subfield.value) for subfield in field.subfields)
+                     if code in "bcd"}
     feed = json.loads((output / "opds.json").read_text(encoding="utf-8"))
     opds = next(item["metadata"]["accessibility"] for item in feed["publications"]
                 if item["metadata"]["identifier"].endswith("#epub"))
@@ -79,8 +80,9 @@ def claims(output: Path) -> dict[str, dict[str, Any]]:
                  "modes": {text for name, text in metas if name == "schema:accessMode"},
                  "summary": next(text for name, text in metas if name == "schema:accessibilitySummary")},
         "onix": {"codes": set(onix_codes), "summary": onix_codes["00"]},
-        "marc": {"features": marc_features, "modes": {field["a"] for field in ebook.get_fields("341")},
-                 "summary": ebook.get_fields("532")[0]["a"]},
+        "marc": {"features": marc_features, "modes": {field["a"] for field in ebook.get_fields("341")
+                                                      if field["3"] == "EPUB 3"},
+                 "summary": ebook.get_fields("532")[0]["a"].removeprefix("EPUB 3: ")},
         "opds": {"features": set(opds["feature"]), "modes": set(opds["accessMode"]), "summary": opds["summary"]},
     }
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, replace
+from datetime import UTC, datetime
 from pathlib import Path
+
+from lxml import etree
 
 from builder import accessibility
 from builder.build import BuildResult, prepare
@@ -49,3 +52,24 @@ def test_claims_follow_the_documents() -> None:
     assert "alternativeText" in accessibility.describe_daisy(documents).features
     assert "alternativeText" not in accessibility.describe_daisy(without_images).features
     assert "visual" not in accessibility.describe_daisy(without_images).access_modes
+
+
+def test_languages_of_passages_reach_the_records() -> None:
+    from builder.distribution import marc, onix
+
+    prepared = prepare(PROJECT / "source")
+    first, *rest = prepared.articles
+    french = replace(first, xhtml=first.xhtml.replace("<p>", '<p lang="fr" xml:lang="fr">', 1))
+    welsh = replace(rest[0], xhtml=rest[0].xhtml.replace("<p>", '<p lang="cy" xml:lang="cy">', 1))
+    documents = (french, welsh, *rest[1:])
+    claims = accessibility.describe(documents, narrated=False, checked=False)
+    release = products.release(prepared.edition, documents, [products.text_epub("x.epub", claims)],
+                               datetime(2025, 4, 1, tzinfo=UTC), checked=False)
+    assert release.languages == ("en-GB", "fr", "cy")
+    assert [products.bibliographic_language(tag) for tag in release.languages] == ["eng", "fre", "wel"]
+    record = marc.marc_records(release)[0]
+    assert [subfield.value for subfield in record["041"].subfields] == ["eng", "fre", "wel"]
+    assert record["546"]["a"] == "In English, with passages in French and Welsh."
+    assert record["008"].data[35:38] == "eng"
+    message = etree.fromstring(onix.message(release))
+    assert [code.text for code in message.iter("{*}LanguageCode")] == ["eng", "fre", "wel"]

@@ -164,7 +164,11 @@ def test_marc_records_read_back_with_pymarc_in_both_serialisations(output: Path)
     assert [field["b"] for field in ebook.get_fields("336")] == ["txt", "spw"]  # the narrated EPUB is spoken too
     assert ebook["337"]["b"] == "c" and ebook["338"]["b"] == "cr"
     assert all(field["2"] == "sapdv" for field in ebook.get_fields("341"))
-    assert {field["a"] for field in ebook.get_fields("341")} == {"textual", "visual"}
+    text_epub = [field for field in ebook.get_fields("341") if field["3"].startswith("EPUB 3;")]
+    assert {field["a"] for field in text_epub} == {"textual", "visual"}
+    narrated = [field for field in ebook.get_fields("341") if field["3"] == "EPUB 3 with synchronised narration"]
+    assert {field["a"] for field in narrated} == {"textual", "visual", "auditory"}
+    assert "synchronizedAudioText" in [subfield.value for field in narrated for subfield in field.subfields]
     for tag in ("306", "336", "344", "347", "511", "341", "655"):
         assert tag in tags(audiobook), tag
     assert audiobook["336"]["b"] == "spw"
@@ -188,7 +192,8 @@ def test_yaz_marcdump_reads_both_records_in_both_serialisations(output: Path) ->
         assert run.returncode == 0 and not run.stderr, run.stderr
         leaders = [line for line in run.stdout.splitlines() if re.match(r"^\d{5}n[ai]m ", line)]
         assert [leader[5:8] for leader in leaders] == ["nam", "nim"], run.stdout[:400]
-        assert "341 0  $a textual" in run.stdout and "341 0  $a auditory" in run.stdout
+        for mode in ("textual", "visual", "auditory"):
+            assert re.search(rf"^341 0  (\$3 [^$]+ )?\$a {mode} ", run.stdout, re.MULTILINE), mode
 
 
 def lint(record: Any) -> list[str]:
@@ -312,3 +317,16 @@ def test_the_display_guide_statements_are_in_the_report_and_the_feeds(output: Pa
     assert headings.count("Ways of reading") == len(feed["publications"])
     for name in (f"{SLUG}-onix.xml", f"{SLUG}.mrc", f"{SLUG}.marcxml", "opds.json", "opds.xml"):
         assert f"`{name}`" in report
+
+
+def test_onix_lists_each_article_with_its_print_start_page(output: Path, full_build: tuple[Path, BuildResult]) -> None:
+    onix = etree.parse(str(output / f"{SLUG}-onix.xml")).getroot()
+    epub = next(product for product in onix.iter("{*}Product")
+                if product.findtext("{*}RecordReference").endswith("#epub"))
+    items = list(epub.iter("{*}ContentItem"))
+    release = full_build[1].release
+    assert release is not None
+    assert [item.findtext(".//{*}TitleText") for item in items] == [article.title for article in
+                                                                   release.edition.articles]
+    pages = [item.findtext(".//{*}FirstPageNumber") for item in items]
+    assert pages == [label if (label := article.page_label).isdigit() else None for article in release.edition.articles]

@@ -80,7 +80,7 @@ def ebook_record(release: Release) -> Record:
         Field("300", Indicators(" ", " "), extent(release, None, claims)),
         *content_fields("text", "txt", (product for product in items if product.kind is Kind.NARRATED_EPUB)),
         *(Field("347", Indicators(" ", " "), file_type(item)) for item in unique_forms(items)),
-        *accessibility_fields(claims),
+        *grouped_accessibility_fields(items),
         *notes(release),
         *people(release),
         *(link_field(item) for item in items),
@@ -231,8 +231,12 @@ def grouped_accessibility_fields(items: Sequence[Product]) -> list[Field]:
         return accessibility_fields(items[0].accessibility)
     fields = []
     for claims, members in groups.items():
-        fields += accessibility_fields(claims, "; ".join(LABELS[member.kind] for member in members))
+        fields += accessibility_fields(claims, "; ".join(label(member) for member in members))
     return fields
+
+
+def label(item: Product) -> str:
+    return LABELS[item.kind] + (f", {item.profile} profile" if item.profile != "standard" else "")
 
 
 def accessibility_fields(claims: AccessibilityMetadata, label: str = "") -> list[Field]:
@@ -308,8 +312,7 @@ def people(release: Release) -> list[Field]:
 
 
 def link_field(item: Product) -> Field:
-    label = LABELS[item.kind] + (f", {item.profile} profile" if item.profile != "standard" else "")
-    return Field("856", Indicators("4", "0"), [Subfield("3", label), Subfield("u", item.file_name),
+    return Field("856", Indicators("4", "0"), [Subfield("3", label(item)), Subfield("u", item.file_name),
                                                Subfield("q", item.media_type)])
 
 

@@ -112,6 +112,8 @@ def product(release: Release, item: Product, element: etree._Element) -> None:
     identifier(sub(element, "ProductIdentifier"), product_id(release, item))
     descriptive(release, item, sub(element, "DescriptiveDetail"))
     collateral(release, sub(element, "CollateralDetail"))
+    if item.form.text:
+        contents(release, sub(element, "ContentDetail"))
     publishing(release, sub(element, "PublishingDetail"))
     others = [other for other in release.products if other is not item]
     if others:
@@ -213,6 +215,30 @@ def contributors(release: Release, item: Product, element: etree._Element) -> No
         sub(contributor, "ContributorRole", "E07")  # read by
         sub(contributor, "UnnamedPersons", SYNTHESISED_VOICE)
         sub(contributor, "BiographicalNote", item.narrator)
+
+
+def contents(release: Release, element: etree._Element) -> None:
+    """Block 3: each article a content item, with its title, its contributors and its print start page."""
+    for number, article in enumerate(release.edition.articles, start=1):
+        item = sub(element, "ContentItem")
+        sub(item, "LevelSequenceNumber", str(number))
+        text = sub(item, "TextItem")
+        sub(text, "TextItemType", "03")  # body matter
+        if article.page_label.isdigit():
+            sub(sub(text, "PageRun"), "FirstPageNumber", article.page_label)
+        sub(item, "ComponentTypeName", "Article")
+        title = sub(item, "TitleDetail")
+        sub(title, "TitleType", "01")
+        title_element = sub(title, "TitleElement")
+        sub(title_element, "TitleElementLevel", "04")  # a content item
+        sub(title_element, "TitleText", article.title)
+        if article.subtitle:
+            sub(title_element, "Subtitle", article.subtitle)
+        for sequence, author in enumerate(article.authors, start=1):
+            contributor = sub(item, "Contributor")
+            sub(contributor, "SequenceNumber", str(sequence))
+            sub(contributor, "ContributorRole", ROLES.get(author.role, "Z99"))
+            sub(contributor, "PersonName", author.name)
 
 
 def collateral(release: Release, element: etree._Element) -> None:
