@@ -138,7 +138,8 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
             from builder.distribution import files as record_files
 
             records = record_files.write_all(release, staging)
-        report = build_report.report(prepared, books, staging, options.validate, narration_report, release, records)
+        report = build_report.report(prepared, books, staging, options.validate, narration_report, options.cache_dir,
+                                     release=release, records=records)
         if options.validate and (refused := build_report.validation_failures(report)):
             raise BuildError(*refused)  # their metadata says they were checked: publish none of them
         build_report.write_report(report, staging)
