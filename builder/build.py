@@ -146,6 +146,7 @@ def text_book(prepared: Prepared, profile: str = "standard", checked: bool = Fal
         resources=(stylesheet(profile), *prepared.resources),
         accessibility=accessibility.describe(documents, narrated=False, checked=checked),
         cover=prepared.cover,
+        rendition=profile,
     )
 
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from lxml import etree
 
+from builder.i18n import Words
 from builder.model import Document, Edition
 from builder.render import h, page_break, slugify, sub, xhtml_document
 
@@ -50,20 +51,28 @@ def contents_page(edition: Edition, articles: Sequence[Document]) -> Document:
                 aria_labelledby="contents-title")
     sub(section, "h1", CONTENTS_HEADING, id="contents-title")
     listing = sub(section, "ol", class_="contents-list")
+    words = Words(edition.language)
     for document in articles:
         article = document.article
         assert article is not None
         item = sub(listing, "li")
         if article.page:
-            page = sub(item, "span", class_="contents-page")
-            sub(page, "span", "Page ", class_="visually-hidden").tail = article.page
-            page.tail = " "
+            contents_page_number(item, article.page, article.page_label, words)
         sub(item, "a", article.contents_title or article.title, href=f"../{document.file_name}").tail = " "
         credit = article.contents_credit or article.byline()
         if credit:
             sub(item, "span", credit, class_="contents-byline")
     return Document(CONTENTS_PAGE, "Contents", xhtml_document(CONTENTS_HEADING, edition.language, section),
                     landmark="toc")
+
+
+def contents_page_number(item: etree._Element, printed: str, label: str, words: Words) -> None:
+    """The number as printed ("02") for the eye; "Page 2", as the page list and the markers say it, for the
+    ear (a screen reader reads "02" as "zero two")."""
+    page = sub(item, "span", class_="contents-page")
+    sub(page, "span", words("Page {n}", n=label), class_="visually-hidden").tail = " "
+    sub(page, "span", printed, aria_hidden="true")
+    page.tail = " "
 
 
 def nav_document(edition: Edition, documents: Sequence[Document]) -> str:
@@ -96,7 +105,9 @@ def nav_document(edition: Edition, documents: Sequence[Document]) -> str:
         listing = sub(page_list, "ol")
         for label, document in pages:
             sub(sub(listing, "li"), "a", label, href=f"{document.file_name}#{page_id(label)}")
-    return xhtml_document(edition.title, edition.language, body, stylesheet="css/edition.css")
+    # Titled for what it is: a title equal to the title page's makes two documents of one name.
+    title = Words(edition.language)("Table of contents")
+    return xhtml_document(title, edition.language, body, stylesheet="css/edition.css")
 
 
 def nested_headings(item: etree._Element, document: Document) -> None:

@@ -85,6 +85,7 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path,
         accessibility=accessibility.describe(documents, narrated=True, checked=options.validate),
         cover=prepared.cover,
         narration=Narration(overlay_for, durations, overlays.format_clock(total), narrator=narrator(voice)),
+        rendition="narrated",
     )
     folder = staging / f"{edition.slug}-audio"
     folder.mkdir()
