@@ -22,7 +22,8 @@ class AccessibilityMetadata:
     certified_by: str = CERTIFIED_BY
 
 
-def describe(documents: Sequence[Document], narrated: bool, checked: bool) -> AccessibilityMetadata:
+def describe(documents: Sequence[Document], narrated: bool, checked: bool,
+             print_pages: int = 0) -> AccessibilityMetadata:
     """What the documents offer, claimed only as far as it is true: `checked` says whether this build runs
     EPUBCheck and Ace (a build whose books fail them publishes nothing)."""
     images = [image for document in documents for image in document.images]
@@ -53,12 +54,14 @@ def describe(documents: Sequence[Document], narrated: bool, checked: bool) -> Ac
     if narrated:
         features.append("synchronizedAudioText")
 
-    summary = summarise(len(informative), has_long, has_math, has_pages, narrated, checked)
+    pages = pages_sentence(documents, print_pages) if has_pages else ""
+    summary = summarise(len(informative), has_long, has_math, pages, narrated, checked)
     return AccessibilityMetadata(tuple(modes), tuple(sufficient), tuple(sorted(features)), ("none",), summary,
                                  certified_by=CERTIFIED_BY if checked else "")
 
 
-def summarise(images: int, long_descriptions: bool, math: bool, pages: bool, narrated: bool, checked: bool) -> str:
+def summarise(images: int, long_descriptions: bool, math: bool, pages: str, narrated: bool, checked: bool) -> str:
+    """`pages`: the sentence saying what the page list reaches ("" when there is none)."""
     parts = [
         "This publication conforms to EPUB Accessibility 1.1 and WCAG 2.2 Level AA, checked automatically with"
         " EPUBCheck and DAISY Ace when it was built." if checked else
@@ -73,13 +76,29 @@ def summarise(images: int, long_descriptions: bool, math: bool, pages: bool, nar
     if math:
         parts.append("Equations are in MathML with a spoken text alternative.")
     if pages:
-        parts.append("A page list gives the start page of each article in the print edition.")
+        parts.append(pages)
     parts.append("Notes link to and from their references; pull quotes that repeat the text are hidden from"
                  " screen readers. Each article begins with a summary and, where needed, content notes.")
     if narrated:
         parts.append("A synthetic voice reads the whole text, with each sentence highlighted as it is read.")
     parts.append("There are no flashing, sound or motion hazards.")
     return " ".join(parts)
+
+
+PAGE_LIST_SENTENCE = "A page list gives the start page of each article in the print edition."
+
+
+def pages_sentence(documents: Sequence[Document], print_pages: int) -> str:
+    """Which print pages the page list reaches: every page, or how many of how many and which ones."""
+    reachable = len({label for document in documents for label in document.pages})
+    starts = {document.article.page_label for document in documents if document.article and document.article.page}
+    only_starts = reachable == len(starts)
+    if print_pages and reachable >= print_pages:
+        return "A page list and page-break markers reach every page of the print edition."
+    if print_pages:
+        which = " (where each article starts)" if only_starts else ""
+        return f"A page list reaches {reachable} of the print edition's {print_pages} pages{which}."
+    return PAGE_LIST_SENTENCE if only_starts else f"A page list reaches {reachable} pages of the print edition."
 
 
 def images_with_alt(count: int) -> str:

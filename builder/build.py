@@ -144,7 +144,8 @@ def text_book(prepared: Prepared, profile: str = "standard", checked: bool = Fal
         documents=documents,
         nav=navigation.nav_document(prepared.edition, documents),
         resources=(stylesheet(profile), *prepared.resources),
-        accessibility=accessibility.describe(documents, narrated=False, checked=checked),
+        accessibility=accessibility.describe(documents, narrated=False, checked=checked,
+                                             print_pages=prepared.edition.print_pages),
         cover=prepared.cover,
         rendition=profile,
     )

@@ -21,8 +21,8 @@ PROFILES: dict[str, tuple[str, ...]] = {
     "large-print": ("readable.css", "large-print.css"),
 }
 REQUIRED = ("title", "edition", "date", "publisher", "language", "identifier", "slug", "articles")
-OPTIONAL = ("subtitle", "description", "print_source", "disclaimer", "cover", "cover_alt", "cover_lines", "narration",
-            "suppress_warnings")
+OPTIONAL = ("subtitle", "description", "print_source", "print_pages", "disclaimer", "cover", "cover_alt", "cover_lines",
+            "narration", "suppress_warnings")
 TEXT_FIELDS = ("title", "edition", "date", "publisher", "language", "identifier", "slug", "subtitle", "description",
                "print_source", "disclaimer", "cover", "cover_alt")
 NARRATION_KEYS = ("voice", "rate", "volume")
@@ -165,6 +165,7 @@ def load_manifest(root: Path) -> Manifest:
                         line_of_value(text, slug, occurrence=2))
         seen.add(slug)
     check_suppressed(values.get("suppress_warnings", []), path, text)
+    check_print_pages(values.get("print_pages", 1), path, text)
     warnings = unknown_keys(values, REQUIRED + OPTIONAL, path, text, "W001")
     narration_values = values.get("narration", {})
     if not isinstance(narration_values, dict):
@@ -173,6 +174,13 @@ def load_manifest(root: Path) -> Manifest:
     warnings += unknown_keys(narration_values, NARRATION_KEYS, path, text, "W001")
     return Manifest(path, values, narration_settings(narration_values, path, text), tuple(slugs), tuple(warnings),
                     text)
+
+
+def check_print_pages(count: Any, path: Path, text: str) -> None:
+    """How many pages the print edition has: the accessibility summary says how many the page list reaches."""
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise error("E005", "'print_pages' must be a whole number of pages", "Write e.g. print_pages = 36.", path,
+                    line_of(text, "print_pages"))
 
 
 def check_suppressed(codes: Any, path: Path, text: str) -> None:

@@ -72,6 +72,7 @@ def load_edition(root: Path) -> Loaded:
         cover=cover,
         cover_alt=values.get("cover_alt", "").strip(),
         suppressed_warnings=tuple(values.get("suppress_warnings", ())),
+        print_pages=values.get("print_pages", 0),
         narration=manifest.narration,
     )
     return Loaded(edition, tuple(diagnostics))

@@ -156,7 +156,8 @@ def describe(node: Node) -> str:
     if node.description:
         words.append(f"description={json.dumps(node.description, ensure_ascii=False)}")
     states = {key: value for key, value in node.properties.items()
-              if key in ("level", "expanded", "hidden", "roledescription", "url") and value not in ("", None)}
+              if key in ("level", "expanded", "hidden", "roledescription", "url", "details", "describedby",
+                         "labelledby") and value not in ("", None)}
     if "url" in states:
         states["url"] = str(states["url"]).rsplit("/", 1)[-1]
     if states:

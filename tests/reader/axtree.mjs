@@ -51,7 +51,10 @@ if (missing.length) {
 function slim(node) {
   const value = (field) => (field && field.value !== undefined ? field.value : "");
   const properties = {};
-  for (const property of node.properties || []) properties[property.name] = property.value.value;
+  for (const property of node.properties || []) {
+    const related = property.value.relatedNodes;  // relations (aria-details, aria-describedby): the targets' ids
+    properties[property.name] = related ? related.map((n) => n.idref || String(n.backendDOMNodeId)) : property.value.value;
+  }
   return {
     id: node.nodeId, parent: node.parentId || null, children: node.childIds || [], ignored: Boolean(node.ignored),
     role: value(node.role), name: value(node.name), description: value(node.description),
