@@ -112,10 +112,12 @@ def page_list(nav: Path) -> dict[str, str]:
     return {"".join(link.itertext()).strip(): link.get("href") for link in links}
 
 
-def read_trees(folder: Path, documents: list[str], axe: bool = True,
-               timeout: int = 600) -> tuple[dict[str, Tree], dict]:
-    """Run the Node side on the documents; return their trees and the run's facts (versions)."""
-    command = ["node", str(AXTREE), str(folder), *documents] + (["--axe"] if axe else [])
+def read_trees(folder: Path, documents: list[str], axe: bool = True, timeout: int = 600,
+               opened: bool = False) -> tuple[dict[str, Tree], dict]:
+    """Run the Node side on the documents (`opened`: every <details> open); return their trees and the
+    run's facts (versions)."""
+    command = ["node", str(AXTREE), str(folder), *documents] + (["--axe"] if axe else []) + (
+        ["--open"] if opened else [])
     proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
     try:
         facts: dict = json.loads(proc.stdout)

@@ -52,12 +52,13 @@ def require_tools() -> None:
         pytest.skip(message)
 
 
-def read_book(epub: Path, target: Path, axe: bool = True) -> tuple[dict[str, axtree.Tree], dict[str, str]]:
+def read_book(epub: Path, target: Path, axe: bool = True) -> tuple[dict[str, axtree.Tree], dict[str, str], Path]:
+    """(trees by document, page list, the unpacked publication folder)."""
     require_tools()
     folder, documents, pages = axtree.unpack(epub, target)
     trees, _ = axtree.read_trees(folder, documents, axe=axe)
     assert set(trees) == set(documents), "a document was not read"
-    return trees, pages
+    return trees, pages, folder
 
 
 def keep_dumps(trees: dict[str, axtree.Tree], target: Path, label: str) -> list[Path]:
@@ -90,7 +91,7 @@ def books(full_build: tuple[Path, BuildResult], tmp_path_factory: pytest.TempPat
 @pytest.mark.parametrize("book", BOOKS)
 def test_every_document_reads_right_in_the_accessibility_tree(book: str, books: dict[str, tuple],
                                                                 tmp_path_factory: pytest.TempPathFactory) -> None:
-    trees, pages = books[book]
+    trees, pages, _ = books[book]
     dumps = keep_dumps(trees, tmp_path_factory.mktemp("axtree-dumps"), book.removesuffix(".epub"))
     assert dumps and all(path.stat().st_size > 0 for path in dumps)
     found = {name: axtree.problems(tree, pages) for name, tree in trees.items()}
@@ -101,7 +102,7 @@ def test_every_document_reads_right_in_the_accessibility_tree(book: str, books: 
 
 @pytest.mark.parametrize("book", BOOKS)
 def test_axe_best_practice_rules_pass_or_are_accepted(book: str, books: dict[str, tuple]) -> None:
-    trees, _ = books[book]
+    trees, _, _ = books[book]
     violations = [(name, violation["id"], violation["nodes"][0]["html"][:120])
                   for name, tree in trees.items() for violation in tree.axe if violation["id"] not in ACCEPTED_AXE]
     assert not violations, "\n".join(f"{name}: {rule}: {html}" for name, rule, html in violations)
@@ -109,12 +110,23 @@ def test_axe_best_practice_rules_pass_or_are_accepted(book: str, books: dict[str
 
 def test_the_tree_shows_what_the_fixes_promise(books: dict[str, tuple]) -> None:
     """The fixed defects, as a listener meets them (the golden tests hold the markup)."""
-    trees, _ = books[f"{SLUG}.epub"]
+    trees, pages, folder = books[f"{SLUG}.epub"]
     chart = trees["text/presidential-lead-interview.xhtml"]
     figure = next(node for node in chart.exposed() if node.role == "figure")
     assert figure.name.startswith("Staff retention over seven years")
     image = next(node for node in figure.descendants() if node.role == "image")
     assert not image.description, "the chart's description must not be the disclosure's label"
+    assert image.properties.get("details") == ["presidential-lead-interview-figure-1-description"]
+    # Opened, as a reader who presses "Description and data" finds it: a named table with row headers,
+    # and still no description flattened onto the image.
+    opened, _ = axtree.read_trees(folder, ["text/presidential-lead-interview.xhtml"], axe=False, opened=True)
+    chart = opened["text/presidential-lead-interview.xhtml"]
+    table = next(node for node in chart.exposed() if node.role == "table")
+    assert table.name == "Chart data"
+    assert [node.name for node in table.descendants() if node.role == "rowheader"] == [
+        "Traditional teams", "Open dialogue teams"]
+    assert not next(node for node in chart.exposed() if node.role == "image").description
+    assert not axtree.problems(chart, pages)
     math = next(node for node in trees["text/compassionate-care-trauma-informed.xhtml"].exposed()
                 if node.role == "MathMLMath")
     assert math.name.startswith("Productivity equals output divided by input")

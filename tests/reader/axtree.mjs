@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 /* What a screen reader gets: Chromium's accessibility tree of each content document, and axe-core.
  *
- *   node tests/reader/axtree.mjs FOLDER DOC [DOC …] [--axe]
+ *   node tests/reader/axtree.mjs FOLDER DOC [DOC …] [--axe] [--open]
  *
  * FOLDER is an unpacked EPUB's publication folder (where the package document is); each DOC is a
  * document's path inside it (text/editors-note.xhtml, nav.xhtml). Each is opened from file:// in
  * /usr/bin/chromium (or $CHROMIUM) through playwright-core, as the reading systems built on Chromium
  * show it, and CDP's Accessibility.getFullAXTree is read. With --axe, axe-core (the copy DAISY Ace
- * bundles, @daisy/axe-core-for-ace) runs every rule, best-practice included, on the document.
+ * bundles, @daisy/axe-core-for-ace) runs every rule, best-practice included, on the document. With --open,
+ * every <details> is opened first, as a reader who presses its disclosure does.
  * Prints one JSON object: {chromium, axe, documents: {DOC: {nodes, axe}}}: facts, not verdicts
  * (tests/test_accessibility_tree.py asserts). Exit 0 when every document was read, 2 on a browser
  * failure ("error" says what), 3 when a tool is missing ("missing" names it).
@@ -25,7 +26,10 @@ const CHROME_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-netw
 
 const { values: opts, positionals } = parseArgs({
   allowPositionals: true,
-  options: { axe: { type: "boolean", default: false }, timeout: { type: "string", default: "30000" } },
+  options: {
+    axe: { type: "boolean", default: false }, open: { type: "boolean", default: false },
+    timeout: { type: "string", default: "30000" },
+  },
 });
 const result = { chromium: null, axe: null, documents: {} };
 const finish = (code) => { process.stdout.write(JSON.stringify(result) + "\n"); process.exitCode = code; };
@@ -96,6 +100,7 @@ async function run() {
       const onError = (err) => errors.push(err.message);
       page.on("pageerror", onError);
       await page.goto(pathToFileURL(path.join(folder, document)).href, { waitUntil: "load" });
+      if (opts.open) await page.evaluate(() => { for (const d of document.querySelectorAll("details")) d.open = true; });
       await client.send("DOM.getDocument", { depth: -1 });
       const { nodes } = await client.send("Accessibility.getFullAXTree");
       const slimmed = nodes.map(slim);
