@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from builder.errors import CODES, Diagnostic, error, shown, warning
+from builder.i18n import languages
 from builder.model import NarrationSettings
 
 MANIFEST_NAME = "edition.toml"
@@ -22,12 +23,10 @@ PROFILES: dict[str, tuple[str, ...]] = {
 }
 REQUIRED = ("title", "edition", "date", "publisher", "language", "identifier", "slug", "articles")
 OPTIONAL = ("subtitle", "description", "print_source", "disclaimer", "cover", "cover_alt", "cover_lines", "narration",
-            "suppress_warnings")
+            "suppress_warnings", "contents_heading")
 TEXT_FIELDS = ("title", "edition", "date", "publisher", "language", "identifier", "slug", "subtitle", "description",
-               "print_source", "disclaimer", "cover", "cover_alt")
+               "print_source", "disclaimer", "cover", "cover_alt", "contents_heading")
 NARRATION_KEYS = ("voice", "rate", "volume")
-# BCP 47, the shapes a publisher uses: language, optional script, region, variants.
-LANGUAGE_TAG = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z]{4})?(-([a-zA-Z]{2}|[0-9]{3}))?(-[a-zA-Z0-9]{5,8})*$")
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 # An article's slug names its file and becomes an XML id in the book, so it must start with a letter.
 ARTICLE_SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -143,9 +142,8 @@ def load_manifest(root: Path) -> Manifest:
     except ValueError:
         raise error("E005", f"date '{shown(values['date'])}' is not a date", 'Write date = "YYYY-MM-DD".', path,
                     line_of(text, "date")) from None
-    if not LANGUAGE_TAG.match(values["language"]):
-        raise error("E006", f"invalid language tag '{shown(values['language'])}'",
-                    "Use a BCP 47 tag such as 'en-GB'.", path, line_of(text, "language"))
+    if wrong := languages.problem(values["language"]):
+        raise error("E006", shown(wrong.message), wrong.remedy, path, line_of(text, "language"))
     if not SLUG.match(values["slug"]):
         raise error("E005", f"slug '{shown(values['slug'])}' is not lower-case words joined by hyphens",
                     "Use a slug such as 'imind-spring-2025'.", path, line_of(text, "slug"))

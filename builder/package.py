@@ -82,7 +82,9 @@ def ebooklib_book(book: Book) -> epub.EpubBook:
     package.FOLDER_NAME = CONTENT_FOLDER
     package.set_identifier(edition.identifier)
     package.set_title(edition.full_title)
-    package.set_language(edition.language)
+    package.set_language(edition.language)  # the main language first: reading systems take the first
+    for language in book_languages(book)[1:]:
+        package.add_metadata("DC", "language", language)
     for number, name in enumerate(edition.creators(), start=1):
         package.add_author(name, uid=f"creator{number}")
     package.add_metadata("DC", "publisher", edition.publisher)
@@ -120,6 +122,16 @@ def ebooklib_book(book: Book) -> epub.EpubBook:
     if book.narration:
         add_narration(package, book.narration)
     return package
+
+
+def book_languages(book: Book) -> tuple[str, ...]:
+    """Every language the book uses (documents and marked passages), the edition's first; tags compared
+    without case, as BCP 47 says."""
+    found = {book.edition.language.lower(): book.edition.language}
+    for document in book.documents:
+        for language in document.languages:
+            found.setdefault(language.lower(), language)
+    return tuple(found.values())
 
 
 def add_accessibility(package: epub.EpubBook, metadata: AccessibilityMetadata) -> None:

@@ -11,7 +11,6 @@ import yaml
 
 from builder import images
 from builder.config import (
-    LANGUAGE_TAG,
     Manifest,
     check_characters,
     line_of,
@@ -21,6 +20,7 @@ from builder.config import (
     unknown_keys,
 )
 from builder.errors import Diagnostic, error, shown, warning
+from builder.i18n import languages
 from builder.model import Article, Author, Edition
 
 ARTICLES_DIR = "articles"
@@ -72,6 +72,7 @@ def load_edition(root: Path) -> Loaded:
         cover=cover,
         cover_alt=values.get("cover_alt", "").strip(),
         suppressed_warnings=tuple(values.get("suppress_warnings", ())),
+        contents_heading=values.get("contents_heading", "").strip(),
         narration=manifest.narration,
     )
     return Loaded(edition, tuple(diagnostics))
@@ -134,10 +135,9 @@ def load_article(path: Path, slug: str, manifest: Manifest) -> tuple[Article, li
     if fields["kind"] not in KINDS:
         raise error("E013", f"unknown kind '{shown(fields['kind'])}'", f"Use one of: {', '.join(KINDS)}.", path,
                     line_of(text, "kind"))
-    language = fields.get("language")
-    if language is not None and not (isinstance(language, str) and LANGUAGE_TAG.match(language)):
-        raise error("E006", f"invalid language tag '{shown(language)}'", "Use a BCP 47 tag such as 'en-GB'.",
-                    path, line_of(text, "language"))
+    language = text_field(fields, "language", path, text)
+    if language and (wrong := languages.problem(language)):
+        raise error("E006", shown(wrong.message), wrong.remedy, path, line_of(text, "language"))
     authors, found = parse_authors(fields.get("authors") or [], path, text)
     article = Article(
         slug=slug,
@@ -154,6 +154,7 @@ def load_article(path: Path, slug: str, manifest: Manifest) -> tuple[Article, li
         author_note=text_field(fields, "author_note", path, text),
         contents_title=text_field(fields, "contents_title", path, text),
         contents_credit=text_field(fields, "contents_credit", path, text),
+        language=language,
     )
     return article, diagnostics + found
 
