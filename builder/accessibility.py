@@ -31,6 +31,9 @@ def describe(documents: Sequence[Document], narrated: bool, checked: bool) -> Ac
     has_math = any(document.has_math for document in documents)
     has_long = any(image.has_long_description for image in images)
     has_headings = any(document.headings for document in documents)
+    # Claimed only when the book has them (the markup render.py writes for notes and pull quotes).
+    has_notes = any('role="doc-noteref"' in document.xhtml for document in documents)
+    has_pullquotes = any('epub:type="pullquote"' in document.xhtml for document in documents)
 
     modes = ["textual"] + (["visual"] if informative else []) + (["auditory"] if narrated else [])
     sufficient = ["textual"]
@@ -53,12 +56,22 @@ def describe(documents: Sequence[Document], narrated: bool, checked: bool) -> Ac
     if narrated:
         features.append("synchronizedAudioText")
 
-    summary = summarise(len(informative), has_long, has_math, has_pages, narrated, checked)
+    summary = summarise(len(informative), has_long, has_math, has_pages, narrated, checked,
+                        Extras(has_notes, has_pullquotes))
     return AccessibilityMetadata(tuple(modes), tuple(sufficient), tuple(sorted(features)), ("none",), summary,
                                  certified_by=CERTIFIED_BY if checked else "")
 
 
-def summarise(images: int, long_descriptions: bool, math: bool, pages: bool, narrated: bool, checked: bool) -> str:
+@dataclass(frozen=True)
+class Extras:
+    """Parts of the book the summary names only when they are there."""
+
+    notes: bool = True
+    pullquotes: bool = True
+
+
+def summarise(images: int, long_descriptions: bool, math: bool, pages: bool, narrated: bool, checked: bool,
+              extras: Extras = Extras()) -> str:
     parts = [
         "This publication conforms to EPUB Accessibility 1.1 and WCAG 2.2 Level AA, checked automatically with"
         " EPUBCheck and DAISY Ace when it was built." if checked else
@@ -74,8 +87,13 @@ def summarise(images: int, long_descriptions: bool, math: bool, pages: bool, nar
         parts.append("Equations are in MathML with a spoken text alternative.")
     if pages:
         parts.append("A page list gives the start page of each article in the print edition.")
-    parts.append("Notes link to and from their references; pull quotes that repeat the text are hidden from"
-                 " screen readers. Each article begins with a summary and, where needed, content notes.")
+    notes = "Notes link to and from their references"
+    pullquotes = "pull quotes that repeat the text are hidden from screen readers"
+    if extras.notes and extras.pullquotes:
+        parts.append(f"{notes}; {pullquotes}.")
+    elif extras.notes or extras.pullquotes:
+        parts.append(f"{notes}." if extras.notes else f"{pullquotes[0].upper()}{pullquotes[1:]}.")
+    parts.append("Each article begins with a summary and, where needed, content notes.")
     if narrated:
         parts.append("A synthetic voice reads the whole text, with each sentence highlighted as it is read.")
     parts.append("There are no flashing, sound or motion hazards.")

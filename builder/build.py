@@ -13,11 +13,11 @@ from pathlib import Path
 from builder import accessibility, i18n, images, mathml, navigation, package
 from builder import report as build_report
 from builder.config import PROFILES, line_of, read_text
-from builder.errors import BuildError, Diagnostic, warning
+from builder.errors import BuildError, Diagnostic, Problems, warning
 from builder.i18n import languages
 from builder.model import Article, Document, Edition, Resource
 from builder.render import Neighbourhood, markdown_parser, render_article
-from builder.sources import load_edition
+from builder.sources import load_sources
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STYLESHEETS = PROJECT_ROOT / "assets" / "css"
@@ -83,8 +83,10 @@ class Rendered:
 
 
 def render_edition(source: Path) -> Rendered:
-    """Load and render every article: all the source validation there is, and nothing drawn or packaged."""
-    loaded = load_edition(source)
+    """Load and render every article: all the source validation there is, and nothing drawn or packaged.
+    Every article is checked even when another has failed: one run reports every independent mistake."""
+    problems = Problems()
+    loaded = load_sources(source, problems)
     edition = loaded.edition
     md = markdown_parser()
     warnings = list(loaded.warnings)
@@ -93,11 +95,13 @@ def render_edition(source: Path) -> Rendered:
         following = edition.articles[number + 1] if number + 1 < len(edition.articles) else None
         around = Neighbourhood(f"{following.slug}.xhtml" if following else "", following.title if following else "",
                                edition.narration.rate, next_language(edition, article, following))
-        rendered = render_article(article, edition.language, md, around)
-        articles.append(rendered.document)
-        warnings += rendered.warnings
-        for path in rendered.images:
-            image_files[path.relative_to(source.resolve()).as_posix()] = path
+        with problems.check():
+            rendered = render_article(article, edition.language, md, around)
+            articles.append(rendered.document)
+            warnings += rendered.warnings
+            for path in rendered.images:
+                image_files[path.relative_to(source.resolve()).as_posix()] = path
+    problems.raise_any()
     warnings += untranslated_languages(edition)
     silenced = set(edition.suppressed_warnings)
     return Rendered(edition, tuple(articles), image_files,

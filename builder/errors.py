@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 
@@ -110,3 +112,25 @@ def error(code: str, message: str, remedy: str, file: Path | None = None, line: 
 
 def warning(code: str, message: str, remedy: str, file: Path | None = None, line: int | None = None) -> Diagnostic:
     return Diagnostic(code, message, remedy, file, line, Severity.WARNING)
+
+
+@dataclass
+class Problems:
+    """Collects the errors of independent checks, so that one run reports every mistake (as a compiler
+    does) instead of one per run: `with problems.check(): …` keeps going past a BuildError."""
+
+    found: list[Diagnostic] = field(default_factory=list)
+
+    @contextmanager
+    def check(self) -> Iterator[None]:
+        try:
+            yield
+        except BuildError as failure:
+            self.found += failure.diagnostics
+
+    def add(self, failure: BuildError) -> None:
+        self.found += failure.diagnostics
+
+    def raise_any(self) -> None:
+        if self.found:
+            raise BuildError(*self.found)

@@ -90,9 +90,12 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path,
     )
     folder = staging / f"{edition.slug}-audio"
     folder.mkdir()
-    chapters = [(document.article.title, by_slug[document.article.slug], sentences)
+    chapters = [audio.Chapter(document.article.title, by_slug[document.article.slug], sentences,
+                              tuple(author.name for author in document.article.authors),
+                              document.language or edition.language)
                 for document, sentences in marked.values() if document.article]
-    audio.write_audiobook(folder, edition.full_title, edition.publisher, chapters, edition.date[:4])
+    audio.write_audiobook(folder, edition.full_title, edition.publisher, chapters, edition.date[:4],
+                          edition.language)
     report = {
         "voice": f"{voice.voice}, {voice.rate} words a minute, volume {voice.volume}",
         "sentences": sum(len(sentences) for _, sentences in marked.values()),

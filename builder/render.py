@@ -39,6 +39,7 @@ XML = "http://www.w3.org/XML/1998/namespace"
 NSMAP = {None: XHTML, "epub": OPS}
 NS = {"h": XHTML, "epub": OPS, "m": MATHML}
 STYLESHEET = "../css/edition.css"
+Z3998 = "z3998: http://www.daisy.org/z3998/2012/vocab/structure/#"
 CONTAINERS = ("pullquote", "bibliography", "equation", "description", "verse")
 # A passage in another language: '::: {lang=de}' … ':::' (pandoc's fenced div with a lang attribute).
 LANG_CONTAINER = re.compile(r"^\{\s*lang\s*=\s*[\"']?([^\"'}\s]*)[\"']?\s*\}$")
@@ -462,6 +463,7 @@ def enrich_body(body: etree._Element, slug: str, words: Words) -> tuple[list[str
     pictures = make_figures(body, slug, words)
     pages = mark_page_breaks(body, words)
     has_math = convert_math(body)
+    wrap_tables(body, slug, words)
     for element in body.iter():  # ids with ':' (footnote plugin) are not valid XML ids
         if element.get("id"):
             element.set("id", element.get("id").replace(":", "-"))
@@ -570,6 +572,26 @@ def attach_description(figure: etree._Element, img: etree._Element, figure_id: s
     return True
 
 
+def wrap_tables(body: etree._Element, slug: str, words: Words) -> None:
+    """Each table in a box of its own that scrolls sideways when the table is wider than the column, so the
+    page never does (WCAG 1.4.10); a scrolling region must be reachable by keyboard and named (Ace, axe)."""
+    for number, table in enumerate(xpath(body, ".//h:table"), start=1):
+        parent = table.getparent()
+        if "table-scroll" in classes(parent):
+            continue
+        box = h("div", class_="table-scroll", role="region", tabindex="0")
+        caption = xpath(table, "./h:caption")
+        if caption:
+            caption_id = caption[0].get("id") or f"{slug}-table-{number}-caption"
+            caption[0].set("id", caption_id)
+            box.set("aria-labelledby", caption_id)
+        else:
+            box.set("aria-label", words("Table {n}", n=number))
+        replace(table, box)
+        table.tail = None
+        box.append(table)
+
+
 def page_break(label: str, words: Words = ENGLISH) -> etree._Element:
     return h("span", id=f"page-{slugify(label)}", class_="pagebreak", epub_type="pagebreak",
              role="doc-pagebreak", aria_label=words("Page {n}", n=label))
@@ -621,6 +643,8 @@ def xhtml_document(title: str, language: str, body_content: etree._Element, styl
     root = etree.Element(f"{{{XHTML}}}html", nsmap=NSMAP)
     root.set("lang", language)
     root.set(f"{{{XML}}}lang", language)
+    if any("z3998:" in element.get(f"{{{OPS}}}type", "") for element in body_content.iter()):
+        root.set(f"{{{OPS}}}prefix", Z3998)  # verse's semantics: a vocabulary EPUB wants declared
     head = sub(root, "head")
     sub(head, "meta", charset="utf-8")
     sub(head, "title", title)

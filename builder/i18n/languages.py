@@ -7,7 +7,6 @@ locale data (Latin, Ancient Greek…) or a wrong one, where they also give the n
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -84,6 +83,8 @@ def nearest(tag: str) -> str:
 
 
 def nearest_tag(tag: str) -> str:
+    import difflib  # only for a wrong tag: it takes longer to load than the check takes
+
     guess = tag.strip().replace("_", "-")
     if LANGUAGE_TAG.match(guess):
         language, rest = guess.split("-", 1)[0].lower(), guess.split("-", 1)[1:]
