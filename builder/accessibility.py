@@ -22,9 +22,11 @@ class AccessibilityMetadata:
     certified_by: str = CERTIFIED_BY
 
 
-def describe(documents: Sequence[Document], narrated: bool, checked: bool) -> AccessibilityMetadata:
+def describe(documents: Sequence[Document], narrated: bool, checked: bool,
+             print_source: bool = True) -> AccessibilityMetadata:
     """What the documents offer, claimed only as far as it is true: `checked` says whether this build runs
-    EPUBCheck and Ace (a build whose books fail them publishes nothing)."""
+    EPUBCheck and Ace (a build whose books fail them publishes nothing); `print_source`, whether the edition
+    names the print edition its page numbers come from."""
     images = [image for document in documents for image in document.images]
     informative = [image for image in images if not image.decorative]
     has_pages = any(document.pages for document in documents)
@@ -52,12 +54,12 @@ def describe(documents: Sequence[Document], narrated: bool, checked: bool) -> Ac
     if has_math:
         features.append("MathML")
     if has_pages:
-        features += ["pageNavigation", "printPageNumbers"]
+        features += ["pageNavigation", "printPageNumbers"] if print_source else ["pageNavigation"]
     if narrated:
         features.append("synchronizedAudioText")
 
     summary = summarise(len(informative), has_long, has_math, has_pages, narrated, checked,
-                        Extras(has_notes, has_pullquotes))
+                        Extras(has_notes, has_pullquotes, print_source))
     return AccessibilityMetadata(tuple(modes), tuple(sufficient), tuple(sorted(features)), ("none",), summary,
                                  certified_by=CERTIFIED_BY if checked else "")
 
@@ -68,6 +70,7 @@ class Extras:
 
     notes: bool = True
     pullquotes: bool = True
+    print_source: bool = True  # the page numbers are the print edition's
 
 
 def summarise(images: int, long_descriptions: bool, math: bool, pages: bool, narrated: bool, checked: bool,
@@ -86,7 +89,8 @@ def summarise(images: int, long_descriptions: bool, math: bool, pages: bool, nar
     if math:
         parts.append("Equations are in MathML with a spoken text alternative.")
     if pages:
-        parts.append("A page list gives the start page of each article in the print edition.")
+        parts.append("A page list gives the start page of each article in the print edition." if extras.print_source
+                     else "A page list gives the page numbers of the articles.")
     notes = "Notes link to and from their references"
     pullquotes = "pull quotes that repeat the text are hidden from screen readers"
     if extras.notes and extras.pullquotes:

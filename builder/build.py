@@ -116,7 +116,8 @@ def text_book(prepared: Prepared, profile: str = "standard", checked: bool = Fal
         documents=documents,
         nav=navigation.nav_document(prepared.edition, documents),
         resources=(stylesheet(profile), *prepared.resources),
-        accessibility=accessibility.describe(documents, narrated=False, checked=checked),
+        accessibility=accessibility.describe(documents, narrated=False, checked=checked,
+                                             print_source=bool(prepared.edition.print_source)),
         cover=prepared.cover,
     )
 

@@ -94,6 +94,9 @@ def ebooklib_book(book: Book) -> epub.EpubBook:
     if edition.print_source:  # the print edition the page list comes from
         package.add_metadata("DC", "source", edition.print_source, {"id": "print-source"})
         package.add_metadata(None, "meta", "pagination", {"property": "source-of", "refines": "#print-source"})
+    elif any(document.pages for document in book.documents):
+        # Page numbers with no print edition named: EPUB 3.3 says so with pageBreakSource "none".
+        package.add_metadata(None, "meta", "none", {"property": "pageBreakSource"})
     add_accessibility(package, book.accessibility)
     for name, value in book.extra_metadata:
         package.add_metadata(None, "meta", value, {"property": name})

@@ -137,8 +137,10 @@ def markdown(data: dict[str, Any]) -> str:
              f"{data['edition']['articles']} articles, language {data['edition']['language']}.", "",
              "## Languages", ""]
     for language, used in data["languages"].items():
-        passages = f"; passages in {', '.join(used['passages_in'])}" if used["passages_in"] else ""
-        lines.append(f"- {language}: {len(used['documents'])} documents{passages}")
+        count = len(used["documents"])
+        where = [f"{count} document{'s' if count != 1 else ''}"] if count else []
+        where += [f"passages in {', '.join(used['passages_in'])}"] if used["passages_in"] else []
+        lines.append(f"- {language}: {'; '.join(where)}")
     lines.append("")
     for name, book in data["books"].items():
         lines += [f"## {name}", "", f"- Size: {book['bytes']:,} bytes; SHA-256 `{book['sha256'][:16]}…`"]

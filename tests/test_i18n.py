@@ -185,3 +185,22 @@ def test_nearest_language_is_suggested() -> None:
     assert "'en-GB' (British English)" in languages.problem("British").remedy
     assert languages.problem("la") is None  # Latin: no locale data, but a language CLDR names
     assert languages.problem("en-XX").message == "unknown region 'XX' in the tag 'en-XX'"
+
+
+def test_no_builder_english_in_the_second_editions_french_and_german_articles() -> None:
+    """The Done-when of issue 12: the French and German articles of the second edition, as the text books
+    print them and as the narrated book does (its measured listening time in place of the estimate)."""
+    from types import SimpleNamespace
+
+    from builder.read_aloud import with_listening_time
+
+    rendered = render_edition(Path(__file__).parent / "editions" / "second")
+    foreign = [document for document in rendered.articles if i18n.primary_language(document.language) in ("fr", "de")]
+    assert {i18n.primary_language(document.language) for document in foreign} == {"fr", "de"}
+    for document in foreign:
+        language = i18n.primary_language(document.language)
+        narrated = with_listening_time(document, {document.article.slug: SimpleNamespace(duration=105.0)}, "en-GB")
+        assert english_left(document.xhtml, language) == [], document.file_name
+        assert english_left(narrated.xhtml, language) == [], document.file_name
+        spoken = duration(Words(language), 105)  # 1 minute 45 seconds, in the article's words
+        assert f'<span class="listening-time">{spoken}</span>' in narrated.xhtml
