@@ -157,7 +157,7 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
                 narration_report = {"status": f"not built: {missing}"}
         for name, book in books.items():
             package.write_epub(book, modified, staging / name)
-        report = build_report.report(prepared, books, staging, options.validate, narration_report)
+        report = build_report.report(prepared, books, staging, options.validate, narration_report, options.cache_dir)
         if options.validate and (refused := build_report.validation_failures(report)):
             raise BuildError(*refused)  # their metadata says they were checked: publish none of them
         build_report.write_report(report, staging)
