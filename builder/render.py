@@ -574,7 +574,8 @@ def attach_description(figure: etree._Element, img: etree._Element, figure_id: s
 
 def wrap_tables(body: etree._Element, slug: str, words: Words) -> None:
     """Each table in a box of its own that scrolls sideways when the table is wider than the column, so the
-    page never does (WCAG 1.4.10); a scrolling region must be reachable by keyboard and named (Ace, axe)."""
+    page never does (WCAG 1.4.10); a scrolling region must be reachable by keyboard and named (Ace, axe).
+    Display equations scroll in their own box too (edition.css)."""
     for number, table in enumerate(xpath(body, ".//h:table"), start=1):
         parent = table.getparent()
         if "table-scroll" in classes(parent):
@@ -590,6 +591,8 @@ def wrap_tables(body: etree._Element, slug: str, words: Words) -> None:
         replace(table, box)
         table.tail = None
         box.append(table)
+    for equation in xpath(body, ".//h:div[@class='equation']"):
+        equation.set("tabindex", "0")  # a wide formula scrolls in its own box: keyboard users can scroll it too
 
 
 def page_break(label: str, words: Words = ENGLISH) -> etree._Element:
