@@ -9,6 +9,7 @@ import dataclasses
 import zipfile
 from pathlib import Path
 
+from edition_fixtures import article, write_edition
 from lxml import etree
 
 from builder import images
@@ -16,7 +17,6 @@ from builder.accessibility import describe
 from builder.build import BuildOptions, build, render_edition
 from builder.model import Document
 from builder.sources import load_edition
-from edition_fixtures import article, write_edition
 
 NS = {"h": "http://www.w3.org/1999/xhtml", "opf": "http://www.idpf.org/2007/opf",
       "dc": "http://purl.org/dc/elements/1.1/"}
