@@ -1,7 +1,7 @@
 """Every record of a release, written into the build's staging folder: ONIX, MARC 21, OPDS.
 
 Imported only by builds that write records (full builds: narrated), so the text build never loads pymarc
-or pycountry.
+or langcodes.
 """
 
 from __future__ import annotations

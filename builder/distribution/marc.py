@@ -18,6 +18,7 @@ from pymarc import Field, Indicators, MARCReader, Record, Subfield, XMLWriter
 
 from builder.accessibility import AccessibilityMetadata
 from builder.distribution.products import Kind, Product, Release, bibliographic_language, credits
+from builder.render import byline as credit_line
 
 TEXT_KINDS = (Kind.EPUB, Kind.NARRATED_EPUB)
 AUDIO_KINDS = (Kind.AUDIOBOOK, Kind.M4B, Kind.DAISY)
@@ -274,7 +275,7 @@ def notes(release: Release) -> list[Field]:
     contents: list[Subfield] = []
     for number, article in enumerate(edition.articles):
         last = number == len(edition.articles) - 1
-        byline = article.byline()
+        byline = credit_line(article.authors)
         contents.append(Subfield("t", article.title + (" /" if byline else ("." if last else " --"))))
         if byline:
             contents.append(Subfield("r", byline + ("." if last else " --")))
@@ -286,13 +287,10 @@ def notes(release: Release) -> list[Field]:
 
 
 def language_note(languages: Sequence[str]) -> str:
-    import pycountry  # as in products.bibliographic_language: only records need it
+    from builder.i18n.languages import cldr_names, parts  # English names from CLDR, as the builder's checks use
 
-    names = []
-    for tag in languages:
-        found = pycountry.languages.get(alpha_2=tag.split("-")[0].lower())
-        names.append(found.name if found else tag)
-    names = list(dict.fromkeys(names))
+    known = cldr_names().languages
+    names = list(dict.fromkeys(known.get(parts(tag)[0], tag) for tag in languages))
     if len(names) == 1:
         return f"In {names[0]}."
     return f"In {names[0]}, with passages in {join(names[1:])}."

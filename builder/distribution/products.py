@@ -164,11 +164,9 @@ def credits(edition: Edition) -> tuple[tuple[str, tuple[str, ...]], ...]:
 
 def bibliographic_language(tag: str) -> str:
     """ISO 639-2/B, the code ONIX (List 74) and MARC 21 use: 'eng' for 'en-GB', 'wel' for 'cy', 'ger' for 'de'."""
-    import pycountry  # only the records need it: kept off the text build's start-up
+    import langcodes  # only the records need it: kept off the text build's start-up
 
-    primary = tag.split("-")[0].lower()
-    language = (pycountry.languages.get(alpha_2=primary) if len(primary) == 2 else
-                pycountry.languages.get(alpha_3=primary))
-    if language is None:
+    try:
+        return langcodes.Language.get(tag).to_alpha3(variant="B")
+    except (LookupError, ValueError):
         return "und"  # undetermined, as both standards spell it
-    return getattr(language, "bibliographic", None) or language.alpha_3
