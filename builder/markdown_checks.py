@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
+import urllib.parse
 from html.parser import HTMLParser
 from typing import Any
 
@@ -17,9 +18,9 @@ from lxml import etree
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from builder import images, mathml
+from builder import images, mathml, source_lines
 from builder.config import LANGUAGE_TAG
-from builder.errors import Diagnostic, error, shown, warning
+from builder.errors import BuildError, Diagnostic, error, shown, warning
 from builder.images import CSS_URL, url_scheme
 from builder.model import Article
 
@@ -39,7 +40,7 @@ ALLOWED_ATTRIBUTES = {
     "td": {"colspan", "rowspan"},
     "th": {"colspan", "rowspan", "scope"},
     "ol": {"start"},
-    "div": {"data-math"},
+    "div": {"data-math", "data-math-label"},
 }
 URL_SCHEMES = {"http", "https", "mailto"}
 
@@ -51,7 +52,7 @@ URL_SCHEMES = {"http", "https", "mailto"}
 # builder's own markup (footnotes, math) and could break it, so they are refused rather than trusted.
 RESERVED_CLASSES = {"footnote-ref", "footnotes", "footnotes-sep", "footnote-item", "footnote-backref", "math",
                     "noteref", "backlink"}
-RESERVED_ATTRIBUTES = {"data-math"}
+RESERVED_ATTRIBUTES = {"data-math", "data-math-label", "data-source-line"}
 # xsd:NCName, near enough: EPUBCheck refuses ids that start with a digit or hold spaces or colons.
 XML_NAME = re.compile(r"^[^\W\d][\w.\-]*$")
 TABLE_SCOPES = {"row", "col", "rowgroup", "colgroup"}
@@ -98,7 +99,6 @@ def check_tokens(tokens: list[Token], env: dict, article: Article, md: MarkdownI
     diagnostics: list[Diagnostic] = []
     base = article.body_line
     here = base
-    previous_level = 1
     for token in tokens:
         if token.map:
             here = base + token.map[0]
@@ -106,17 +106,11 @@ def check_tokens(tokens: list[Token], env: dict, article: Article, md: MarkdownI
             diagnostics += check_raw_html(token.content, article, here)
         elif token.attrs and token.tag not in ("", "th", "td"):  # table cells: markdown-it's alignment style
             diagnostics += removed_attributes(token.tag, token.attrs, article, here)
-        if token.type == "math_block":
+        if token.type == "heading_open" and token.tag == "h1":  # the sanitiser would drop the tag, keep its text
+            raise error("E020", "a level-1 heading in the article body",
+                        "The title comes from the front matter: use '##' for sections.", article.source, here)
+        if token.type in ("math_block", "math_block_label"):
             check_math(token.content, article, here)
-        if token.type == "heading_open":
-            level = int(token.tag[1])
-            if level == 1:
-                raise error("E020", "a level-1 heading in the article body",
-                            "The title comes from the front matter: use '##' for sections.", article.source, here)
-            if level > previous_level + 1:
-                raise error("E021", f"heading level skips from {previous_level} to {level}",
-                            f"Use '{'#' * (previous_level + 1)}' here.", article.source, here)
-            previous_level = level
         if token.type == "inline":
             diagnostics += check_inline(token, article, here)
     diagnostics = merge_removals(diagnostics + check_author_note(article, md))
@@ -132,14 +126,14 @@ def check_author_note(article: Article, md: MarkdownIt) -> list[Diagnostic]:
     """The author note is Markdown too: its raw HTML and links get the body's checks, at its line."""
     if not article.author_note:
         return []
-    try:
-        line = article.source.read_text(encoding="utf-8").split("\nauthor_note:")[0].count("\n") + 2
-    except (OSError, UnicodeDecodeError):
-        line = 1
+    line = author_note_line(article)
     diagnostics: list[Diagnostic] = []
     for token in md.parse(article.author_note, {}):
         if token.type == "html_block":
             diagnostics += check_raw_html(token.content, article, line)
+        if token.type == "heading_open" and token.tag == "h1":
+            raise error("E020", "a level-1 heading in the author note", "Use '##' or a lower level.",
+                        article.source, line)
         if token.type == "inline":
             if any(child.type == "image" or (child.type == "html_inline" and "<img" in child.content.lower())
                    for child in token.children or []):
@@ -148,6 +142,14 @@ def check_author_note(article: Article, md: MarkdownIt) -> list[Diagnostic]:
                             article.source, line)
             diagnostics += [dataclasses.replace(d, line=line) for d in check_inline(token, article, line)]
     return diagnostics
+
+
+def author_note_line(article: Article) -> int:
+    """Where the author note's text starts in the article file (a YAML field: one line for all of it)."""
+    try:
+        return article.source.read_text(encoding="utf-8").split("\nauthor_note:")[0].count("\n") + 2
+    except (OSError, UnicodeDecodeError):
+        return 1
 
 
 def merge_removals(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
@@ -169,6 +171,14 @@ def merge_removals(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
     return out
 
 
+BROKEN_NOTE_LABEL = re.compile(r"\[\^([^\]\s]+)[ \t]*\n[ \t]*\]:")  # "[^foo" then "]: …" on the next line
+
+
+def broken_note(label: str, article: Article, line: int) -> BuildError:
+    return error("E039", f"the footnote [^{shown(label)}] is broken across lines",
+                 f"Write '[^{shown(label)}]:' on one line, the note's text after it.", article.source, line)
+
+
 def check_inline(inline: Token, article: Article, first_line: int) -> list[Diagnostic]:
     """Images, links and inline HTML of one paragraph, each at its own line."""
     diagnostics: list[Diagnostic] = []
@@ -188,8 +198,15 @@ def check_inline(inline: Token, article: Article, first_line: int) -> list[Diagn
         if child.type == "link_open":
             diagnostics += check_link(str(child.attrs.get("href", "")), article, line)
         line += child.content.count("\n") if child.type in ("text", "html_inline", "code_inline") else 0
+    broken = BROKEN_NOTE_LABEL.search(inline.content)
+    if broken:
+        raise broken_note(broken.group(1), article, first_line + inline.content[:broken.start()].count("\n"))
     missing = re.search(r"\[\^([^\]\s]+)\]", "".join(c.content for c in inline.children or [] if c.type == "text"))
     if missing:
+        for written in BROKEN_NOTE_LABEL.finditer(article.body):  # its note is there, but not as a note
+            if written.group(1) == missing.group(1):
+                raise broken_note(written.group(1), article, article.body_line + article.body[:written.start()].count(
+                    "\n"))
         raise error("E031", f"footnote reference [^{shown(missing.group(1))}] has no note",
                     f"Add '[^{shown(missing.group(1))}]: …' after the text, or remove the reference.",
                     article.source, first_line)
@@ -230,7 +247,7 @@ def check_raw_html(fragment: str, article: Article, line: int) -> list[Diagnosti
                             article.source, line)
             diagnostics += check_image(attrs.get("src", ""), attrs.get("alt", ""),
                                        "decorative" in attrs.get("class", "").split(), article, line)
-        if tag == "a" and "href" in attrs and url_scheme(attrs["href"]) is None:  # schemes: W050 above
+        if tag == "a" and "href" in attrs and url_scheme(attrs["href"]) in (None, *URL_SCHEMES):  # others: W050
             diagnostics += check_link(attrs["href"], article, line)
     return diagnostics
 
@@ -242,10 +259,48 @@ def check_link(href: str, article: Article, line: int) -> list[Diagnostic]:
         raise error("E030", f"link to '{shown(href)}' goes nowhere",
                     "Link to a full https:// address, or to an {#id} in this article with '#id'.",
                     article.source, line)
+    problem = url_problem(href) if scheme in URL_SCHEMES else ""
+    if problem:
+        raise error("E038", f"the address '{shown(href)}' is not valid: {problem}",
+                    "Correct the address (copy it from the browser's address bar), or write it as plain text.",
+                    article.source, line)
     if scheme is not None and scheme not in URL_SCHEMES:
         return [warning("W052", f"link '{shown(href)}' is removed: '{scheme}:' links are not allowed",
                         "Use an https:// or mailto: link, or write the address as plain text.", article.source, line)]
     return []  # '#id' links are checked against the finished document by check_ids
+
+
+# RFC 3986's characters (and '%' escapes); anything else in an address EPUBCheck refuses (RSC-020).
+URL_CHARACTERS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]")
+NAMED_CHARACTERS = {" ": "a space", "\\": "a backslash", "`": "a backtick", '"': "a quotation mark",
+                    "\t": "a tab", "\n": "a line break"}
+
+
+def url_problem(href: str) -> str:
+    """What is wrong with an http(s) or mailto address, in an editor's words; '' when nothing is."""
+    for character in href:
+        if ord(character) < 128 and not URL_CHARACTERS.fullmatch(character):
+            return f"it contains {NAMED_CHARACTERS.get(character, repr(character))}"
+    scheme, _, rest = href.partition(":")
+    if scheme.lower() == "mailto":
+        return ""
+    if not rest.startswith("//"):
+        return f"'{scheme}:' must be followed by '//'"
+    authority = re.split(r"[/?#]", rest[2:], maxsplit=1)[0]
+    host = authority.rpartition("@")[2]
+    if not host.startswith("["):
+        host, _, port = host.partition(":")
+        if port and not port.isdigit():
+            return f"its port '{shown(port)}' is not a number"
+    decoded = urllib.parse.unquote(host)
+    if not host:
+        return "it has no host name"
+    for character in decoded:
+        if ord(character) < 128 and not (character.isalnum() or character in "-._[]:"):
+            return f"its host name contains {NAMED_CHARACTERS.get(character, repr(character))}"
+    if "" in decoded.rstrip(".").split(".") or decoded.startswith("."):
+        return f"its host name '{shown(decoded)}' has an empty part (two dots together, or a dot at the start)"
+    return ""
 
 
 @functools.cache  # checked, then converted: one conversion per formula
@@ -257,7 +312,9 @@ def check_math(latex: str, article: Article, line: int) -> None:
     try:
         etree.fromstring(latex_to_mathml(latex))
     except (mathml.UnreadableLatex, etree.XMLSyntaxError) as exc:
-        reason = shown(exc) if isinstance(exc, mathml.UnreadableLatex) else f"XMLSyntaxError: {shown(exc)}"
+        reason = shown(exc) if isinstance(exc, mathml.UnreadableLatex) else (
+            "an '&' outside an environment such as \\begin{aligned} … \\end{aligned}" if "&" in latex
+            else "it does not convert to MathML")
         raise error("E036", f"display math cannot be read ({reason})",
                     "Check the LaTeX between $$ and $$ (braces, \\frac{…}{…}).", article.source, line) from None
 
@@ -345,3 +402,62 @@ def check_attribute_values(element: etree._Element, article: Article) -> None:
         if problem:
             raise error("E035", f"{name}=\"{shown(value)}\" is not valid", f"Write {problem}.", article.source,
                         find_line(article, f"{name}="))
+
+
+# --- the finished tree: what only the whole document shows (raw HTML included), at the marked lines -----
+
+
+def check_finished(section: etree._Element, article: Article) -> None:
+    """Headings, link names and landmark labels of the finished article, each at its source line."""
+    check_outline(section, article)
+    check_link_names(section, article)
+    check_bibliography_labels(section, article)
+
+
+def element_line(element: etree._Element, article: Article) -> int:
+    return source_lines.line_of(element) or article.body_line
+
+
+def text_or_alt(element: etree._Element) -> str:
+    """What a screen reader names an element by: its text, else the alt text of its images."""
+    return " ".join("".join(element.itertext()).split()) or " ".join(
+        " ".join(element.xpath(".//h:img/@alt", namespaces=NS)).split())
+
+
+def check_outline(section: etree._Element, article: Article) -> None:
+    """Body and author note (it follows the body's outline), raw HTML headings included: no skipped level, no
+    empty heading. (Level 1 is refused on the tokens: the sanitiser keeps no <h1>.)"""
+    previous = 1
+    query = " | ".join(f"./h:div[@class='article-text']//h:h{n} | ./h:aside[@class='author-note']//h:h{n}"
+                       for n in range(2, 7))
+    for heading in section.xpath(query, namespaces=NS):
+        level, line = int(heading.tag[-1]), element_line(heading, article)
+        if level > previous + 1:
+            raise error("E021", f"heading level skips from {previous} to {level}",
+                        f"Use '{'#' * (previous + 1)}' here.", article.source, line)
+        if not " ".join("".join(heading.itertext()).split()):
+            what = "a heading of only an image" if heading.xpath(".//h:img", namespaces=NS) else "an empty heading"
+            raise error("E022", what, "Write the heading's words after the '#'s (put an image in a paragraph below"
+                        " it), or delete the line.", article.source, line)
+        previous = level
+
+
+def check_link_names(section: etree._Element, article: Article) -> None:
+    for link in section.xpath(".//h:a[@href]", namespaces=NS):
+        if not text_or_alt(link):
+            raise error("E037", f"the link to '{shown(link.get('href'))}' has no text",
+                        "Give the link words that say where it goes: [the report](https://…); a linked image needs"
+                        " alt text saying where the link leads.", article.source, element_line(link, article))
+
+
+def check_bibliography_labels(section: etree._Element, article: Article) -> None:
+    """Each bibliography is a landmark named by its heading: two with one name cannot be told apart."""
+    named: dict[str, bool] = {}
+    for bibliography in section.xpath(".//h:section[@role='doc-bibliography']", namespaces=NS):
+        label = section.xpath(f".//*[@id='{bibliography.get('aria-labelledby', '')}']", namespaces=NS)
+        name = " ".join("".join(label[0].itertext()).split()) if label else ""
+        if name in named:
+            raise error("E023", f"a second bibliography called '{shown(name)}'",
+                        "Start each bibliography after the first with its own heading ('## Further reading').",
+                        article.source, element_line(bibliography, article))
+        named[name] = True

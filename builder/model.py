@@ -133,6 +133,9 @@ class Document:
     images: tuple[Image, ...] = ()
     has_math: bool = False
     landmark: str = ""  # epub:type for the landmarks nav, e.g. "bodymatter"
+    # (line of the XHTML, line of the article file) where a rendered element starts: validators' verdicts
+    # told as source lines (builder.source_lines), kept here because the published markup carries none.
+    source_lines: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -23,12 +23,14 @@ from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 
-from builder import images
+from builder import images, source_lines
 from builder.errors import Diagnostic
 from builder.markdown_checks import (  # noqa: F401  (the sanitiser's policy, re-exported for its users)
     ALLOWED_ATTRIBUTES,
     ALLOWED_TAGS,
     URL_SCHEMES,
+    author_note_line,
+    check_finished,
     check_ids,
     check_tokens,
     latex_to_mathml,
@@ -65,13 +67,18 @@ def markdown_parser() -> MarkdownIt:
         md.use(container_plugin, name=name, validate=lambda params, *_, name=name: params.strip().split(" ")[0] == name)
     md.disable("math_inline")  # "$" in prose is money, not math; display math is $$…$$ only
     md.add_render_rule("math_block", render_math_block)
+    md.add_render_rule("math_block_label", render_math_block)  # $$…$$ (2): MyST's numbered equation
     md.add_render_rule("container_equation_open", render_equation_open)
     return md
 
 
 def render_math_block(self: Any, tokens: list[Token], idx: int, options: Any, env: dict) -> str:
     # Stashed as an attribute so that nh3 never sees MathML; it is converted after sanitising.
-    return f'<div class="math" data-math="{html.escape(tokens[idx].content.strip())}"></div>\n'
+    token = tokens[idx]
+    label = f' data-math-label="{html.escape(token.info)}"' if token.type == "math_block_label" else ""
+    line = token.attrGet(source_lines.MARK)
+    marker = f' {source_lines.MARK}="{line}"' if line is not None else ""
+    return f'<div class="math" data-math="{html.escape(token.content.strip())}"{label}{marker}></div>\n'
 
 
 def render_equation_open(self: Any, tokens: list[Token], idx: int, options: Any, env: dict) -> str:
@@ -82,11 +89,15 @@ def render_equation_open(self: Any, tokens: list[Token], idx: int, options: Any,
 # --- HTML → namespaced XHTML ----------------------------------------------------------------------
 
 
-def sanitise(html_text: str) -> str:
+def sanitise(html_text: str, marked: bool = False) -> str:
+    """`marked`: keep the source-line markers too (the source has none of its own: E051 refuses them)."""
+    attributes = ALLOWED_ATTRIBUTES
+    if marked:
+        attributes = {**ALLOWED_ATTRIBUTES, "*": ALLOWED_ATTRIBUTES["*"] | {source_lines.MARK}}
     return nh3.clean(
         html_text,
         tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
+        attributes=attributes,
         url_schemes=URL_SCHEMES,
         link_rel=None,
         strip_comments=True,
@@ -161,6 +172,8 @@ def enrich_body(body: etree._Element, slug: str) -> tuple[list[str], list[Image]
     pictures = make_figures(body, slug)
     pages = mark_page_breaks(body)
     has_math = convert_math(body)
+    repair_preformatted(body)
+    empty_header_cells_as_data(body)
     for element in body.iter():  # ids with ':' (footnote plugin) are not valid XML ids
         if element.get("id"):
             element.set("id", element.get("id").replace(":", "-"))
@@ -169,6 +182,48 @@ def enrich_body(body: etree._Element, slug: str) -> tuple[list[str], list[Image]
     if notes is not None:
         body.append(notes)
     return pages, pictures, has_math
+
+
+# Phrasing content (what a <pre> may hold): raw HTML whose blank line ended its block leaves Markdown
+# paragraphs inside a <pre>, which is invalid; their words stay, the block elements go.
+PHRASING = frozenset({"a", "abbr", "b", "br", "cite", "code", "del", "em", "i", "img", "ins", "kbd", "mark", "q",
+                      "s", "small", "span", "strong", "sub", "sup", "u", "math"})
+
+
+def repair_preformatted(body: etree._Element) -> None:
+    for pre in xpath(body, ".//h:pre"):
+        for inner in list(pre.iterdescendants()):
+            if isinstance(inner.tag, str) and etree.QName(inner).localname not in PHRASING:
+                unwrap(inner)
+
+
+def unwrap(element: etree._Element) -> None:
+    """Replace an element by its content (text, children, tail), in place."""
+    parent = element.getparent()
+    index = parent.index(element)
+    previous = element.getprevious()
+    text = (element.text or "") + ("\n" if etree.QName(element).localname == "p" else "")
+    if previous is None:
+        parent.text = (parent.text or "") + text
+    else:
+        previous.tail = (previous.tail or "") + text
+    for offset, child in enumerate(list(element)):
+        parent.insert(index + offset, child)
+    last = element.getprevious()
+    tail = element.tail or ""
+    if last is None:
+        parent.text = (parent.text or "") + tail
+    else:
+        last.tail = (last.tail or "") + tail
+    parent.remove(element)
+
+
+def empty_header_cells_as_data(body: etree._Element) -> None:
+    """An empty header cell (the top-left corner of a two-way table) heads nothing: a data cell says so."""
+    for cell in xpath(body, ".//h:th"):
+        if not text_of(cell) and not xpath(cell, ".//h:img[normalize-space(@alt)] | .//m:math"):
+            cell.tag = f"{{{XHTML}}}td"
+            cell.attrib.pop("scope", None)
 
 
 def mark_noterefs(body: etree._Element) -> None:
@@ -215,13 +270,17 @@ def make_containers(body: etree._Element, slug: str) -> None:
         aside = h("aside", class_="pullquote", epub_type="pullquote", aria_hidden="true")
         aside.extend(list(div))
         replace(div, aside)
-    for div in xpath(body, ".//h:div[@class='bibliography']"):
+    for number, div in enumerate(xpath(body, ".//h:div[@class='bibliography']"), start=1):
+        # Each bibliography labelled by its own heading (a second one is not announced as the first).
+        identifier = f"{slug}-references" + (f"-{number}" if number > 1 else "")
+        if len(div) and div[0].tag.endswith(("h2", "h3")):
+            identifier = div[0].get("id") or identifier
         section = h("section", class_="bibliography", epub_type="bibliography", role="doc-bibliography",
-                    aria_labelledby=f"{slug}-references")
+                    aria_labelledby=identifier)
         if not len(div) or not div[0].tag.endswith(("h2", "h3")):
-            sub(section, "h2", "References", id=f"{slug}-references")
+            sub(section, "h2", "References", id=identifier)
         else:
-            div[0].set("id", f"{slug}-references")
+            div[0].set("id", identifier)
         section.extend(list(div))
         replace(div, section)
 
@@ -296,6 +355,14 @@ def convert_math(body: etree._Element) -> bool:
         container.attrib.pop("title", None)
         math = etree.fromstring(latex_to_mathml(div.get("data-math", "")))
         math.set("alttext", alt or div.get("data-math", ""))
+        label = div.get("data-math-label")
+        if label is not None:  # the equation's number, printed beside it as (2)
+            numbered = h("div", class_="numbered-equation")
+            numbered.append(math)
+            sub(numbered, "span", f"({label})", class_="equation-number").tail = None
+            math.tail = " "
+            replace(div, numbered)
+            continue
         replace(div, math)
     return found
 
@@ -329,10 +396,14 @@ def xhtml_document(title: str, language: str, body_content: etree._Element, styl
     return f'<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html>\n{markup}\n'
 
 
-def markdown_fragment(markdown: str, md: MarkdownIt, parsed: tuple[list[Token], dict] | None = None) -> etree._Element:
-    """The Markdown as sanitised XHTML; `parsed` (tokens and env) saves parsing it again."""
+def markdown_fragment(markdown: str, md: MarkdownIt, parsed: tuple[list[Token], dict] | None = None,
+                      first_line: int | None = None, *, fixed: bool = False) -> etree._Element:
+    """The Markdown as sanitised XHTML; `parsed` (tokens and env) saves parsing it again. With `first_line`
+    its elements carry their source lines (source_lines.MARK) until `unmark` takes them off."""
     tokens, env = parsed if parsed is not None else (md.parse(markdown, env := {}), env)
-    rendered = sanitise(md.renderer.render(tokens, md.options, env))
+    if first_line is not None:
+        source_lines.mark_tokens(tokens, first_line, fixed=fixed)
+    rendered = sanitise(md.renderer.render(tokens, md.options, env), marked=first_line is not None)
     container = lxml_html.fragment_fromstring(rendered or "<p></p>", create_parent="div")
     return to_xhtml(container)
 
@@ -401,6 +472,25 @@ def article_header(article: Article, words: int, around: Neighbourhood) -> etree
     return header
 
 
+def author_note(article: Article, md: MarkdownIt) -> etree._Element:
+    """The author note, with its own notes: ids kept apart from the body's (fn1 may be in both)."""
+    note = h("aside", class_="author-note", aria_label="About the author")
+    fragment = markdown_fragment(article.author_note, md, None, author_note_line(article), fixed=True)
+    mark_noterefs(fragment)
+    notes = mark_notes(fragment)
+    if notes is not None:
+        fragment.append(notes)
+    for element in fragment.iter():
+        if element.get("id"):
+            element.set("id", f"author-note-{element.get('id').replace(':', '-')}")
+        if element.get("href", "").startswith("#"):
+            element.set("href", f"#author-note-{element.get('href')[1:].replace(':', '-')}")
+        if element.get("aria-labelledby"):
+            element.set("aria-labelledby", f"author-note-{element.get('aria-labelledby')}")
+    note.extend(list(fragment))
+    return note
+
+
 def render_article(article: Article, language: str, md: MarkdownIt | None = None,
                    around: Neighbourhood | None = None) -> Rendered:
     md = md or markdown_parser()
@@ -408,7 +498,7 @@ def render_article(article: Article, language: str, md: MarkdownIt | None = None
     env: dict = {}
     tokens = md.parse(article.body, env)
     diagnostics = check_tokens(tokens, env, article, md)
-    body = markdown_fragment(article.body, md, (tokens, env))
+    body = markdown_fragment(article.body, md, (tokens, env), article.body_line)
     body.set("id", f"{article.slug}-text")
     body.set("class", "article-text")
     pages, pictures, has_math = enrich_body(body, article.slug)
@@ -424,17 +514,20 @@ def render_article(article: Article, language: str, md: MarkdownIt | None = None
     section.append(article_header(article, len(text_of(body).split()), around))
     section.append(body)
     if article.author_note:
-        note = sub(section, "aside", class_="author-note", aria_label="About the author")
-        note.extend(list(markdown_fragment(article.author_note, md)))
+        section.append(author_note(article, md))
     for notes_section in notes:
         section.append(notes_section)
     set_listening_estimate(section, around.speech_rate)
+    check_finished(section, article)
     headings = identify_headings(section, article.slug)
     check_ids(section, article)
+    marks = source_lines.unmark(section)
+    xhtml = xhtml_document(article.title, language, section)
     document = Document(
         file_name=f"text/{article.slug}.xhtml",
         title=article.title,
-        xhtml=xhtml_document(article.title, language, section),
+        xhtml=xhtml,
+        source_lines=source_lines.line_map(xhtml, marks),
         article=article,
         headings=tuple(headings),
         pages=tuple(start_pages + pages),
