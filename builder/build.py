@@ -185,7 +185,8 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
         for name, book in books.items():
             package.write_epub(book, modified, staging / name)
         report = build_report.report(prepared, books, staging, options.validate, narration_report)
-        if options.validate and (refused := build_report.validation_failures(report)):
+        if options.validate and (refused := build_report.validation_failures(
+                report, {name: book.documents for name, book in books.items()})):
             raise BuildError(*refused)  # their metadata says they were checked: publish none of them
         build_report.write_report(report, staging)
         outputs = publish(staging, options.output, [*books, *build_report.REPORT_FILES],

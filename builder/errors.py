@@ -67,7 +67,6 @@ CODES: dict[str, str] = {
     "E020": "a level-1 heading in an article body",
     "E021": "a heading level is skipped",
     "E022": "a heading is empty or holds only an image",
-    "E023": "two bibliographies in one article have the same heading",
     "E030": "a link goes nowhere (unknown #id, empty or relative link)",
     "E031": "a footnote reference has no note",
     "E033": "an id is used twice in one article",

@@ -408,10 +408,9 @@ def check_attribute_values(element: etree._Element, article: Article) -> None:
 
 
 def check_finished(section: etree._Element, article: Article) -> None:
-    """Headings, link names and landmark labels of the finished article, each at its source line."""
+    """Headings and link names of the finished article, each at its source line."""
     check_outline(section, article)
     check_link_names(section, article)
-    check_bibliography_labels(section, article)
 
 
 def element_line(element: etree._Element, article: Article) -> int:
@@ -448,16 +447,3 @@ def check_link_names(section: etree._Element, article: Article) -> None:
             raise error("E037", f"the link to '{shown(link.get('href'))}' has no text",
                         "Give the link words that say where it goes: [the report](https://…); a linked image needs"
                         " alt text saying where the link leads.", article.source, element_line(link, article))
-
-
-def check_bibliography_labels(section: etree._Element, article: Article) -> None:
-    """Each bibliography is a landmark named by its heading: two with one name cannot be told apart."""
-    named: dict[str, bool] = {}
-    for bibliography in section.xpath(".//h:section[@role='doc-bibliography']", namespaces=NS):
-        label = section.xpath(f".//*[@id='{bibliography.get('aria-labelledby', '')}']", namespaces=NS)
-        name = " ".join("".join(label[0].itertext()).split()) if label else ""
-        if name in named:
-            raise error("E023", f"a second bibliography called '{shown(name)}'",
-                        "Start each bibliography after the first with its own heading ('## Further reading').",
-                        article.source, element_line(bibliography, article))
-        named[name] = True

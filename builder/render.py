@@ -283,6 +283,20 @@ def make_containers(body: etree._Element, slug: str) -> None:
             div[0].set("id", identifier)
         section.extend(list(div))
         replace(div, section)
+    name_bibliographies_apart(body)
+
+
+def name_bibliographies_apart(body: etree._Element) -> None:
+    """Each bibliography is a landmark named by its heading: one whose heading repeats an earlier one's
+    ("References" twice) is named with its number, "References (2)", so the two can be told apart."""
+    seen: dict[str, int] = {}
+    for section in xpath(body, ".//h:section[@role='doc-bibliography']"):
+        heading = xpath(section, f".//*[@id='{section.get('aria-labelledby', '')}']")
+        name = text_of(heading[0]) if heading else ""
+        seen[name] = seen.get(name, 0) + 1
+        if seen[name] > 1:
+            section.attrib.pop("aria-labelledby", None)
+            section.set("aria-label", f"{name} ({seen[name]})")
 
 
 def make_figures(body: etree._Element, slug: str) -> list[Image]:

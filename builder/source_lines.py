@@ -10,10 +10,15 @@ an element Ace points at) can be told to the editor as a line of the article.
 from __future__ import annotations
 
 import bisect
+import re
+from collections.abc import Sequence
 from html.parser import HTMLParser
+from pathlib import Path
 
 from lxml import etree
 from markdown_it.token import Token
+
+from builder.model import Document
 
 MARK = "data-source-line"  # reserved: raw HTML may not carry it (E051)
 LINKED_INLINE = ("link_open", "image")
@@ -88,11 +93,11 @@ def unmark(root: etree._Element) -> list[int | None]:
 def line_map(published: str, marks: list[int | None]) -> tuple[tuple[int, int], ...]:
     """(line of the published XHTML, source line) wherever a marked element starts, in order.
 
-    `marks` comes from `unmark` on the tree `published` was serialised from, so the parsed elements
-    pair up with it one for one (removing attributes moves no element to another line)."""
-    root = etree.fromstring(published.encode("utf-8"))
+    `marks` comes from `unmark` on the tree serialised as the body's content of `published`, so the parsed
+    elements pair up with it one for one (removing attributes moves no element to another line)."""
+    body = etree.fromstring(published.encode("utf-8"))[-1]
     pairs: dict[int, int] = {}
-    for element, mark in zip(root.iter(), marks, strict=False):
+    for element, mark in zip(body[0].iter(), marks, strict=True):  # the body's content: the unmarked tree
         if mark is not None and element.sourceline is not None:
             pairs.setdefault(element.sourceline, mark)
     return tuple(sorted(pairs.items()))
@@ -102,3 +107,32 @@ def source_line(lines: tuple[tuple[int, int], ...], xhtml_line: int) -> int | No
     """The source line of what is on `xhtml_line` of a published document: the nearest mark at or before it."""
     index = bisect.bisect_right(lines, (xhtml_line, float("inf"))) - 1
     return lines[index][1] if index >= 0 else None
+
+
+def cfi_line(published: str, cfi: str) -> int | None:
+    """The XHTML line of the element an EPUB CFI path such as '/4/2[a]/4' points at (Ace's pointer)."""
+    try:
+        element = etree.fromstring(published.encode("utf-8"))
+    except etree.XMLSyntaxError:
+        return None
+    for step in re.findall(r"/(\d+)", cfi.split("!")[-1]):
+        children = [child for child in element if isinstance(child.tag, str)]
+        index = int(step) // 2 - 1  # even steps count elements, from /2
+        if int(step) % 2 or not 0 <= index < len(children):
+            break
+        element = children[index]
+    return element.sourceline
+
+
+def locate(documents: Sequence[Document], location: str) -> tuple[Path, int] | None:
+    """The article file and source line of a validator's location: 'EPUB/text/a.xhtml:12' (EPUBCheck) or
+    'text/a.xhtml#/4/2[a]/4' (Ace); None when it is not in an article."""
+    path, _, pointer = location.partition("#")
+    path, _, number = path.rpartition(":") if not pointer else (path, "", "")
+    for document in documents:
+        if document.article is None or not path.endswith(document.file_name):
+            continue
+        xhtml_line = int(number) if number.isdigit() else cfi_line(document.xhtml, pointer) if pointer else None
+        line = source_line(document.source_lines, xhtml_line) if xhtml_line else None
+        return document.article.source, line or document.article.body_line
+    return None
