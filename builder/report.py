@@ -15,8 +15,8 @@ from builder.errors import Diagnostic, shown
 from builder.model import Document
 
 if TYPE_CHECKING:
-    from builder.build import Prepared
     from builder.package import Book
+    from builder.records import Prepared
 
 REPORT_FILES = ["report.json", "report.md"]
 
