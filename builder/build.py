@@ -125,7 +125,7 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
                 narration_report = {"status": f"not built: {missing}"}
         for name, book in books.items():
             package.write_epub(book, modified, staging / name)
-        report = build_report.report(prepared, books, staging, options.validate, narration_report)
+        report = build_report.report(prepared, books, staging, options.validate, narration_report, options.cache_dir)
         if options.validate and (refused := build_report.validation_failures(
                 report, {name: book.documents for name, book in books.items()})):
             raise BuildError(*refused)  # their metadata says they were checked: publish none of them

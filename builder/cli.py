@@ -14,6 +14,7 @@ from builder import __version__
 from builder.config import PROFILES
 from builder.errors import BuildError, Diagnostic, one_line
 from builder.mathml import converter
+from builder.run.cache import default_cache_dir
 
 EXIT_OK, EXIT_USER_ERROR, EXIT_INTERRUPTED, EXIT_INTERNAL = 0, 1, 130, 70
 
@@ -42,8 +43,9 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("--jobs", type=int, default=0, metavar="N",
                        help="processes for speech synthesis and encoding (default: one per core)")
     build.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
-                       help="where spoken clips are cached (default: $XDG_CACHE_HOME/edition-builder/clips)")
-    build.add_argument("--no-cache", action="store_true", help="neither read nor write the clip cache")
+                       help="where spoken clips, encoded articles and validators' verdicts are cached"
+                            " (default: $XDG_CACHE_HOME/edition-builder)")
+    build.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     build.add_argument("--voice", help="speech voice, overriding edition.toml (e.g. en-gb)")
     build.add_argument("--rate", type=int, help="speech rate in words a minute, overriding edition.toml")
     build.add_argument("--volume", type=float, help="speech volume from 0 to 1, overriding edition.toml")
@@ -130,7 +132,7 @@ def run_build(arguments: argparse.Namespace) -> int:
         validate=arguments.validate,
         profiles=profiles(arguments.profile),
         jobs=arguments.jobs or os.cpu_count() or 1,
-        cache_dir=None if arguments.no_cache or not arguments.audio else (arguments.cache_dir or clip_cache()),
+        cache_dir=None if arguments.no_cache else (arguments.cache_dir or default_cache_dir()),
         voice=arguments.voice,
         rate=arguments.rate,
         volume=arguments.volume,
@@ -152,12 +154,6 @@ def profiles(chosen: list[str] | None) -> tuple[str, ...]:
     if "all" in chosen:
         return tuple(PROFILES)
     return tuple(dict.fromkeys(chosen))
-
-
-def clip_cache() -> Path:
-    from builder.narration import default_cache_dir  # the speech branch loads only when narrating
-
-    return default_cache_dir()
 
 
 class ProgressBar:

@@ -50,7 +50,6 @@ DECODER_OFFSET_SAMPLES = 1105
 # Part of the cache key: bump when clip processing changes. v3: each clip from an untouched engine.
 CLIP_FORMAT = "pcm16-trimmed-v3"
 SILENCE_THRESHOLD = 0  # espeak-ng pads with exact zeros; anything else is speech
-PROJECT = "edition-builder"
 
 
 @dataclass(frozen=True)
@@ -169,11 +168,6 @@ _CACHE_MAGIC = b"EBCLIP01"
 _CACHE_HEADER = struct.Struct("<8sIQ32s")  # magic, sample rate, PCM bytes, sha256 of PCM
 
 
-def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / PROJECT / "clips"
-
-
 def clip_key(spoken: str, voice: Voice, engine_id: str) -> str:
     """Content address of a clip: what is said, how, and by which engine (never what came before it:
     every clip is spoken by an untouched engine)."""
@@ -185,8 +179,8 @@ def clip_key(spoken: str, voice: Voice, engine_id: str) -> str:
 class ClipCache:
     """Clips on disk, written atomically and verified (length and checksum) on every read."""
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
+    def __init__(self, cache_dir: Path) -> None:
+        self.folder = cache_dir / "clips"
 
     def _path(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.clip"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -22,14 +21,14 @@ REPORT_FILES = ["report.json", "report.md"]
 
 
 def report(prepared: Prepared, books: Mapping[str, Book], staging: Path, run_validators: bool,
-           narration: dict) -> dict[str, Any]:
+           narration: dict, cache_dir: Path | None = None) -> dict[str, Any]:
     edition = prepared.edition
     articles = prepared.articles
     placed = [document.article.page for document in articles if document.article and document.article.page]
     return {
         "edition": {"title": edition.full_title, "identifier": edition.identifier, "language": edition.language,
                     "articles": len(articles)},
-        "books": books_report(books, staging, run_validators),
+        "books": books_report(books, staging, run_validators, cache_dir),
         "images": [
             {"document": document.file_name, "src": image.src, "alt": image.alt, "decorative": image.decorative,
              "caption": image.caption, "long_description": image.has_long_description}
@@ -48,20 +47,22 @@ def report(prepared: Prepared, books: Mapping[str, Book], staging: Path, run_val
 VALIDATORS = ("epubcheck", "ace")
 
 
-def books_report(books: Mapping[str, Book], staging: Path, run_validators: bool) -> dict[str, Any]:
+def books_report(books: Mapping[str, Book], staging: Path, run_validators: bool,
+                 cache_dir: Path | None = None) -> dict[str, Any]:
+    """Each book's size, digest, claims and verdicts; verdicts on books already judged come from the
+    verdict cache in `cache_dir`."""
     entries = {name: book_entry(book, staging / name) for name, book in books.items()}
     if not run_validators:
         for entry in entries.values():
             entry["validators"] = dict.fromkeys(VALIDATORS, "not run (--no-validate)")
         return entries
-    from concurrent.futures import ThreadPoolExecutor  # only when validating: keeps text builds' start-up short
+    from builder.run import validation  # only when validating: keeps text builds' start-up short
 
-    # The validators are separate processes (Java, Chromium): run them side by side.
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        runs = {(name, validator): pool.submit(validator_result, validator, staging / name)
-                for name in entries for validator in VALIDATORS}
-    for (name, validator), run in runs.items():
-        entries[name]["validators"][validator] = run.result()
+    verdicts = validation.judge({name: (staging / name, entry["sha256"]) for name, entry in entries.items()},
+                                lambda validator, path: validator_result(validator, path),  # looked up per call
+                                validation.VerdictCache(cache_dir) if cache_dir is not None else None)
+    for name, entry in entries.items():
+        entry["validators"] = verdicts[name]
     return entries
 
 
@@ -122,10 +123,10 @@ def faults(result: Mapping[str, Any]) -> int:
 
 def validator_result(validator: str, path: Path) -> dict[str, Any] | str:
     from builder import validate  # only builds that validate pay for importing the runners
+    from builder.run import validation
 
-    runner = validate.run_epubcheck if validator == "epubcheck" else validate.run_ace
     try:
-        return asdict(runner(path))
+        return asdict(validation.session(validator).check(path))  # one JVM, one browser for every book
     except validate.ValidatorUnavailable as exc:
         return f"not run: {exc}"
 
