@@ -19,8 +19,8 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from builder import images, mathml, source_lines
-from builder.config import LANGUAGE_TAG
 from builder.errors import BuildError, Diagnostic, error, shown, warning
+from builder.i18n import languages
 from builder.images import CSS_URL, url_scheme
 from builder.model import Article
 
@@ -47,6 +47,15 @@ URL_SCHEMES = {"http", "https", "mailto"}
 
 
 # --- diagnostics on the token stream (they know the line numbers) ---------------------------------
+
+# A passage in another language: '::: {lang=de}' … ':::' (pandoc's fenced div with a lang attribute).
+LANG_CONTAINER = re.compile(r"^\{\s*lang\s*=\s*[\"']?([^\"'}\s]*)[\"']?\s*\}$")
+
+
+def container_language(token: Token) -> str:
+    match = LANG_CONTAINER.match(token.info.strip())
+    return match.group(1) if match else ""
+
 
 # Classes and attributes the enrichment stage gives meaning to: in raw HTML they would be taken for the
 # builder's own markup (footnotes, math) and could break it, so they are refused rather than trusted.
@@ -111,6 +120,10 @@ def check_tokens(tokens: list[Token], env: dict, article: Article, md: MarkdownI
                         "The title comes from the front matter: use '##' for sections.", article.source, here)
         if token.type in ("math_block", "math_block_label"):
             check_math(token.content, article, here)
+        if token.type == "container_lang_open":
+            check_language(container_language(token), article, here)
+        elif token.attrs and "lang" in token.attrs:
+            check_language(str(token.attrs["lang"]), article, here)
         if token.type == "inline":
             diagnostics += check_inline(token, article, here)
     diagnostics = merge_removals(diagnostics + check_author_note(article, md))
@@ -195,8 +208,11 @@ def check_inline(inline: Token, article: Article, first_line: int) -> list[Diagn
                                        "decorative" in str(child.attrs.get("class", "")).split(), article, line)
         elif child.attrs and child.tag:
             diagnostics += removed_attributes(child.tag, child.attrs, article, line)
+        if child.attrs and "lang" in child.attrs:
+            check_language(str(child.attrs["lang"]), article, line)
         if child.type == "link_open":
             diagnostics += check_link(str(child.attrs.get("href", "")), article, line)
+            diagnostics += check_link_text(link_text(inline.children or [], child), article, line)
         line += child.content.count("\n") if child.type in ("text", "html_inline", "code_inline") else 0
     broken = BROKEN_NOTE_LABEL.search(inline.content)
     if broken:
@@ -303,6 +319,42 @@ def url_problem(href: str) -> str:
     return ""
 
 
+# A screen reader lists a page's links by their text alone: these say nothing about where they go.
+TEXT_SAYING_NOTHING = {"link", "here", "click here", "this link", "click", "more", "read more"}
+RAW_ADDRESS = re.compile(r"^(?:https?://|www\.)\S+$", re.IGNORECASE)
+RAW_ADDRESS_LIMIT = 40  # characters: past this, an address spelled out takes seconds to hear
+
+
+def link_text(children: list[Token], opening: Token) -> str:
+    """The words between a link_open token and its link_close."""
+    start = children.index(opening)
+    words, depth = [], 0
+    for token in children[start + 1:]:
+        if token.type == "link_close" and depth == 0:
+            break
+        depth += {"link_open": 1, "link_close": -1}.get(token.type, 0)
+        words.append(token.content if token.type in ("text", "code_inline") else " ")
+    return " ".join("".join(words).split())
+
+
+def check_link_text(text: str, article: Article, line: int) -> list[Diagnostic]:
+    """A link is named by its text: 'link' or a 150-character address is what a screen reader says for it."""
+    if text.lower().strip(" .:!") in TEXT_SAYING_NOTHING:
+        return [warning("W037", f"the link text '{shown(text)}' does not say where the link goes",
+                        "Put the link on words that name its destination (the event, the document, the site).",
+                        article.source, line)]
+    if RAW_ADDRESS.match(text) and len(text) > RAW_ADDRESS_LIMIT:
+        return [warning("W037", f"the link text is an address of {len(text)} characters, spelled out by screen readers",
+                        "Put the link on words that name its destination; keep a printed address as plain text.",
+                        article.source, line)]
+    return []
+
+
+def check_language(tag: str, article: Article, line: int) -> None:
+    if wrong := languages.problem(tag):
+        raise error("E006", f"{shown(wrong.message)} in lang=", wrong.remedy, article.source, line)
+
+
 @functools.cache  # checked, then converted: one conversion per formula
 def latex_to_mathml(latex: str) -> str:
     return mathml.converter.convert(latex)
@@ -359,7 +411,7 @@ def check_ids(section: etree._Element, article: Article) -> None:
         identifier = element.get("id")
         if identifier is not None:
             if identifier in seen and identifier.startswith("page-") and "pagebreak" in element.get("class", ""):
-                label = element.get("aria-label", identifier).removeprefix("Page ")
+                label = identifier.removeprefix("page-")
                 raise error("E033", f"print page {shown(label)} is marked twice",
                             "Mark each page once (the article's first page comes from 'page:' in the front matter).",
                             article.source, find_line(article, f"[{label}]{{.pagebreak}}"))
@@ -390,9 +442,9 @@ def check_attribute_values(element: etree._Element, article: Article) -> None:
     """Values raw HTML may carry past nh3 that would make the book invalid."""
     for name, value in element.attrib.items():
         problem = ""
-        if name == "lang" and value and not LANGUAGE_TAG.match(value):
-            raise error("E006", f"invalid language tag '{shown(value)}' in lang=",
-                        "Use a BCP 47 tag such as 'fr' or 'en-GB'.", article.source, find_line(article, value))
+        if name == "lang" and value and (wrong := languages.problem(value)):  # raw HTML's lang, which no token shows
+            raise error("E006", f"{shown(wrong.message)} in lang=", wrong.remedy, article.source,
+                        find_line(article, f'lang="{value}"', f"lang={value}", value))
         if name in ("colspan", "rowspan") and not (value.isdigit() and 0 < int(value) < 1000):
             problem = "a whole number from 1 to 999"
         elif name == "start" and not re.fullmatch(r"-?\d+", value):

@@ -28,6 +28,7 @@ def report(prepared: Prepared, books: Mapping[str, Book], staging: Path, run_val
     return {
         "edition": {"title": edition.full_title, "identifier": edition.identifier, "language": edition.language,
                     "articles": len(articles)},
+        "languages": languages_report(prepared),
         "books": books_report(books, staging, run_validators, cache_dir),
         "images": [
             {"document": document.file_name, "src": image.src, "alt": image.alt, "decorative": image.decorative,
@@ -42,6 +43,20 @@ def report(prepared: Prepared, books: Mapping[str, Book], staging: Path, run_val
         "warnings": [str(warning) for warning in prepared.warnings],
         "suppressed_warnings": [str(warning) for warning in prepared.suppressed],  # by edition.toml
     }
+
+
+def languages_report(prepared: Prepared) -> dict[str, dict[str, list[str]]]:
+    """Every language of the book, the edition's first: the documents written in it, and those that hold
+    passages in it."""
+    found: dict[str, dict[str, list[str]]] = {}
+    for document in prepared.documents:
+        own = document.language or prepared.edition.language
+        for language in (own, *document.languages):
+            entry = found.setdefault(language, {"documents": [], "passages_in": []})
+            where = entry["documents"] if language == own else entry["passages_in"]
+            if document.file_name not in where:
+                where.append(document.file_name)
+    return found
 
 
 VALIDATORS = ("epubcheck", "ace")
@@ -139,7 +154,14 @@ def write_report(data: dict[str, Any], folder: Path) -> None:
 
 def markdown(data: dict[str, Any]) -> str:
     lines = [f"# Build report: {data['edition']['title']}", "",
-             f"{data['edition']['articles']} articles, language {data['edition']['language']}.", ""]
+             f"{data['edition']['articles']} articles, language {data['edition']['language']}.", "",
+             "## Languages", ""]
+    for language, used in data["languages"].items():
+        count = len(used["documents"])
+        where = [f"{count} document{'s' if count != 1 else ''}"] if count else []
+        where += [f"passages in {', '.join(used['passages_in'])}"] if used["passages_in"] else []
+        lines.append(f"- {language}: {'; '.join(where)}")
+    lines.append("")
     for name, book in data["books"].items():
         lines += [f"## {name}", "", f"- Size: {book['bytes']:,} bytes; SHA-256 `{book['sha256'][:16]}…`"]
         for validator, result in book["validators"].items():

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from builder import validate
+from builder.run.cache import mark_used
 
 VALIDATORS = ("epubcheck", "ace")
 VERDICT_FORMAT = 2  # part of the key: bump when what a verdict records changes (2: message locations)
@@ -87,6 +88,7 @@ class VerdictCache:
             return None
         if not isinstance(stored, dict) or stored.get("key") != key or not isinstance(stored.get("verdict"), dict):
             return None  # damaged or not ours: judged again, then replaced
+        mark_used(self._path(key))
         return stored["verdict"]
 
     def store(self, key: str, verdict: dict[str, Any]) -> None:
