@@ -127,6 +127,8 @@ SynthesizerFactory = Callable[[], Synthesizer]
 # ---------------------------------------------------------------------------
 
 INSTALL_HINT = "install espeak-ng (apt-get install espeak-ng)"
+# The phoneme tables espeak-ng loads when it starts; without one, espeak_Initialize ends the process.
+ESPEAK_DATA_FILES = ("phontab", "phonindex", "phondata", "intonations")
 
 
 def _espeak_module() -> ModuleType:
@@ -135,6 +137,27 @@ def _espeak_module() -> ModuleType:
     except Exception as missing:
         raise EngineUnavailable(f"espeak-ng is not available ({missing}); {INSTALL_HINT}") from None
     return _espeak
+
+
+def _check_espeak_data(dll: Any) -> None:
+    """Refuse early when espeak-ng could not start for want of its data.
+
+    espeak_Initialize does not return on that error: it exits the process, here a narration worker,
+    and the build could only report a broken pool. The folder is found as espeak-ng finds it
+    (ESPEAK_DATA_PATH, else its built-in path) without starting the engine, which this process could
+    not start a second time.
+    """
+    if not hasattr(dll, "espeak_ng_InitializePath"):  # classic eSpeak: nothing to ask
+        return
+    initialize_path = dll.espeak_ng_InitializePath
+    initialize_path.argtypes, initialize_path.restype = [ctypes.c_char_p], None
+    initialize_path(None)
+    folder = Path(os.fsdecode(_espeak_info(dll)[1]))
+    missing = [name for name in ESPEAK_DATA_FILES if not (folder / name).is_file()]
+    if missing:
+        chosen = " (ESPEAK_DATA_PATH)" if os.environ.get("ESPEAK_DATA_PATH") else ""
+        raise EngineUnavailable(f"espeak-ng cannot start: its data folder {folder}{chosen} has no {', '.join(missing)};"
+                                f" point ESPEAK_DATA_PATH at espeak-ng's data or {INSTALL_HINT}")
 
 
 class Pyttsx3Synthesizer:
@@ -147,7 +170,9 @@ class Pyttsx3Synthesizer:
     def engine_id(self) -> str:
         from importlib.metadata import version
 
-        return f"pyttsx3 {version('pyttsx3')}; espeak-ng {_espeak_version(_espeak_module().dll)}"
+        dll = _espeak_module().dll
+        _check_espeak_data(dll)  # the parent's early check (narrate calls this first): workers would just exit
+        return f"pyttsx3 {version('pyttsx3')}; espeak-ng {_espeak_info(dll)[0]}"
 
     def synthesize(self, text: str, voice: Voice) -> Clip:
         if not text.strip():
@@ -227,11 +252,14 @@ def _wait_until_idle(espeak: ModuleType, timeout: float = 10.0) -> None:
         time.sleep(0.001)
 
 
-def _espeak_version(dll: Any) -> str:
+def _espeak_info(dll: Any) -> tuple[str, bytes]:
+    """espeak-ng's version, and its data folder (set once a path is initialised)."""
     info = dll.espeak_Info
     info.restype = ctypes.c_char_p
-    info.argtypes = [ctypes.c_void_p]
-    return (info(None) or b"unknown").decode("ascii", "replace")
+    info.argtypes = [ctypes.POINTER(ctypes.c_char_p)]
+    folder = ctypes.c_char_p()
+    version = (info(ctypes.byref(folder)) or b"unknown").decode("ascii", "replace")
+    return version, folder.value or b""
 
 
 @contextlib.contextmanager

@@ -82,7 +82,7 @@ def validation_failures(data: Mapping[str, Any]) -> list[Diagnostic]:
     for name, book in data["books"].items():
         for result in book["validators"].values():
             if isinstance(result, str):
-                unavailable.setdefault(result.removeprefix("not run: "))
+                unavailable.setdefault(result.removeprefix("not run: ").rstrip("."))  # the line adds its own
             elif faults(result):
                 first = f"; first: {shown(result['messages'][0], 160)}" if result["messages"] else ""
                 failures.append(Diagnostic(
@@ -107,7 +107,7 @@ def validator_result(validator: str, path: Path) -> dict[str, Any] | str:
     runner = validate.run_epubcheck if validator == "epubcheck" else validate.run_ace
     try:
         return asdict(runner(path))
-    except validate.ValidatorUnavailable as exc:
+    except (validate.ValidatorUnavailable, validate.ValidatorFailed) as exc:  # missing, or could not start or finish
         return f"not run: {exc}"
 
 

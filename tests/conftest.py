@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import ModuleType
+from typing import NoReturn
 
 import pytest
 from hypothesis import settings
@@ -45,6 +47,24 @@ def text_epub(text_build: tuple[Path, BuildResult]) -> Path:
 
 def in_ci() -> bool:
     return bool(os.environ.get("CI"))
+
+
+def tool_missing(message: str) -> NoReturn:
+    """A tool a test needs is absent: fail when CI is set (CI must have it), else skip saying so loudly."""
+    if in_ci():
+        pytest.fail(f"{message} (CI is set: it must be installed)", pytrace=False)
+    pytest.skip(message)
+
+
+def require_pandoc() -> ModuleType:
+    """pypandoc with a pandoc it can run: the independent reader of the books."""
+    try:
+        import pypandoc
+
+        pypandoc.get_pandoc_version()
+    except (ImportError, OSError) as missing:
+        tool_missing(f"PANDOC UNAVAILABLE — {missing}; pypandoc-binary (the test extra) provides pandoc 3")
+    return pypandoc
 
 
 def validators_present() -> bool:

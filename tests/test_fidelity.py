@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import require_pandoc
 
 from builder import fidelity
 from builder.build import BuildOptions, build
@@ -267,7 +268,7 @@ def test_pandoc_finds_the_same_sentences(
     edition_epub: Path, raw_text: str, exceptions: list[ExceptionEntry],
     capsys: pytest.CaptureFixture[str], record_property: RecordProperty,
 ) -> None:
-    pypandoc = pytest.importorskip("pypandoc", reason="pypandoc-binary (test extra) provides pandoc 3")
+    pypandoc = require_pandoc()
     version = pypandoc.get_pandoc_version()
     assert int(version.split(".")[0]) >= 3, f"pandoc {version}: pandoc 3 is the reference reader"
     plain = pypandoc.convert_file(str(edition_epub), "plain", format="epub", extra_args=["--wrap=none"])
