@@ -5,16 +5,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from builder import accessibility, audio, narration, navigation, overlays, speech
 from builder.model import Document, Resource
 from builder.package import Book, Narration
-
-if TYPE_CHECKING:
-    from builder.build import BuildOptions, Prepared, Progress
-
-from builder.build import stylesheet
+from builder.records import BuildOptions, Prepared, Progress
+from builder.styles import stylesheet
 
 LEXICON = "lexicon.pls"
 LEXICON_SOURCE = "pronunciation.toml"
