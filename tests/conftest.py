@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import difflib
 import os
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pytest
 from hypothesis import settings
+from lxml import etree
 
 from builder import validate
 from builder.build import BuildOptions, BuildResult, build
@@ -24,12 +27,55 @@ SOURCE = PROJECT / "source"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--update-goldens", action="store_true", help="re-save the golden XHTML files")
+    parser.addoption("--update-goldens", action="store_true",
+                     help="re-save the golden files that differ; each re-saved one fails its test, to be reviewed")
+
+
+RESAVED: list[str] = []  # goldens an --update-goldens run rewrote, listed at the end of the run
+
+
+Golden = Callable[[Path, str], None]
 
 
 @pytest.fixture
-def update_goldens(request: pytest.FixtureRequest) -> bool:
-    return bool(request.config.getoption("--update-goldens"))
+def golden(request: pytest.FixtureRequest) -> Golden:
+    """`golden(path, actual)`: compare with the golden file; with --update-goldens, re-save it and fail.
+
+    An update run can never pass on a golden it rewrote: the rewrite is reported (here and in the run's
+    summary) and a plain run, after reading `git diff`, is what compares."""
+    update = bool(request.config.getoption("--update-goldens"))
+
+    def check(path: Path, actual: str) -> None:
+        expected = path.read_text(encoding="utf-8") if path.exists() else None
+        if actual == expected:
+            return
+        name = path.relative_to(PROJECT).as_posix()
+        if update:
+            path.write_text(actual, encoding="utf-8")
+            RESAVED.append(name)
+            pytest.fail(f"re-saved {name}: read `git diff {name}`, then run the tests without --update-goldens",
+                        pytrace=False)
+        if expected is None:
+            pytest.fail(f"no golden file {name}: run pytest --update-goldens and review it", pytrace=False)
+        diff = difflib.unified_diff(expected.splitlines(), actual.splitlines(), name, "built now", lineterm="", n=2)
+        pytest.fail(f"{name} differs from what is built now (if the change is meant, re-save it with"
+                    f" pytest --update-goldens and review the diff):\n" + "\n".join(list(diff)[:80]), pytrace=False)
+
+    return check
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    if RESAVED:
+        terminalreporter.section("golden files re-saved (their tests fail: review the diffs, then run again)")
+        for name in RESAVED:
+            terminalreporter.write_line(name)
+
+
+def pretty_xml(text: str) -> str:
+    """An XML document indented one element a line: goldens whose diffs a reviewer can read."""
+    root = etree.fromstring(text.encode("utf-8"), etree.XMLParser(remove_blank_text=True))
+    etree.indent(root, space="  ")
+    return etree.tostring(root, encoding="unicode") + "\n"
 
 
 @pytest.fixture(scope="session")
