@@ -39,17 +39,20 @@ Golden = Callable[[Path, str], None]
 
 @pytest.fixture
 def golden(request: pytest.FixtureRequest) -> Golden:
-    """`golden(path, actual)`: compare with the golden file; with --update-goldens, re-save it and fail.
+    return golden_check(bool(request.config.getoption("--update-goldens")))
+
+
+def golden_check(update: bool) -> Golden:
+    """`check(path, actual)`: compare with the golden file; when updating, re-save it and fail.
 
     An update run can never pass on a golden it rewrote: the rewrite is reported (here and in the run's
     summary) and a plain run, after reading `git diff`, is what compares."""
-    update = bool(request.config.getoption("--update-goldens"))
 
     def check(path: Path, actual: str) -> None:
         expected = path.read_text(encoding="utf-8") if path.exists() else None
         if actual == expected:
             return
-        name = path.relative_to(PROJECT).as_posix()
+        name = path.relative_to(PROJECT).as_posix() if path.is_relative_to(PROJECT) else str(path)
         if update:
             path.write_text(actual, encoding="utf-8")
             RESAVED.append(name)

@@ -120,6 +120,18 @@ def test_cli_reports_a_user_error_in_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in run.stderr
 
 
+def test_version_names_the_command() -> None:
+    from builder import __version__
+
+    commands = [[sys.executable, "-m", "builder"]]
+    installed = Path(sys.executable).with_name("edition-builder")
+    if installed.exists():  # the console script of an installed package (scripts/setup.sh installs it)
+        commands.append([str(installed)])
+    for command in commands:
+        run = subprocess.run([*command, "--version"], capture_output=True, text=True, cwd=PROJECT, check=False)
+        assert (run.returncode, run.stdout, run.stderr) == (0, f"edition-builder {__version__}\n", "")
+
+
 def test_help_explains_every_option() -> None:
     run = subprocess.run([sys.executable, "-m", "builder", "build", "--help"], capture_output=True, text=True,
                          cwd=PROJECT)
