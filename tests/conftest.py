@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import difflib
 import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -24,6 +26,13 @@ if os.environ.get("CI"):
 
 PROJECT = Path(__file__).resolve().parent.parent
 SOURCE = PROJECT / "source"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Builds that use the default cache folder get one of this run's own, never the user's."""
+    cache = Path(tempfile.mkdtemp(prefix="edition-builder-test-cache-"))
+    os.environ["XDG_CACHE_HOME"] = str(cache)
+    config.add_cleanup(lambda: shutil.rmtree(cache, ignore_errors=True))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
