@@ -136,18 +136,16 @@ def test_a_machine_without_java_or_ace_publishes_nothing(edition: Path, previous
 
 
 def test_a_java_that_cannot_start_publishes_nothing(edition: Path, previous: Path, tmp_path: Path) -> None:
-    """A `java` on PATH that fails before EPUBCheck writes its report (a broken JRE)."""
+    """Java is there but its JVM cannot start: a JAVA_TOOL_OPTIONS it does not understand (as a stale profile
+    setting would leave). EPUBCheck's helper reports it; the Java's own words are part of the line."""
+    require_epubcheck()
     before = snapshot(previous)
-    folder = tmp_path / "bin"
-    folder.mkdir()
-    java = folder / "java"
-    java.write_text("#!/bin/sh\necho 'Error: could not create the Java Virtual Machine.' >&2\nexit 1\n")
-    java.chmod(0o755)
     ace = tmp_path / "no-ace"
-    code, lines, _ = run_builder(["build", edition, "-o", previous, "--no-audio"], PATH=str(folder), ACE_BIN=str(ace))
+    code, lines, _ = run_builder(["build", edition, "-o", previous, "--no-audio"],
+                                 JAVA_TOOL_OPTIONS="-XX:+NoSuchOption", ACE_BIN=str(ace))
     assert (code, lines) == (1, [
-        f"error E071: cannot validate the books: EPUBCheck wrote no report (exit 1) for {BOOK}: Error: could not"
-        f" create the Java Virtual Machine. {NO_CHECK}",
+        "error E071: cannot validate the books: EPUBCheck did not start: Picked up JAVA_TOOL_OPTIONS:"
+        " -XX:+NoSuchOption Unrecognized VM option 'NoSuchOption' RuntimeError: Unable to start JVM. " + NO_CHECK,
         unavailable(f"DAISY Ace is not available ({ace} is missing)")])
     assert_nothing_published(previous, before)
 
