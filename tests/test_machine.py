@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -28,8 +29,10 @@ NO_CHECK = "Or build with --no-validate: the books then say they were not checke
 
 
 def run_builder(arguments: list[str | Path], **environment: str) -> tuple[int, list[str], str]:
-    """The real entry point in a subprocess: (exit code, stderr's lines, stdout)."""
-    env = {**os.environ, **environment}
+    """The real entry point in a subprocess: (exit code, stderr's lines, stdout). Its cache folder is its own
+    and empty, as on a fresh machine: no verdict or clip another test left may stand in for a tool's run."""
+    fresh = tempfile.mkdtemp(prefix="machine-", dir=os.environ.get("XDG_CACHE_HOME"))  # conftest cleans it up
+    env = {**os.environ, "XDG_CACHE_HOME": fresh, **environment}
     run = subprocess.run([sys.executable, "-m", "builder", *map(str, arguments)], cwd=PROJECT, env=env,
                          capture_output=True, text=True, check=False, timeout=600)
     return run.returncode, [line for line in run.stderr.splitlines() if line.strip()], run.stdout
