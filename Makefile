@@ -14,6 +14,7 @@ test: setup
 
 bench: setup
 	.venv/bin/python bench/bench.py
+	.venv/bin/python bench/scale.py
 
 # Break each behaviour listed in docs/mutations.md in a throwaway copy and check that the suite catches it.
 mutate: setup

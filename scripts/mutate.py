@@ -72,7 +72,8 @@ MUTATIONS = (
              "        for sentence in reversed(members):", ("tests/test_overlays.py", "tests/test_read_aloud.py")),
     Mutation("listening-time-not-measured", "builder/read_aloud.py",
              "    return replace(document, xhtml=LISTENING_TIME.sub(",
-             "    return document\n    return replace(document, xhtml=LISTENING_TIME.sub(", ("tests/test_read_aloud.py",)),
+             "    return document\n    return replace(document, xhtml=LISTENING_TIME.sub(",
+             ("tests/test_read_aloud.py",)),
     # Every clip boundary 50 ms early: guarded by the unit test on clicks and by the decoded narrated book.
     Mutation("smil-clips-50-ms-early", "builder/narration.py", "DECODER_OFFSET_SAMPLES = 1105",
              "DECODER_OFFSET_SAMPLES = 0",

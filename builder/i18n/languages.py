@@ -7,9 +7,11 @@ locale data (Latin, Ancient Greek…) or a wrong one, where they also give the n
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 # BCP 47, the shapes a publisher uses: language, optional script, region, variants.
 LANGUAGE_TAG = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z]{4})?(-([a-zA-Z]{2}|[0-9]{3}))?"
@@ -42,9 +44,12 @@ def problem(tag: str) -> Problem | None:
     if not LANGUAGE_TAG.match(tag):
         return Problem(f"invalid language tag '{tag}'", f"Use a BCP 47 tag such as 'en-GB' or 'fr'.{nearest(tag)}")
     language, script, region = parts(tag)
-    from babel import localedata  # a file lookup; Babel's names load only past this point
+    name = "_".join(filter(None, (language, script, region)))
+    if has_locale_data(name):
+        return None
+    from babel import localedata  # Babel's own answer; its names load only past this point
 
-    if localedata.exists("_".join(filter(None, (language, script, region)))):
+    if localedata.exists(name):
         return None
     names = cldr_names()
     if language not in names.languages:
@@ -55,6 +60,20 @@ def problem(tag: str) -> Problem | None:
         return Problem(f"unknown region '{region}' in the tag '{tag}'",
                        f"Use an ISO 3166 code such as 'GB', or leave the region out ('{language}').")
     return None
+
+
+@cache
+def babel_data_folder() -> Path | None:
+    """Where Babel keeps its CLDR files, found without importing Babel (importing it costs a text build a
+    tenth of its time, measured 13 to 22 ms of about 160): the fast path for common tags."""
+    spec = importlib.util.find_spec("babel")
+    return Path(spec.origin).parent / "locale-data" if spec and spec.origin else None
+
+
+def has_locale_data(name: str) -> bool:
+    """True when Babel ships locale data for 'en_GB'; False means ask Babel (the layout may change)."""
+    folder = babel_data_folder()
+    return folder is not None and name.replace("_", "").isalnum() and (folder / f"{name}.dat").is_file()
 
 
 @dataclass(frozen=True)
