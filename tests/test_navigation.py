@@ -78,10 +78,13 @@ def test_an_edition_without_print_pages_has_no_page_list(tmp_path: Path) -> None
 def test_the_contents_page_reproduces_the_print_contents(prepared: Prepared) -> None:
     contents = etree.fromstring(navigation.contents_page(prepared.edition, prepared.articles).xhtml.encode("utf-8"))
     items = contents.findall(".//h:ol[@class='contents-list']/h:li", NS)
-    assert ["".join(item.itertext()) for item in items] == ["Page 7 Notes, math and pull quotes By Dr A Writer",
-                                                            "Figures and references "]
+    assert [item.find("h:a", NS).text for item in items] == ["Notes, math and pull quotes", "Figures and references"]
     assert [item.find("h:a", NS).get("href") for item in items] == [f"../{a.file_name}" for a in prepared.articles]
-    assert items[0].find(".//h:span[@class='visually-hidden']", NS).text == "Page "
+    page = items[0].find(".//h:span[@class='contents-page']", NS)
+    assert [(span.get("class"), span.get("aria-hidden"), span.text) for span in page] == [
+        ("visually-hidden", None, "Page 7"), (None, "true", "7")]  # said as the page list says it; shown as printed
+    assert items[0].find(".//h:span[@class='contents-byline']", NS).text == "By Dr A Writer"
+    assert items[1].find(".//h:span[@class='contents-page']", NS) is None  # no print page: none shown
 
 
 def test_the_title_page_shows_the_cover_with_its_alt_text_and_the_credits(prepared: Prepared) -> None:
