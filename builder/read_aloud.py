@@ -55,7 +55,7 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path,
     parts = staging / ".audio-parts"  # the articles' MP3s, for both the EPUB and the audiobook
     parts.mkdir()
     audios = narration.narrate(spoken, voice, narration.Pyttsx3Synthesizer, options.cache_dir, options.jobs,
-                               progress, keep=narration.store_audio(parts))
+                               progress, keep=narration.store_audio(parts), scheduler=options.scheduler)
     by_slug = {item.slug: item for item in audios}
 
     resources = [stylesheet("standard"), *prepared.resources]

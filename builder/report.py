@@ -102,7 +102,7 @@ def validation_failures(data: Mapping[str, Any],
     for name, book in data["books"].items():
         for result in book["validators"].values():
             if isinstance(result, str):
-                unavailable.setdefault(result.removeprefix("not run: "))
+                unavailable.setdefault(result.removeprefix("not run: ").rstrip("."))  # the line adds its own
             elif faults(result):
                 failures.append(book_failure(name, result, (documents or {}).get(name, ())))
     failures += [Diagnostic("E071", f"cannot validate the books: {reason}",
@@ -142,7 +142,7 @@ def validator_result(validator: str, path: Path) -> dict[str, Any] | str:
 
     try:
         return asdict(validation.session(validator).check(path))  # one JVM, one browser for every book
-    except validate.ValidatorUnavailable as exc:
+    except (validate.ValidatorUnavailable, validate.ValidatorFailed) as exc:  # missing, or could not start or finish
         return f"not run: {exc}"
 
 

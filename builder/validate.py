@@ -169,10 +169,10 @@ def run_epubcheck(
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
         except subprocess.TimeoutExpired as exc:
-            raise ValidatorFailed(f"EPUBCheck timed out after {timeout:.0f} s on {epub}") from exc
+            raise ValidatorFailed(f"EPUBCheck timed out after {timeout:.0f} s on {epub.name}") from exc
         if not report.is_file():
             raise ValidatorFailed(
-                f"EPUBCheck wrote no report (exit {proc.returncode}) for {epub}:\n"
+                f"EPUBCheck wrote no report (exit {proc.returncode}) for {epub.name}:\n"
                 f"{_tail(proc.stderr or proc.stdout)}"
             )
         data = json.loads(report.read_text(encoding="utf-8"))
@@ -244,11 +244,11 @@ def run_ace(epub: Path, *, timeout: float = DEFAULT_ACE_TIMEOUT) -> AceResult:
                 cwd=tmp,
             )
         except subprocess.TimeoutExpired as exc:
-            raise ValidatorFailed(f"DAISY Ace timed out after {timeout:.0f} s on {epub}") from exc
+            raise ValidatorFailed(f"DAISY Ace timed out after {timeout:.0f} s on {epub.name}") from exc
         report = outdir / "report.json"
         if proc.returncode != 0 or not report.is_file():
             raise ValidatorFailed(
-                f"DAISY Ace failed (exit {proc.returncode}) on {epub}:\n{_tail(proc.stderr or proc.stdout)}"
+                f"DAISY Ace failed (exit {proc.returncode}) on {epub.name}:\n{_tail(proc.stderr or proc.stdout)}"
             )
         data = json.loads(report.read_text(encoding="utf-8"))
     return parse_ace_report(data)
