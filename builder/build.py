@@ -174,7 +174,8 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
             records = record_files.write_all(release, staging)
         report = build_report.report(prepared, books, staging, options.validate, narration_report, options.cache_dir,
                                      release=release, records=records)
-        if options.validate and (refused := build_report.validation_failures(report)):
+        if options.validate and (refused := build_report.validation_failures(
+                report, {name: book.documents for name, book in books.items()})):
             raise BuildError(*refused)  # their metadata says they were checked: publish none of them
         build_report.write_report(report, staging)
         outputs = publish(staging, options.output, [*books, *records, *build_report.REPORT_FILES],

@@ -9,7 +9,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from builder import source_lines
 from builder.errors import Diagnostic, shown
+from builder.model import Document
 
 if TYPE_CHECKING:
     from builder.distribution.products import Release
@@ -106,25 +108,42 @@ def book_entry(book: Book, path: Path) -> dict[str, Any]:
     }
 
 
-def validation_failures(data: Mapping[str, Any]) -> list[Diagnostic]:
+def validation_failures(data: Mapping[str, Any],
+                        documents: Mapping[str, Sequence[Document]] | None = None) -> list[Diagnostic]:
     """Why a validating build must publish nothing: one E070 per book a validator faults (errors, fatal
-    errors or accessibility violations; warnings pass), one E071 per reason a validator could not run."""
+    errors or accessibility violations; warnings pass), one E071 per reason a validator could not run.
+    With each book's documents, an E070 names the article file and source line of what failed first."""
     failures: list[Diagnostic] = []
     unavailable: dict[str, None] = {}  # each reason once, however many books it kept unchecked
     for name, book in data["books"].items():
         for result in book["validators"].values():
             if isinstance(result, str):
-                unavailable.setdefault(result.removeprefix("not run: "))
+                unavailable.setdefault(result.removeprefix("not run: ").rstrip("."))  # the line adds its own
             elif faults(result):
-                first = f"; first: {shown(result['messages'][0], 160)}" if result["messages"] else ""
-                failures.append(Diagnostic(
-                    "E070", f"{name} fails {validator_line(result)}{first}",
-                    "The sources passed their checks, so this is a builder bug: please report it. --no-validate"
-                    " publishes the books marked as unchecked."))
+                failures.append(book_failure(name, result, (documents or {}).get(name, ())))
     failures += [Diagnostic("E071", f"cannot validate the books: {reason}",
                             "Or build with --no-validate: the books then say they were not checked.")
                  for reason in unavailable]
     return failures
+
+
+def book_failure(name: str, result: Mapping[str, Any], documents: Sequence[Document]) -> Diagnostic:
+    """E070 for one book, at the source line of the first fault found in an article (its message quoted)."""
+    messages = list(result["messages"])
+    located = [(message, source_lines.locate(documents, where))
+               for message, where in zip(messages, result.get("locations") or [], strict=False)
+               if where and not message.startswith(("WARNING", "USAGE"))]
+    message, place = next(((message, place) for message, place in located if place), (
+        messages[0] if messages else "", None))
+    first = f"; first: {shown(message, 160)}" if message else ""
+    if place is None:
+        return Diagnostic("E070", f"{name} fails {validator_line(result)}{first}",
+                          "The sources passed their checks, so this is a builder bug: please report it."
+                          " --no-validate publishes the books marked as unchecked.")
+    return Diagnostic("E070", f"{name} fails {validator_line(result)}{first}",
+                      "Check what is written at this line (raw HTML goes into the book as written); if it is plain"
+                      " Markdown, this is a builder bug: please report it. --no-validate publishes the books"
+                      " marked as unchecked.", place[0], place[1])
 
 
 def faults(result: Mapping[str, Any]) -> int:
@@ -139,7 +158,7 @@ def validator_result(validator: str, path: Path) -> dict[str, Any] | str:
 
     try:
         return asdict(validation.session(validator).check(path))  # one JVM, one browser for every book
-    except validate.ValidatorUnavailable as exc:
+    except (validate.ValidatorUnavailable, validate.ValidatorFailed) as exc:  # missing, or could not start or finish
         return f"not run: {exc}"
 
 
