@@ -74,7 +74,7 @@ def claims(output: Path) -> dict[str, dict[str, Any]]:
                      if code in "bcd"}
     feed = json.loads((output / "opds.json").read_text(encoding="utf-8"))
     opds = next(item["metadata"]["accessibility"] for item in feed["publications"]
-                if item["metadata"]["identifier"].endswith("#epub"))
+                if item["links"][0]["href"] == f"{slug}.epub")
     return {
         "epub": {"features": {text for name, text in metas if name == "schema:accessibilityFeature"},
                  "modes": {text for name, text in metas if name == "schema:accessMode"},
