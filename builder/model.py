@@ -64,6 +64,7 @@ class Edition:
     cover: Path | None = None  # the cover image's source file; None: the build draws one
     cover_alt: str = ""
     suppressed_warnings: tuple[str, ...] = ()  # warning codes the editors have silenced
+    print_pages: int = 0  # how many pages the print edition has (0: not said)
     contents_heading: str = ""  # the contents page's heading as printed; "" means the book's word for Contents
     narration: NarrationSettings = field(default_factory=NarrationSettings)
 
@@ -114,6 +115,9 @@ class Document:
     landmark: str = ""  # epub:type for the landmarks nav, e.g. "bodymatter"
     language: str = ""  # the document's language (its root's lang)
     languages: tuple[str, ...] = ()  # every language the document uses, its own first
+    # (line of the XHTML, line of the article file) where a rendered element starts: validators' verdicts
+    # told as source lines (builder.source_lines), kept here because the published markup carries none.
+    source_lines: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
