@@ -116,8 +116,9 @@ def test_the_code_list_check_rejects_a_wrong_list_196_code_that_the_schemas_acce
 
 def test_onixcheck_rejects_a_product_without_its_identifier(output: Path, tmp_path: Path) -> None:
     onix = etree.parse(str(output / f"{SLUG}-onix.xml"))
-    identifier = next(onix.iter("{*}ProductIdentifier"))
-    identifier.getparent().remove(identifier)
+    product = next(onix.iter("{*}Product"))
+    for identifier in product.findall("{*}ProductIdentifier"):  # the proprietary one and the URN
+        product.remove(identifier)
     broken = tmp_path / "no-identifier.xml"
     onix.write(str(broken), encoding="utf-8", xml_declaration=True)
     run = onixcheck_run(broken)
