@@ -168,6 +168,7 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
         books = {book_name(edition.slug, profile): text_book(prepared, profile, options.validate)
                  for profile in options.profiles}
         audio_folder = None
+        distributed: tuple[str, ...] = ()  # the speech branch's other outputs: DAISY, M4B, podcast feed
         narration_report: dict = {}
         failures: tuple[Diagnostic, ...] = ()
         if options.audio:
@@ -178,6 +179,7 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
                 books[book_name(edition.slug, "standard", narrated=True)] = narrated.book
                 audio_folder = narrated.audio_folder
                 narration_report = narrated.report
+                distributed = narrated.files
             except narration.EngineUnavailable as missing:  # the text book is still worth publishing
                 failures = (Diagnostic("E060", f"no speech engine: {missing}",
                                        "The text EPUB was built; --no-audio skips narration."),)
@@ -188,7 +190,7 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
         if options.validate and (refused := build_report.validation_failures(report)):
             raise BuildError(*refused)  # their metadata says they were checked: publish none of them
         build_report.write_report(report, staging)
-        outputs = publish(staging, options.output, [*books, *build_report.REPORT_FILES],
+        outputs = publish(staging, options.output, [*books, *distributed, *build_report.REPORT_FILES],
                           audio_folder.name if audio_folder else None)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -7,14 +7,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from builder import accessibility, audio, narration, navigation, overlays, speech
-from builder.model import Document, Resource
+from builder import __version__, accessibility, audio, narration, navigation, overlays, speech
+from builder.distribution import daisy202
+from builder.model import Document, Edition, Resource
 from builder.package import Book, Narration
 
 if TYPE_CHECKING:
     from builder.build import BuildOptions, Prepared, Progress
 
-from builder.build import stylesheet
+from builder.build import source_date, stylesheet
 
 LEXICON = "lexicon.pls"
 LEXICON_SOURCE = "pronunciation.toml"
@@ -25,6 +26,7 @@ class Narrated:
     book: Book
     audio_folder: Path
     report: dict
+    files: tuple[str, ...] = ()  # further outputs written into staging, by name
 
 
 def voice_for(prepared: Prepared, options: BuildOptions) -> narration.Voice:
@@ -53,11 +55,14 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path,
         marked[document.file_name] = (replace(document, xhtml=with_lexicon_link(xhtml, edition.language)), sentences)
 
     voice = voice_for(prepared, options)
-    spoken = [(document.article.slug, sentences) for document, sentences in marked.values() if document.article]
+    title_xhtml, title_sentences = speech.mark_sentences(
+        daisy202.title_xhtml(edition.full_title, edition.publisher, edition.language), lexicon, daisy202.TITLE_NAME)
+    spoken = [(daisy202.TITLE_NAME, title_sentences)]  # the talking book's spoken title
+    spoken += [(document.article.slug, sentences) for document, sentences in marked.values() if document.article]
     parts = staging / ".audio-parts"  # the articles' MP3s, for both the EPUB and the audiobook
     parts.mkdir()
-    audios = narration.narrate(spoken, voice, narration.Pyttsx3Synthesizer, options.cache_dir, options.jobs,
-                               progress, keep=narration.store_audio(parts))
+    title_audio, *audios = narration.narrate(spoken, voice, narration.Pyttsx3Synthesizer, options.cache_dir,
+                                             options.jobs, progress, keep=narration.store_audio(parts))
     by_slug = {item.slug: item for item in audios}
 
     resources = [stylesheet("standard"), *prepared.resources]
@@ -91,13 +96,34 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path,
     chapters = [(document.article.title, by_slug[document.article.slug], sentences)
                 for document, sentences in marked.values() if document.article]
     audio.write_audiobook(folder, edition.full_title, edition.publisher, chapters, edition.date[:4])
+    title_part = daisy202.Part(daisy202.TITLE_NAME, edition.full_title, title_xhtml, "title.xhtml", title_audio,
+                               tuple(sentence.id for sentence in title_sentences))
+    daisy_name = f"{edition.slug}-daisy202.zip"
+    daisy202.write_daisy202(talking_book(edition, prepared, marked, by_slug, title_part, narrator(voice)),
+                            source_date(edition), staging / daisy_name)
     report = {
         "voice": f"{voice.voice}, {voice.rate} words a minute, volume {voice.volume}",
         "sentences": sum(len(sentences) for _, sentences in marked.values()),
         "duration": overlays.format_clock(total),
         "articles": {item.slug: overlays.format_clock(item.duration) for item in audios},
     }
-    return Narrated(book, folder, report)
+    return Narrated(book, folder, report, (daisy_name,))
+
+
+def talking_book(edition: Edition, prepared: Prepared,
+                 marked: dict[str, tuple[Document, list[speech.SpokenSentence]]],
+                 audio: dict[str, narration.StoredAudio], title: daisy202.Part, reader: str) -> daisy202.TalkingBook:
+    parts = [title] + [
+        daisy202.Part(document.article.slug, document.article.title, document.xhtml, document.file_name,
+                      audio[document.article.slug], tuple(sentence.id for sentence in sentences))
+        for document, sentences in marked.values() if document.article
+    ]
+    images = {resource.file_name: resource.path or resource.content for resource in prepared.resources
+              if resource.media_type.startswith("image/")}
+    return daisy202.TalkingBook(
+        identifier=edition.identifier, title=edition.full_title, language=edition.language,
+        publisher=edition.publisher, date=edition.date, creators=edition.creators(), narrator=reader,
+        generator=f"edition-builder {__version__}", parts=tuple(parts), images=images)
 
 
 LISTENING_TIME = re.compile(r'(<span class="listening-time">)[^<]*(</span>)')

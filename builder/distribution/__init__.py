@@ -1,0 +1,1 @@
+"""Distribution formats for libraries and listeners, each in its own module."""
