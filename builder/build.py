@@ -5,63 +5,19 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from builder import accessibility, images, mathml, navigation, package
 from builder import report as build_report
-from builder.config import PROFILES
 from builder.errors import BuildError, Diagnostic
-from builder.model import Document, Edition, Resource
+from builder.model import Edition, Resource
+from builder.records import BuildOptions, BuildResult, Prepared, Progress, Rendered
 from builder.render import Neighbourhood, markdown_parser, render_article
 from builder.sources import load_edition
+from builder.styles import stylesheet
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-STYLESHEETS = PROJECT_ROOT / "assets" / "css"
 DRAWN_COVER = "images/drawn-cover.jpg"  # a name no edition image is likely to have
-
-Progress = Callable[[str, int, int], None]
-
-
-@dataclass(frozen=True)
-class BuildOptions:
-    source: Path
-    output: Path
-    audio: bool = True
-    strict: bool = False
-    validate: bool = True
-    profiles: tuple[str, ...] = ("standard",)
-    jobs: int = 0  # 0: one per core
-    cache_dir: Path | None = None
-    voice: str | None = None
-    rate: int | None = None
-    volume: float | None = None
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """Everything both books are made from: the edition and its rendered, enriched documents."""
-
-    edition: Edition
-    documents: tuple[Document, ...]  # spine order: title page, contents, articles
-    resources: tuple[Resource, ...]
-    cover: Resource
-    warnings: tuple[Diagnostic, ...]
-    suppressed: tuple[Diagnostic, ...] = ()  # warnings edition.toml silences, kept for the report
-
-    @property
-    def articles(self) -> tuple[Document, ...]:
-        return tuple(document for document in self.documents if document.article is not None)
-
-
-@dataclass
-class BuildResult:
-    outputs: list[Path] = field(default_factory=list)
-    warnings: tuple[Diagnostic, ...] = ()
-    report: dict = field(default_factory=dict)
-    failures: tuple[Diagnostic, ...] = ()  # errors that still let some outputs be published
 
 
 def source_date(edition: Edition) -> datetime:
@@ -70,15 +26,6 @@ def source_date(edition: Edition) -> datetime:
     if epoch and epoch.isdigit():
         return datetime.fromtimestamp(int(epoch), tz=UTC)
     return datetime.fromisoformat(edition.date).replace(tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class Rendered:
-    edition: Edition
-    articles: tuple[Document, ...]
-    images: dict[str, Path]  # path in the package → source file
-    warnings: tuple[Diagnostic, ...]
-    suppressed: tuple[Diagnostic, ...] = ()
 
 
 def render_edition(source: Path) -> Rendered:
@@ -126,12 +73,6 @@ def cover_image(edition: Edition) -> tuple[Resource, str]:
     return Resource(name, media_type, edition.cover.read_bytes(), ("cover-image",)), edition.cover_alt
 
 
-def stylesheet(profile: str) -> Resource:
-    layers = ("edition.css", *PROFILES[profile])
-    css = b"\n".join((STYLESHEETS / name).read_bytes() for name in layers)
-    return Resource("css/edition.css", "text/css", css)
-
-
 def book_name(slug: str, profile: str, narrated: bool = False) -> str:
     suffix = "" if profile == "standard" else f"-{profile}"
     return f"{slug}{'-narrated' if narrated else ''}{suffix}.epub"
@@ -175,7 +116,7 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
             from builder import narration, read_aloud  # the speech branch; imported only when narrating
 
             try:
-                narrated = read_aloud.narrate_edition(prepared, options, staging, progress)
+                narrated = read_aloud.narrate_edition(prepared, options, staging, modified, progress)
                 books[book_name(edition.slug, "standard", narrated=True)] = narrated.book
                 audio_folder = narrated.audio_folder
                 narration_report = narrated.report

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from builder import __version__, accessibility, audio, narration, navigation, overlays, speech
 from builder.distribution import daisy202
 from builder.model import Document, Edition, Resource
 from builder.package import Book, Narration
-
-if TYPE_CHECKING:
-    from builder.build import BuildOptions, Prepared, Progress
-
-from builder.build import source_date, stylesheet
+from builder.records import BuildOptions, Prepared, Progress
+from builder.styles import stylesheet
 
 LEXICON = "lexicon.pls"
 LEXICON_SOURCE = "pronunciation.toml"
@@ -44,7 +41,7 @@ def with_lexicon_link(xhtml: str, language: str) -> str:
     return xhtml.replace("</head>", f"{link}</head>", 1)
 
 
-def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path,
+def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path, modified: datetime,
                     progress: Progress | None = None) -> Narrated:
     edition = prepared.edition
     lexicon = speech.load_lexicon(edition.root / LEXICON_SOURCE)
@@ -100,7 +97,7 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path,
                                tuple(sentence.id for sentence in title_sentences))
     daisy_name = f"{edition.slug}-daisy202.zip"
     daisy202.write_daisy202(talking_book(edition, prepared, marked, by_slug, title_part, narrator(voice)),
-                            source_date(edition), staging / daisy_name)
+                            modified, staging / daisy_name)
     report = {
         "voice": f"{voice.voice}, {voice.rate} words a minute, volume {voice.volume}",
         "sentences": sum(len(sentences) for _, sentences in marked.values()),

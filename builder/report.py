@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 from builder.errors import Diagnostic, shown
 
 if TYPE_CHECKING:
-    from builder.build import Prepared
     from builder.package import Book
+    from builder.records import Prepared
 
 REPORT_FILES = ["report.json", "report.md"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import gettext
 import io
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
@@ -33,7 +33,7 @@ def has_catalogue(language: str, domain: str = TEXT_DOMAIN) -> bool:
     return primary_language(language) == SOURCE_LANGUAGE or catalogue_path(language, domain).is_file()
 
 
-@lru_cache(maxsize=None)
+@cache
 def translations(language: str, domain: str = TEXT_DOMAIN) -> gettext.NullTranslations:
     """The catalogue of `language`, compiled in memory (no .mo files in the tree); English when none."""
     path = catalogue_path(language, domain)
