@@ -24,6 +24,7 @@ COPY_CHUNK = 1 << 20
 GENRE = "Speech"  # ID3v1 genre 101: players file the tracks with spoken word
 PLAYLIST = "playlist.m3u8"
 MANIFEST = "manifest.json"
+CHAPTER_ENCODING = 1  # UTF-16: ID3v2.3 has no UTF-8
 
 
 def write_audiobook(
@@ -68,7 +69,7 @@ def _tags(title: str, album: str, artist: str, year: str) -> ID3:
 def _write_tagged(path: Path, streams: Sequence[Audio], tags: ID3) -> Path:
     """The ID3 tag, then each stream's MP3 frames, copied in chunks: never a whole edition in memory."""
     tag = io.BytesIO()
-    tags.save(tag, v2_version=4)
+    tags.save(tag, v2_version=3)  # ID3v2.3: what players and audiobook apps read chapters from
     with path.open("wb") as out:
         out.write(tag.getvalue())
         for audio in streams:
@@ -101,7 +102,7 @@ def _write_edition(path: Path, title: str, artist: str, year: str, articles: Seq
                 end_time=round(end * 1000),
                 start_offset=0xFFFFFFFF,  # offsets unused: times are exact
                 end_offset=0xFFFFFFFF,
-                sub_frames=[TIT2(encoding=3, text=[chapter_title])],
+                sub_frames=[TIT2(encoding=CHAPTER_ENCODING, text=[chapter_title])],
             )
         )
         start = end
@@ -120,10 +121,11 @@ def _chapter_ids(titles: Sequence[str]) -> list[str]:
     """Element ids that make mutagen write the CHAP frames in reading order.
 
     mutagen orders frames by size, then by key; ffprobe and many players list chapters in
-    file order. Padding each id so that id + title has the same length across chapters makes
-    every CHAP frame the same size, and then "chp001" < "chp002" < … decides.
+    file order. Padding each id (one byte a character) so that id + title (UTF-16, as ID3v2.3
+    stores text) has the same length in bytes across chapters makes every CHAP frame the same
+    size, and then "chp001" < "chp002" < … decides.
     """
-    lengths = [len(title.encode("utf-8")) for title in titles]
+    lengths = [len(title.encode("utf-16-le")) for title in titles]
     longest = max(lengths, default=0)
     return [f"chp{number:03d}" + "_" * (longest - length) for number, length in enumerate(lengths, start=1)]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from concurrent.futures import Future, wait
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -105,11 +106,12 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
     options.output.mkdir(parents=True, exist_ok=True)
     remove_abandoned_staging(options.output)
     staging = Path(tempfile.mkdtemp(prefix=f".staging-{os.getpid()}-", dir=options.output))
+    pending: tuple[Future, ...] = ()  # formats the speech branch still writes, beside the packaging
     try:
         books = {book_name(edition.slug, profile): text_book(prepared, profile, options.validate)
                  for profile in options.profiles}
         audio_folder = None
-        distributed: tuple[str, ...] = ()  # the speech branch's other outputs: DAISY, M4B, podcast feed
+        formats: dict[str, str] = {}  # the speech branch's other outputs (name → what): DAISY, M4B, podcast feed
         narration_report: dict = {}
         failures: tuple[Diagnostic, ...] = ()
         if options.audio:
@@ -120,20 +122,24 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
                 books[book_name(edition.slug, "standard", narrated=True)] = narrated.book
                 audio_folder = narrated.audio_folder
                 narration_report = narrated.report
-                distributed = narrated.files
+                formats, pending = narrated.formats, narrated.pending
             except narration.EngineUnavailable as missing:  # the text book is still worth publishing
                 failures = (Diagnostic("E060", f"no speech engine: {missing}",
                                        "The text EPUB was built; --no-audio skips narration."),)
                 narration_report = {"status": f"not built: {missing}"}
         for name, book in books.items():
             package.write_epub(book, modified, staging / name)
-        report = build_report.report(prepared, books, staging, options.validate, narration_report)
+        for job in pending:
+            job.result()  # raises what the job raised
+        report = build_report.report(prepared, books, staging, options.validate, narration_report, formats)
         if options.validate and (refused := build_report.validation_failures(report)):
             raise BuildError(*refused)  # their metadata says they were checked: publish none of them
         build_report.write_report(report, staging)
-        outputs = publish(staging, options.output, [*books, *distributed, *build_report.REPORT_FILES],
+        top_level = [name for name in formats if "/" not in name]  # the rest are inside the audio folder
+        outputs = publish(staging, options.output, [*books, *top_level, *build_report.REPORT_FILES],
                           audio_folder.name if audio_folder else None)
     finally:
+        wait(pending)  # a failed build still lets them finish before their folder goes
         shutil.rmtree(staging, ignore_errors=True)
     return BuildResult(outputs, prepared.warnings, report, failures)
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
 from builder import __version__, accessibility, audio, narration, navigation, overlays, speech
-from builder.distribution import daisy202
+from builder.distribution import daisy202, m4b
+from builder.i18n import Words
 from builder.model import Document, Edition, Resource
 from builder.package import Book, Narration
 from builder.records import BuildOptions, Prepared, Progress
@@ -23,7 +25,8 @@ class Narrated:
     book: Book
     audio_folder: Path
     report: dict
-    files: tuple[str, ...] = ()  # further outputs written into staging, by name
+    formats: dict[str, str] = field(default_factory=dict)  # further outputs in staging: path → what it is
+    pending: tuple[Future, ...] = ()  # the formats still being written: wait for them before publishing
 
 
 def voice_for(prepared: Prepared, options: BuildOptions) -> narration.Voice:
@@ -95,16 +98,36 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path, mo
     audio.write_audiobook(folder, edition.full_title, edition.publisher, chapters, edition.date[:4])
     title_part = daisy202.Part(daisy202.TITLE_NAME, edition.full_title, title_xhtml, "title.xhtml", title_audio,
                                tuple(sentence.id for sentence in title_sentences))
-    daisy_name = f"{edition.slug}-daisy202.zip"
-    daisy202.write_daisy202(talking_book(edition, prepared, marked, by_slug, title_part, narrator(voice)),
-                            modified, staging / daisy_name)
+    daisy_name, m4b_name = f"{edition.slug}-daisy202.zip", f"{edition.slug}.m4b"
+    # Beside the EPUB packaging, on the other core: PyAV and zlib release the GIL while they work.
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="formats")
+    pending = (
+        pool.submit(daisy202.write_daisy202,
+                    talking_book(edition, prepared, marked, by_slug, title_part, narrator(voice)),
+                    modified, staging / daisy_name),
+        pool.submit(m4b.write_m4b, staging / m4b_name,
+                    [m4b.Chapter(title, clip.path) for title, clip, _ in chapters],
+                    audiobook_tags(prepared, narrator(voice)), options.cache_dir),
+    )
+    pool.shutdown(wait=False)
     report = {
         "voice": f"{voice.voice}, {voice.rate} words a minute, volume {voice.volume}",
         "sentences": sum(len(sentences) for _, sentences in marked.values()),
         "duration": overlays.format_clock(total),
         "articles": {item.slug: overlays.format_clock(item.duration) for item in audios},
     }
-    return Narrated(book, folder, report, (daisy_name,))
+    formats = {daisy_name: "DAISY 2.02 talking book, full text and full audio",
+               m4b_name: "M4B audiobook (AAC), a chapter per article"}
+    return Narrated(book, folder, report, formats, pending)
+
+
+def audiobook_tags(prepared: Prepared, reader: str) -> m4b.Tags:
+    edition = prepared.edition
+    words = Words(edition.language)
+    return m4b.Tags(title=edition.full_title, artist=edition.publisher, publisher=edition.publisher,
+                    year=edition.date[:4], description=edition.description,
+                    comment=words("Read by {narrator}", narrator=reader),
+                    cover=prepared.cover.content, cover_type=prepared.cover.media_type)
 
 
 def talking_book(edition: Edition, prepared: Prepared,

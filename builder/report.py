@@ -20,7 +20,8 @@ REPORT_FILES = ["report.json", "report.md"]
 
 
 def report(prepared: Prepared, books: Mapping[str, Book], staging: Path, run_validators: bool,
-           narration: dict) -> dict[str, Any]:
+           narration: dict, formats: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """`formats`: the other outputs written into staging (path → what it is: DAISY, M4B, podcast feed)."""
     edition = prepared.edition
     articles = prepared.articles
     placed = [document.article.page for document in articles if document.article and document.article.page]
@@ -38,6 +39,7 @@ def report(prepared: Prepared, books: Mapping[str, Book], staging: Path, run_val
             "articles_with_start_page": f"{len(placed)}/{len(articles)}",
         },
         "narration": narration,
+        "formats": {name: {"format": what, **file_entry(staging / name)} for name, what in (formats or {}).items()},
         "warnings": [str(warning) for warning in prepared.warnings],
         "suppressed_warnings": [str(warning) for warning in prepared.suppressed],  # by edition.toml
     }
@@ -64,14 +66,13 @@ def books_report(books: Mapping[str, Book], staging: Path, run_validators: bool)
 
 
 def book_entry(book: Book, path: Path) -> dict[str, Any]:
+    return {**file_entry(path), "accessibility": asdict(book.accessibility), "validators": {}}
+
+
+def file_entry(path: Path) -> dict[str, Any]:
     with path.open("rb") as book_file:
         digest = hashlib.file_digest(book_file, "sha256").hexdigest()  # streamed: a narrated book is big
-    return {
-        "bytes": path.stat().st_size,
-        "sha256": digest,
-        "accessibility": asdict(book.accessibility),
-        "validators": {},
-    }
+    return {"bytes": path.stat().st_size, "sha256": digest}
 
 
 def validation_failures(data: Mapping[str, Any]) -> list[Diagnostic]:
@@ -131,6 +132,10 @@ def markdown(data: dict[str, Any]) -> str:
                   f"- Hazards: {', '.join(claims['hazards'])}",
                   f"- Conforms to: {claims['conforms_to']}", "",
                   f"> {claims['summary']}", ""]
+    if data.get("formats"):
+        lines += ["## Talking book and audiobook formats", ""]
+        lines += [f"- `{name}`: {entry['format']}; {entry['bytes']:,} bytes; SHA-256 `{entry['sha256'][:16]}…`"
+                  for name, entry in data["formats"].items()] + [""]
     lines += ["## Images", ""]
     for image in data["images"]:
         alt = "decorative" if image["decorative"] else f"alt: {image['alt']}"

@@ -118,3 +118,11 @@ def test_same_bytes_every_time(book: Path, chapters: list, tmp_path: Path) -> No
     write_audiobook(tmp_path, "iMind Spring 2025", "Royal College of Psychiatrists", chapters, "2025")
     for path in book.iterdir():
         assert (tmp_path / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+def test_tags_are_id3v23_with_a_top_level_ordered_toc(book: Path) -> None:
+    """ID3v2.3, the version the chapter addendum was written for and audiobook apps read."""
+    for name in ("imind-spring-2025.mp3", "01-editors-note.mp3"):
+        assert ID3(book / name).version == (2, 3, 0), name
+    tocs = ID3(book / "imind-spring-2025.mp3").getall("CTOC")
+    assert len(tocs) == 1 and tocs[0].flags == CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED

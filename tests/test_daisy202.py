@@ -6,44 +6,36 @@ real player (daisy-player in tmux); each checker is shown to reject a broken cop
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from daisy_fixtures import XHTML, Unpacked, daisy_player_screens, jing, schematron_failures, unpack
-from edition_fixtures import PIXEL, SOURCE, article, write_edition
+from distribution_fixtures import (
+    XHTML,
+    Unpacked,
+    daisy_player_screens,
+    fake_build,
+    jing,
+    narrated_edition,
+    schematron_failures,
+    unpack,
+)
+from edition_fixtures import SOURCE
 from lxml import etree
 
-from builder import narration
-from builder.build import BuildOptions, BuildResult, build
+from builder.build import BuildResult
 from builder.distribution import daisy202
 from builder.sources import load_edition
 
 X = {"x": XHTML}
-FIRST = article(
-    "Opening words of the first piece.[^1] A second sentence follows.\n\n"
-    "## A section\n\nText of the section, with a formula.\n\n$$x^2$$\n\n"
-    "[3]{.pagebreak}\n\nWords on the third page.\n\n"
-    "![A small square](../images/pixel.png)\n\n"
-    "[^1]: The first note. It has two sentences.\n",
-    title="The First Piece", page="2", authors=[{"name": "Ada Writer"}])
-SECOND = article("The second piece has one paragraph.\n", title="The Second Piece", page="4")
-
-
-def fake_build(source: Path, output: Path, jobs: int, cache: Path | None) -> BuildResult:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(narration, "Pyttsx3Synthesizer", narration.FakeSynthesizer)  # fast, deterministic audio
-        return build(BuildOptions(source=source, output=output, validate=False, jobs=jobs, cache_dir=cache))
 
 
 @pytest.fixture(scope="module")
 def edition(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = write_edition(tmp_path_factory.mktemp("daisy-source"), {"first": FIRST, "second": SECOND},
-                         images={"pixel.png": PIXEL})
-    (root / "pronunciation.toml").write_text("", encoding="utf-8")  # narration reads the lexicon
-    return root
+    return narrated_edition(tmp_path_factory.mktemp("daisy-source"))
 
 
 @pytest.fixture(scope="module")
@@ -287,3 +279,11 @@ def test_daisy_player_lists_the_title_the_sixteen_articles_and_the_total_time(
     for title in titles:
         assert any(item and title.startswith(item[:40]) for item in items), (title, listing)
 
+
+
+def test_the_report_lists_the_talking_book(built: Path) -> None:
+    report = json.loads((built.parent / "report.json").read_text(encoding="utf-8"))
+    entry = report["formats"][built.name]
+    assert entry["format"].startswith("DAISY 2.02")
+    assert entry["sha256"] == hashlib.sha256(built.read_bytes()).hexdigest()
+    assert f"`{built.name}`: DAISY 2.02" in (built.parent / "report.md").read_text(encoding="utf-8")

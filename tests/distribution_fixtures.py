@@ -1,5 +1,6 @@
-"""Checking DAISY 2.02 books: jing on the RELAX NG schemas, their embedded Schematron through lxml, and
-DAISY-player in tmux. The schemas are DAISY Pipeline's, read from ../shared/schemas/daisy202/."""
+"""The distribution formats' test kit: a small narrated edition built with the fake synthesizer, and the
+DAISY 2.02 checkers (jing on the RELAX NG schemas, their embedded Schematron through lxml, daisy-player in
+tmux). The schemas are DAISY Pipeline's, read from ../shared/schemas/daisy202/."""
 
 from __future__ import annotations
 
@@ -13,7 +14,11 @@ from pathlib import Path
 
 import pytest
 from conftest import in_ci
+from edition_fixtures import PIXEL, article, write_edition
 from lxml import etree, isoschematron
+
+from builder import narration
+from builder.build import BuildOptions, BuildResult, build
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -61,6 +66,29 @@ int open(const char *path, int flags, ...) {
     return real(swap(path), flags, mode);
 }
 """
+
+FIRST = article(
+    "Opening words of the first piece.[^1] A second sentence follows.\n\n"
+    "## A section\n\nText of the section, with a formula.\n\n$$x^2$$\n\n"
+    "[3]{.pagebreak}\n\nWords on the third page.\n\n"
+    "![A small square](../images/pixel.png)\n\n"
+    "[^1]: The first note. It has two sentences.\n",
+    title="The First Piece", page="2", authors=[{"name": "Ada Writer"}])
+SECOND = article("The second piece has one paragraph.\n", title="The Second Piece", page="4")
+
+
+def narrated_edition(root: Path) -> Path:
+    """Two articles: headings, print pages, a note, a formula and an image."""
+    write_edition(root, {"first": FIRST, "second": SECOND}, images={"pixel.png": PIXEL})
+    (root / "pronunciation.toml").write_text("", encoding="utf-8")  # narration reads the lexicon
+    return root
+
+
+def fake_build(source: Path, output: Path, jobs: int, cache: Path | None) -> BuildResult:
+    """A full narrated build, its audio from the fake synthesizer (fast and deterministic)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(narration, "Pyttsx3Synthesizer", narration.FakeSynthesizer)
+        return build(BuildOptions(source=source, output=output, validate=False, jobs=jobs, cache_dir=cache))
 
 
 def require(what: str, present: bool) -> None:
