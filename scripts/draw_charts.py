@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image, ImageDraw
@@ -109,10 +110,15 @@ class Chart:
         self.draw.rectangle((x0, top, x1, bottom), outline=BAR, width=4)
 
     def finish(self) -> bytes:
-        palette = self.image.quantize(colors=8, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
-        out = io.BytesIO()
-        palette.save(out, format="PNG", optimize=True)  # Pillow writes no tIME/tEXt chunks unless asked
-        return out.getvalue()
+        return png(self.image)
+
+
+def png(image: Image.Image) -> bytes:
+    """Eight-colour PNG bytes, the same for the same picture."""
+    palette = image.quantize(colors=8, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    out = io.BytesIO()
+    palette.save(out, format="PNG", optimize=True)  # Pillow writes no tIME/tEXt chunks unless asked
+    return out.getvalue()
 
 
 def staff_retention() -> bytes:
@@ -148,15 +154,20 @@ def check_png(data: bytes) -> None:
     assert set(chunks) <= {"IHDR", "PLTE", "tRNS", "IDAT", "IEND"}, chunks
 
 
-def main() -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
-    for name, draw in (("staff-retention.png", staff_retention), ("bigspd-growth.png", bigspd_growth)):
+def write(out: Path, drawings: dict[str, Callable[[], bytes]]) -> None:
+    """Draw each image twice (to prove it deterministic), check its chunks and size, write it."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name, draw in drawings.items():
         data = draw()
         assert data == draw(), f"{name}: drawing is not deterministic"
         check_png(data)
         assert len(data) < 60_000, f"{name}: {len(data)} bytes"
-        (OUT / name).write_bytes(data)
-        print(f"{OUT / name}: {len(data)} bytes")
+        (out / name).write_bytes(data)
+        print(f"{out / name}: {len(data)} bytes")
+
+
+def main() -> None:
+    write(OUT, {"staff-retention.png": staff_retention, "bigspd-growth.png": bigspd_growth})
 
 
 if __name__ == "__main__":
