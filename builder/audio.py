@@ -36,7 +36,7 @@ def write_audiobook(
 ) -> list[Path]:
     """Write the audiobook files into ``folder`` (which must exist); returns their paths."""
     written: list[Path] = []
-    names = [f"{number:02d}-{audio.slug}" for number, (_, audio, _) in enumerate(articles, start=1)]
+    names = track_names([audio.slug for _, audio, _ in articles])
     for number, ((title, audio, sentences), name) in enumerate(zip(articles, names, strict=True), start=1):
         track = _tags(title, edition_title, artist, year)
         track.add(TRCK(encoding=3, text=[f"{number}/{len(articles)}"]))
@@ -48,6 +48,11 @@ def write_audiobook(
     manifest = readium_manifest(edition_title, artist, year, articles, names)
     written.append(_write_text(folder / MANIFEST, manifest))
     return written
+
+
+def track_names(slugs: Sequence[str]) -> list[str]:
+    """Each article's file stem in the folder, numbered so that a file list is the reading order."""
+    return [f"{number:02d}-{slug}" for number, slug in enumerate(slugs, start=1)]
 
 
 def slugify(text: str) -> str:

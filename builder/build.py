@@ -129,9 +129,10 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
                 narration_report = {"status": f"not built: {missing}"}
         for name, book in books.items():
             package.write_epub(book, modified, staging / name)
-        for job in pending:
+        report = build_report.report(prepared, books, staging, options.validate, narration_report)
+        for job in pending:  # written beside the packaging and the validators
             job.result()  # raises what the job raised
-        report = build_report.report(prepared, books, staging, options.validate, narration_report, formats)
+        report["formats"] = build_report.formats_report(staging, formats)
         if options.validate and (refused := build_report.validation_failures(report)):
             raise BuildError(*refused)  # their metadata says they were checked: publish none of them
         build_report.write_report(report, staging)

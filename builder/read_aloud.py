@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from builder import __version__, accessibility, audio, narration, navigation, overlays, speech
-from builder.distribution import daisy202, m4b
+from builder.distribution import daisy202, m4b, podcast
 from builder.i18n import Words
 from builder.model import Document, Edition, Resource
 from builder.package import Book, Narration
@@ -96,6 +96,8 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path, mo
     chapters = [(document.article.title, by_slug[document.article.slug], sentences)
                 for document, sentences in marked.values() if document.article]
     audio.write_audiobook(folder, edition.full_title, edition.publisher, chapters, edition.date[:4])
+    feed = podcast.write_podcast(folder, podcast_show(prepared, narrator(voice), folder),
+                                 episodes(marked, by_slug, folder))[-1]
     title_part = daisy202.Part(daisy202.TITLE_NAME, edition.full_title, title_xhtml, "title.xhtml", title_audio,
                                tuple(sentence.id for sentence in title_sentences))
     daisy_name, m4b_name = f"{edition.slug}-daisy202.zip", f"{edition.slug}.m4b"
@@ -117,8 +119,36 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path, mo
         "articles": {item.slug: overlays.format_clock(item.duration) for item in audios},
     }
     formats = {daisy_name: "DAISY 2.02 talking book, full text and full audio",
-               m4b_name: "M4B audiobook (AAC), a chapter per article"}
+               m4b_name: "M4B audiobook (AAC), a chapter per article",
+               f"{folder.name}/{feed.name}": "podcast feed (RSS 2.0, Podcasting 2.0 chapters and transcripts)"}
     return Narrated(book, folder, report, formats, pending)
+
+
+def podcast_show(prepared: Prepared, reader: str, folder: Path) -> podcast.Show:
+    """The feed's channel; the cover is copied beside it as the show's artwork."""
+    edition, cover = prepared.edition, prepared.cover
+    image = f"cover{Path(cover.file_name).suffix.lower()}"
+    (folder / image).write_bytes(cover.content)
+    return podcast.Show(title=edition.full_title, description=edition.description, language=edition.language,
+                        publisher=edition.publisher, identifier=edition.identifier, date=edition.date,
+                        narrator=reader, image=image)
+
+
+def episodes(marked: dict[str, tuple[Document, list[speech.SpokenSentence]]],
+             audio_of: dict[str, narration.StoredAudio], folder: Path) -> list[podcast.Episode]:
+    documents = [document for document, _ in marked.values() if document.article]
+    names = audio.track_names([document.article.slug for document in documents if document.article])
+    found = []
+    for number, (document, name) in enumerate(zip(documents, names, strict=True), start=1):
+        article = document.article
+        assert article is not None
+        clip = audio_of[article.slug]
+        found.append(podcast.Episode(
+            number=number, title=article.title, summary=article.summary,
+            authors=tuple(author.name for author in article.authors), audio=folder / f"{name}.mp3",
+            transcript=f"{name}.vtt", duration=clip.duration,
+            chapters=podcast.chapters_of(document.xhtml, clip.timings)))
+    return found
 
 
 def audiobook_tags(prepared: Prepared, reader: str) -> m4b.Tags:

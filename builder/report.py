@@ -20,8 +20,7 @@ REPORT_FILES = ["report.json", "report.md"]
 
 
 def report(prepared: Prepared, books: Mapping[str, Book], staging: Path, run_validators: bool,
-           narration: dict, formats: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """`formats`: the other outputs written into staging (path → what it is: DAISY, M4B, podcast feed)."""
+           narration: dict) -> dict[str, Any]:
     edition = prepared.edition
     articles = prepared.articles
     placed = [document.article.page for document in articles if document.article and document.article.page]
@@ -39,7 +38,7 @@ def report(prepared: Prepared, books: Mapping[str, Book], staging: Path, run_val
             "articles_with_start_page": f"{len(placed)}/{len(articles)}",
         },
         "narration": narration,
-        "formats": {name: {"format": what, **file_entry(staging / name)} for name, what in (formats or {}).items()},
+        "formats": {},  # see formats_report
         "warnings": [str(warning) for warning in prepared.warnings],
         "suppressed_warnings": [str(warning) for warning in prepared.suppressed],  # by edition.toml
     }
@@ -63,6 +62,11 @@ def books_report(books: Mapping[str, Book], staging: Path, run_validators: bool)
     for (name, validator), run in runs.items():
         entries[name]["validators"][validator] = run.result()
     return entries
+
+
+def formats_report(staging: Path, formats: Mapping[str, str]) -> dict[str, Any]:
+    """The other outputs written into staging (path → what it is: DAISY, M4B, podcast feed)."""
+    return {name: {"format": what, **file_entry(staging / name)} for name, what in formats.items()}
 
 
 def book_entry(book: Book, path: Path) -> dict[str, Any]:

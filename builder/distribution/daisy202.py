@@ -155,11 +155,11 @@ def _sentence_spans(element: etree._Element) -> Iterator[etree._Element]:
             yield span
 
 
-def _first_sentence(element: etree._Element) -> str | None:
+def first_sentence(element: etree._Element) -> str | None:
     return next((span.get("id") for span in _sentence_spans(element)), None)
 
 
-def _text(element: etree._Element) -> str:
+def text_of(element: etree._Element) -> str:
     return " ".join("".join(element.itertext()).split())
 
 
@@ -181,12 +181,12 @@ def ncc_entries(tree: etree._Element, part: str) -> list[Entry]:
     for element in body.iter() if body is not None else ():
         name = _local(element)
         if "pagebreak" in _types(element) or "pagebreak" in (element.get("class") or "").split():
-            label = element.get("id", "").removeprefix("page-") or _text(element)
+            label = element.get("id", "").removeprefix("page-") or text_of(element)
             waiting.append((page_kind(label), label))
-        elif name in HEADINGS and (sentence := _first_sentence(element)):
+        elif name in HEADINGS and (sentence := first_sentence(element)):
             entries += _pages(waiting, part, sentence)  # players credit a page to the heading after it
-            entries.append(Entry(name, f"ncc-{sentence}", _text(element), part, sentence))
-        elif "endnote" in _types(element) and (sentence := _first_sentence(element)):
+            entries.append(Entry(name, f"ncc-{sentence}", text_of(element), part, sentence))
+        elif "endnote" in _types(element) and (sentence := first_sentence(element)):
             notes += 1
             entries += _pages(waiting, part, sentence)
             entries.append(Entry("noteref", f"ncc-{sentence}", str(notes), part, sentence))
@@ -246,7 +246,7 @@ def _convert(element: etree._Element, source_name: str, parts: Mapping[str, str]
     namespace = etree.QName(element).namespace if isinstance(element.tag, str) else None
     if namespace == MATHML_NS:
         spoken = etree.Element(f"{{{XHTML_NS}}}span", {"class": "math"})
-        spoken.text = element.get("alttext") or _text(element)
+        spoken.text = element.get("alttext") or text_of(element)
         spoken.tail = element.tail
         return spoken
     if namespace != XHTML_NS or name in DROPPED:
