@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import shutil
+import uuid
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -52,6 +53,15 @@ class Book:
     cover: Resource
     narration: Narration | None = None
     extra_metadata: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    rendition: str = "standard"  # the reading profile, or "narrated": each book has its own identifier
+
+
+def rendition_identifier(edition_identifier: str, rendition: str) -> str:
+    """The standard book keeps the edition's identifier; every other rendition has its own, derived from it
+    (a name-based UUID, stable from build to build), so reading and library systems hold the books apart."""
+    if rendition == "standard":
+        return edition_identifier
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"{edition_identifier}#{rendition}").urn
 
 
 def item_id(file_name: str) -> str:
@@ -80,9 +90,13 @@ def ebooklib_book(book: Book) -> epub.EpubBook:
     edition = book.edition
     package = epub.EpubBook()
     package.FOLDER_NAME = CONTENT_FOLDER
-    package.set_identifier(edition.identifier)
+    package.set_identifier(rendition_identifier(edition.identifier, book.rendition))
+    if book.rendition != "standard":  # derived from the edition's standard book
+        package.add_metadata("DC", "source", edition.identifier, {"id": "edition-source"})
     package.set_title(edition.full_title)
-    package.set_language(edition.language)
+    package.set_language(edition.language)  # the main language first: reading systems take the first
+    for language in book_languages(book)[1:]:
+        package.add_metadata("DC", "language", language)
     for number, name in enumerate(edition.creators(), start=1):
         package.add_author(name, uid=f"creator{number}")
     package.add_metadata("DC", "publisher", edition.publisher)
@@ -92,6 +106,9 @@ def ebooklib_book(book: Book) -> epub.EpubBook:
     if edition.print_source:  # the print edition the page list comes from
         package.add_metadata("DC", "source", edition.print_source, {"id": "print-source"})
         package.add_metadata(None, "meta", "pagination", {"property": "source-of", "refines": "#print-source"})
+    elif any(document.pages for document in book.documents):
+        # Page numbers with no print edition named: EPUB 3.3 says so with pageBreakSource "none".
+        package.add_metadata(None, "meta", "none", {"property": "pageBreakSource"})
     add_accessibility(package, book.accessibility)
     for name, value in book.extra_metadata:
         package.add_metadata(None, "meta", value, {"property": name})
@@ -120,6 +137,16 @@ def ebooklib_book(book: Book) -> epub.EpubBook:
     if book.narration:
         add_narration(package, book.narration)
     return package
+
+
+def book_languages(book: Book) -> tuple[str, ...]:
+    """Every language the book uses (documents and marked passages), the edition's first; tags compared
+    without case, as BCP 47 says."""
+    found = {book.edition.language.lower(): book.edition.language}
+    for document in book.documents:
+        for language in document.languages:
+            found.setdefault(language.lower(), language)
+    return tuple(found.values())
 
 
 def add_accessibility(package: epub.EpubBook, metadata: AccessibilityMetadata) -> None:

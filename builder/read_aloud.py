@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -62,7 +63,8 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path, mo
     parts = staging / ".audio-parts"  # the articles' MP3s, for both the EPUB and the audiobook
     parts.mkdir()
     title_audio, *audios = narration.narrate(spoken, voice, narration.Pyttsx3Synthesizer, options.cache_dir,
-                                             options.jobs, progress, keep=narration.store_audio(parts))
+                                             options.jobs, progress, keep=narration.store_audio(parts),
+                                             scheduler=options.scheduler)
     by_slug = {item.slug: item for item in audios}
 
     resources = [stylesheet("standard"), *prepared.resources]
@@ -79,7 +81,7 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path, mo
         overlay_for[document.file_name] = smil_name
         durations[smil_name] = overlays.format_clock(clip.duration)
 
-    documents = tuple(with_listening_time(marked[document.file_name][0], by_slug)
+    documents = tuple(with_listening_time(marked[document.file_name][0], by_slug, edition.language)
                       if document.file_name in marked else document for document in prepared.documents)
     total = sum(item.duration for item in audios)
     book = Book(
@@ -87,15 +89,21 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path, mo
         documents=documents,
         nav=navigation.nav_document(edition, documents),
         resources=tuple(resources),
-        accessibility=accessibility.describe(documents, narrated=True, checked=options.validate),
+        accessibility=accessibility.describe(documents, narrated=True, checked=options.validate,
+                                             print_source=bool(edition.print_source),
+                                             print_pages=edition.print_pages),
         cover=prepared.cover,
         narration=Narration(overlay_for, durations, overlays.format_clock(total), narrator=narrator(voice)),
+        rendition="narrated",
     )
     folder = staging / f"{edition.slug}-audio"
     folder.mkdir()
-    chapters = [(document.article.title, by_slug[document.article.slug], sentences)
+    chapters = [audio.Chapter(document.article.title, by_slug[document.article.slug], sentences,
+                              tuple(author.name for author in document.article.authors),
+                              document.language or edition.language)
                 for document, sentences in marked.values() if document.article]
-    audio.write_audiobook(folder, edition.full_title, edition.publisher, chapters, edition.date[:4])
+    audio.write_audiobook(folder, edition.full_title, edition.publisher, chapters, edition.date[:4],
+                          edition.language)
     feed = podcast.write_podcast(folder, podcast_show(prepared, narrator(voice), folder),
                                  episodes(marked, by_slug, folder))[-1]
     title_part = daisy202.Part(daisy202.TITLE_NAME, edition.full_title, title_xhtml, "title.xhtml", title_audio,
@@ -108,7 +116,7 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path, mo
                     talking_book(edition, prepared, marked, by_slug, title_part, narrator(voice)),
                     modified, staging / daisy_name),
         pool.submit(m4b.write_m4b, staging / m4b_name,
-                    [m4b.Chapter(title, clip.path) for title, clip, _ in chapters],
+                    [m4b.Chapter(chapter.title, chapter.audio.path) for chapter in chapters],
                     audiobook_tags(prepared, narrator(voice)), options.cache_dir),
     )
     pool.shutdown(wait=False)
@@ -179,12 +187,25 @@ def talking_book(edition: Edition, prepared: Prepared,
 LISTENING_TIME = re.compile(r'(<span class="listening-time">)[^<]*(</span>)')
 
 
-def with_listening_time(document: Document, audio: dict[str, narration.StoredAudio]) -> Document:
-    """The measured length of the article's narration, in place of the text book's estimate."""
+def with_listening_time(document: Document, audio: dict[str, narration.StoredAudio], language: str) -> Document:
+    """The measured length of the article's narration, in place of the text book's estimate, in the
+    document's language ("1 minute 45 seconds"; `language` is the edition's, for a document without its own)."""
     assert document.article is not None
+    say = Words(document.language or language)
     seconds = round(audio[document.article.slug].duration)
-    spoken = f"{seconds // 60} minutes {seconds % 60} seconds"
-    return replace(document, xhtml=LISTENING_TIME.sub(rf"\g<1>{spoken}\g<2>", document.xhtml, count=1))
+    spoken = html.escape(duration(say, seconds))
+    return replace(document, xhtml=LISTENING_TIME.sub(lambda found: f"{found[1]}{spoken}{found[2]}", document.xhtml,
+                                                      count=1))
+
+
+def duration(say: Words, seconds: int) -> str:
+    """'1 minute 45 seconds', '45 seconds', '2 minutes': CLDR plurals, no zero part."""
+    parts = []
+    if seconds >= 60:
+        parts.append(say.plural("{n} minute", "{n} minutes", seconds // 60))
+    if seconds % 60 or not parts:
+        parts.append(say.plural("{n} second", "{n} seconds", seconds % 60))
+    return say("{minutes} {seconds}", minutes=parts[0], seconds=parts[1]) if len(parts) == 2 else parts[0]
 
 
 def narrator(voice: narration.Voice) -> str:
