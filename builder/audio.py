@@ -113,10 +113,10 @@ def _tags(title: str, album: str, artists: Sequence[str], album_artist: str, yea
     return tags
 
 
-def _write_tagged(path: Path, streams: Sequence[Audio], tags: ID3) -> Path:
+def _write_tagged(path: Path, streams: Sequence[Audio], tags: ID3, version: int = 4) -> Path:
     """The ID3 tag, then each stream's MP3 frames, copied in chunks: never a whole edition in memory."""
     tag = io.BytesIO()
-    tags.save(tag, v2_version=3)  # ID3v2.3: what players and audiobook apps read chapters from
+    tags.save(tag, v2_version=version)
     with path.open("wb") as out:
         out.write(tag.getvalue())
         for audio in streams:
@@ -162,7 +162,9 @@ def _write_edition(path: Path, title: str, artist: str, year: str, articles: Seq
             sub_frames=[TIT2(encoding=3, text=[title])],
         )
     )
-    return _write_tagged(path, [chapter.audio for chapter in articles], tags)
+    # ID3v2.3, which the chapter addendum was written for and players and audiobook apps read chapters from
+    # (its multi-valued frames are joined with "/"); the article tracks keep v2.4's one value per author.
+    return _write_tagged(path, [chapter.audio for chapter in articles], tags, version=3)
 
 
 def _chapter_ids(titles: Sequence[str]) -> list[str]:
