@@ -8,10 +8,12 @@ import tempfile
 from concurrent.futures import Future, wait
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from builder import accessibility, i18n, images, mathml, navigation, package
 from builder import report as build_report
 from builder.config import line_of, read_text
+from builder.distribution import products
 from builder.errors import BuildError, Diagnostic, Problems, warning
 from builder.i18n import languages
 from builder.model import Article, Edition, Resource
@@ -19,6 +21,9 @@ from builder.records import BuildOptions, BuildResult, Prepared, Progress, Rende
 from builder.render import Neighbourhood, markdown_parser, render_article
 from builder.sources import load_sources
 from builder.styles import stylesheet
+
+if TYPE_CHECKING:
+    from builder.read_aloud import Narrated
 
 DRAWN_COVER = "images/drawn-cover.jpg"  # a name no edition image is likely to have
 
@@ -146,6 +151,7 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
                  for profile in options.profiles}
         audio_folder = None
         formats: dict[str, str] = {}  # the speech branch's other outputs (name → what): DAISY, M4B, podcast feed
+        narrated = None
         narration_report: dict = {}
         failures: tuple[Diagnostic, ...] = ()
         if options.audio:
@@ -163,20 +169,54 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
                 narration_report = {"status": f"not built: {missing}"}
         for name, book in books.items():
             package.write_epub(book, modified, staging / name)
-        report = build_report.report(prepared, books, staging, options.validate, narration_report, options.cache_dir)
+        release = products.release(edition, prepared.documents, build_products(prepared, options, books, narrated),
+                                   modified, options.validate, prepared.cover)
+        records: list[str] = []
+        if narrated is not None:  # full builds only: the text build's start-up stays free of pymarc and co.
+            from builder.distribution import files as record_files
+
+            records = record_files.write_all(release, staging)
+        report = build_report.report(prepared, books, staging, options.validate, narration_report, options.cache_dir,
+                                     release=release, records=records)
         for job in pending:  # written beside the packaging and the validators
             job.result()  # raises what the job raised
         report["formats"] = build_report.formats_report(staging, formats)
-        if options.validate and (refused := build_report.validation_failures(report)):
+        if options.validate and (refused := build_report.validation_failures(
+                report, {name: book.documents for name, book in books.items()})):
             raise BuildError(*refused)  # their metadata says they were checked: publish none of them
         build_report.write_report(report, staging)
         top_level = [name for name in formats if "/" not in name]  # the rest are inside the audio folder
-        outputs = publish(staging, options.output, [*books, *top_level, *build_report.REPORT_FILES],
+        outputs = publish(staging, options.output, [*books, *records, *top_level, *build_report.REPORT_FILES],
                           audio_folder.name if audio_folder else None)
     finally:
         wait(pending)  # a failed build still lets them finish before their folder goes
         shutil.rmtree(staging, ignore_errors=True)
-    return BuildResult(outputs, prepared.warnings, report, failures)
+    return BuildResult(outputs, prepared.warnings, report, failures, release)
+
+
+def build_products(prepared: Prepared, options: BuildOptions, books: dict[str, package.Book],
+                   narrated: Narrated | None) -> list[products.Product]:
+    """What this build publishes, for the records (builder.distribution): each book with its claims."""
+    slug = prepared.edition.slug
+    items = [products.text_epub(name, books[name].accessibility, profile)
+             for profile in options.profiles if (name := book_name(slug, profile)) in books]
+    if narrated is None:
+        return items
+    name = book_name(slug, "standard", narrated=True)
+    items.append(products.narrated_epub(name, narrated.book.accessibility, narrated.duration, narrated.narrator))
+    folder = narrated.audio_folder.name
+    main, *others = [f"{folder}/{path.name}" for path in narrated.audio_files]
+    items.append(products.audiobook(main, prepared.documents, narrated.duration, narrated.narrator,
+                                    [products.File(name, AUDIOBOOK_FILE_TYPES[Path(name).suffix]) for name in others]))
+    from builder.distribution import daisy202, m4b  # written by the speech branch, beside the packaging
+
+    items.append(products.daisy(daisy202.file_name(slug), prepared.documents, narrated.duration, narrated.narrator))
+    items.append(products.m4b(m4b.file_name(slug), prepared.documents, narrated.duration, narrated.narrator))
+    return items
+
+
+AUDIOBOOK_FILE_TYPES = {".mp3": "audio/mpeg", ".vtt": "text/vtt", ".m3u8": "audio/mpegurl",
+                        ".json": "application/audiobook+json"}  # the Readium audiobook manifest
 
 
 def remove_abandoned_staging(output: Path) -> None:

@@ -26,6 +26,9 @@ class Narrated:
     book: Book
     audio_folder: Path
     report: dict
+    duration: float = 0.0  # seconds, the whole narration
+    narrator: str = ""
+    audio_files: tuple[Path, ...] = ()  # the audiobook folder's files, main MP3 first
     formats: dict[str, str] = field(default_factory=dict)  # further outputs in staging: path → what it is
     pending: tuple[Future, ...] = ()  # the formats still being written: wait for them before publishing
 
@@ -102,13 +105,13 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path, mo
                               tuple(author.name for author in document.article.authors),
                               document.language or edition.language)
                 for document, sentences in marked.values() if document.article]
-    audio.write_audiobook(folder, edition.full_title, edition.publisher, chapters, edition.date[:4],
-                          edition.language)
+    written = audio.write_audiobook(folder, edition.full_title, edition.publisher, chapters, edition.date[:4],
+                                    edition.language)
     feed = podcast.write_podcast(folder, podcast_show(prepared, narrator(voice), folder),
                                  episodes(marked, by_slug, folder))[-1]
     title_part = daisy202.Part(daisy202.TITLE_NAME, edition.full_title, title_xhtml, "title.xhtml", title_audio,
                                tuple(sentence.id for sentence in title_sentences))
-    daisy_name, m4b_name = f"{edition.slug}-daisy202.zip", f"{edition.slug}.m4b"
+    daisy_name, m4b_name = daisy202.file_name(edition.slug), m4b.file_name(edition.slug)
     # Beside the EPUB packaging, on the other core: PyAV and zlib release the GIL while they work.
     pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="formats")
     pending = (
@@ -129,7 +132,9 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path, mo
     formats = {daisy_name: "DAISY 2.02 talking book, full text and full audio",
                m4b_name: "M4B audiobook (AAC), a chapter per article",
                f"{folder.name}/{feed.name}": "podcast feed (RSS 2.0, Podcasting 2.0 chapters and transcripts)"}
-    return Narrated(book, folder, report, formats, pending)
+    main = [path for path in written if path.name == audio.edition_file_name(edition.full_title)]
+    return Narrated(book, folder, report, total, narrator(voice),
+                    (*main, *(path for path in written if path not in main)), formats, pending)
 
 
 def podcast_show(prepared: Prepared, reader: str, folder: Path) -> podcast.Show:

@@ -80,6 +80,10 @@ class Entry:
     sentence_id: str  # the par it links to
 
 
+def file_name(slug: str) -> str:
+    return f"{slug}-daisy202.zip"
+
+
 def title_xhtml(title: str, publisher: str, language: str) -> str:
     """The spoken title page: the book's title and publisher, in the edition's words."""
     html = etree.Element(f"{{{XHTML_NS}}}html", nsmap={None: XHTML_NS}, lang=language)

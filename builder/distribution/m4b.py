@@ -48,6 +48,10 @@ class Tags:
     cover_type: str = "image/jpeg"
 
 
+def file_name(slug: str) -> str:
+    return f"{slug}.m4b"
+
+
 def av_version() -> str:
     import av
 
