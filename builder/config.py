@@ -25,7 +25,7 @@ OPTIONAL = ("subtitle", "description", "print_source", "disclaimer", "cover", "c
             "suppress_warnings")
 TEXT_FIELDS = ("title", "edition", "date", "publisher", "language", "identifier", "slug", "subtitle", "description",
                "print_source", "disclaimer", "cover", "cover_alt")
-NARRATION_KEYS = ("voice", "rate", "volume")
+NARRATION_KEYS = ("voice", "rate", "volume", "voices", "read_emoji", "read_code")
 # BCP 47, the shapes a publisher uses: language, optional script, region, variants.
 LANGUAGE_TAG = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z]{4})?(-([a-zA-Z]{2}|[0-9]{3}))?(-[a-zA-Z0-9]{5,8})*$")
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -175,6 +175,32 @@ def load_manifest(root: Path) -> Manifest:
                     text)
 
 
+def check_voices_table(voices: Any, path: Path, text: str) -> None:
+    """[narration.voices] maps language tags to voices: fr = "fr", "de-CH" = "de"."""
+    header = re.search(r"^[ \t]*\[narration\.voices\]", text, re.MULTILINE)
+    header_line = text[: header.start()].count("\n") + 1 if header else line_of(text, "voices")
+    if not isinstance(voices, dict):
+        raise error("E005", "narration voices must be a table of language = voice", 'Write [narration.voices] and '
+                    'below it e.g. fr = "fr".', path, header_line)
+    for tag, voice in voices.items():
+        line = line_of_entry(text, header_line, tag)
+        if not LANGUAGE_TAG.match(tag):
+            raise error("E006", f"invalid language tag '{shown(tag)}' in [narration.voices]",
+                        "Use a BCP 47 tag such as 'fr' or 'de-CH'.", path, line)
+        if not isinstance(voice, str) or not voice.strip():
+            raise error("E005", f"the voice for '{shown(tag)}' must be a voice name", f'Write {tag} = "{tag}".', path,
+                        line)
+
+
+def line_of_entry(text: str, header_line: int | None, key: str) -> int | None:
+    """The line of `key = …` after a table header (for a key that other tables may repeat)."""
+    lines = text.splitlines()
+    for number in range(header_line or 0, len(lines)):
+        if re.match(rf"^[ \t]*[\"']?{re.escape(key)}[\"']?\s*=", lines[number]):
+            return number + 1
+    return header_line
+
+
 def check_suppressed(codes: Any, path: Path, text: str) -> None:
     """`suppress_warnings` silences warnings the editors have decided to live with (as Sphinx's setting
     of that name does); an error cannot be silenced."""
@@ -187,19 +213,28 @@ def check_suppressed(codes: Any, path: Path, text: str) -> None:
 
 def narration_settings(values: dict[str, Any], path: Path, text: str) -> NarrationSettings:
     defaults = NarrationSettings()
+    voices = values.get("voices", {})
+    check_voices_table(voices, path, text)
     settings = NarrationSettings(
         voice=values.get("voice", defaults.voice),
         rate=values.get("rate", defaults.rate),
         volume=values.get("volume", defaults.volume),
+        voices=tuple(voices.items()),
+        read_emoji=values.get("read_emoji", defaults.read_emoji),
+        read_code=values.get("read_code", defaults.read_code),
     )
     valid = {
         "voice": isinstance(settings.voice, str) and bool(settings.voice.strip()),
         "rate": isinstance(settings.rate, int) and not isinstance(settings.rate, bool) and 0 < settings.rate < 1000,
         "volume": isinstance(settings.volume, int | float) and 0 <= settings.volume <= 1,
     }
+    for key in ("read_emoji", "read_code"):
+        if not isinstance(getattr(settings, key), bool):
+            raise error("E005", f"narration {key} must be true or false", f"Write {key} = true.", path,
+                        line_of(text, key))
     wrong = [key for key, ok in valid.items() if not ok]
     if wrong:
-        header = re.search(r"^\s*\[narration\]", text, re.MULTILINE)
+        header = re.search(r"^[ \t]*\[narration\]", text, re.MULTILINE)
         line = (line_of(text, wrong[0]) if wrong[0] in values else None) or (
             text[: header.start()].count("\n") + 1 if header else None)
         raise error("E005", f"narration {wrong[0]} is not valid: voice is text, rate is words a minute"

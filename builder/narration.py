@@ -35,6 +35,7 @@ from typing import Any, BinaryIO, Protocol, TypeVar
 import lameenc
 
 from builder.speech import SpokenSentence
+from builder.voices import resolve_voice
 
 SAMPLE_RATE = 22050  # espeak-ng's native rate: no resampling anywhere
 # 48 kbit/s CBR: synthetic speech has nothing above 11 kHz, and at 22.05 kHz mono this is
@@ -257,23 +258,6 @@ def _read_wav(path: Path) -> Clip:
         return Clip(wav.readframes(wav.getnframes()), wav.getframerate())
 
 
-def resolve_voice(requested: str, voices: Sequence[tuple[str, str, Sequence[str]]]) -> str:
-    """The engine's voice id for an id, a name or a language code (case-insensitive)."""
-    wanted = requested.strip().lower().replace("_", "-")
-    matchers: tuple[Callable[[str, str, Sequence[str]], bool], ...] = (
-        lambda id_, _name, _langs: id_.lower() == wanted,
-        lambda _id, name, _langs: name.lower() == wanted,
-        lambda _id, _name, langs: wanted in (lang.lower() for lang in langs),
-        lambda id_, _name, _langs: id_.lower().rsplit("/", 1)[-1] == wanted,
-        lambda _id, name, _langs: wanted in name.lower(),
-    )
-    for matches in matchers:
-        for voice_id, name, languages in voices:
-            if matches(voice_id, name, languages):
-                return voice_id
-    raise ValueError(f"no speech voice matches {requested!r} (try en-gb, or see `espeak-ng --voices=en`)")
-
-
 class FakeSynthesizer:
     """Deterministic tone, 40 ms a character: fast audio for tests."""
 
@@ -313,11 +297,12 @@ def clip_key(spoken: str, voice: Voice, engine_id: str, after: str = "") -> str:
     return hashlib.sha256(json.dumps(material, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
-def article_keys(spoken: Sequence[str], voice: Voice, engine_id: str) -> tuple[str, ...]:
-    """Chained clip keys of one article, spoken in order by one fresh engine."""
+def article_keys(spoken: Sequence[str], voice: Voice | Sequence[Voice], engine_id: str) -> tuple[str, ...]:
+    """Chained clip keys of one article, spoken in order by one fresh engine (one voice, or one per sentence)."""
+    voices = [voice] * len(spoken) if isinstance(voice, Voice) else list(voice)
     keys: list[str] = []
-    for text in spoken:
-        keys.append(clip_key(text, voice, engine_id, keys[-1] if keys else ""))
+    for text, said_by in zip(spoken, voices, strict=True):
+        keys.append(clip_key(text, said_by, engine_id, keys[-1] if keys else ""))
     return tuple(keys)
 
 
@@ -398,6 +383,7 @@ class ArticleJob:
     spoken: tuple[str, ...]
     keys: tuple[str, ...]
     pauses: tuple[float, ...]  # seconds of silence after each sentence, counted in its clip
+    voices: tuple[Voice, ...] = ()  # the voice of each sentence (its language's); () for the narrate() voice
 
 
 class _ArticleEngine:
@@ -407,8 +393,8 @@ class _ArticleEngine:
     the state a clean build would have, so a partly cached build gives the same bytes.
     """
 
-    def __init__(self, factory: SynthesizerFactory, voice: Voice, spoken: Sequence[str]) -> None:
-        self.factory, self.voice, self.spoken = factory, voice, spoken
+    def __init__(self, factory: SynthesizerFactory, voices: Sequence[Voice], spoken: Sequence[str]) -> None:
+        self.factory, self.voices, self.spoken = factory, voices, spoken
         self.synthesizer: Synthesizer | None = None
         self.said = 0
 
@@ -416,7 +402,7 @@ class _ArticleEngine:
         self.synthesizer = self.synthesizer or self.factory()
         clip = Clip(b"", SAMPLE_RATE)
         while self.said <= index:
-            clip = spoken_clip(self.synthesizer, self.spoken[self.said], self.voice)
+            clip = spoken_clip(self.synthesizer, self.spoken[self.said], self.voices[self.said])
             self.said += 1
         return clip
 
@@ -483,7 +469,7 @@ def narrate_article(
     cache = ClipCache(cache_dir) if cache_dir is not None else None
     missing = [cache is None or cache.load(key) is None for key in job.keys]
     replay_until = max((i for i, lost in enumerate(missing) if lost), default=-1)
-    engine = _ArticleEngine(factory, voice, job.spoken)
+    engine = _ArticleEngine(factory, job.voices or [voice] * len(job.spoken), job.spoken)
     encoder = ArticleEncoder()
     for index, (sentence_id, key, pause) in enumerate(zip(job.sentence_ids, job.keys, job.pauses, strict=True)):
         clip = None if index <= replay_until or cache is None else cache.load(key)
@@ -516,22 +502,28 @@ def narrate(
     jobs: int,
     progress: Progress | None = None,
     keep: Callable[[ArticleAudio], Kept] = lambda audio: audio,  # type: ignore[assignment,return-value]
+    voice_for: Callable[[str], Voice] | None = None,
 ) -> list[Kept]:
     """Speak every article's sentences and encode each article to MP3 with measured timings.
 
     Articles run in parallel, one worker process each (synthesis and encoding); results come
     back in the given order whatever the completion order. Progress is reported per sentence.
     Each article's audio passes through `keep` as soon as it is ready (e.g. `store_audio`,
-    so that only one article's audio is in memory at a time).
+    so that only one article's audio is in memory at a time). With `voice_for` (a language tag → its voice)
+    each sentence is spoken in the voice of its language; its clip keys say so.
     """
     engine_id = synthesizer_factory().engine_id()  # fails early when there is no engine
+    def voices_of(sentences: Sequence[SpokenSentence]) -> tuple[Voice, ...]:
+        return tuple(voice_for(s.language) if voice_for else voice for s in sentences)
+
     work = [
         ArticleJob(
             slug,
             tuple(s.id for s in sentences),
             tuple(s.spoken for s in sentences),
-            article_keys([s.spoken for s in sentences], voice, engine_id),
+            article_keys([s.spoken for s in sentences], voices_of(sentences), engine_id),
             tuple(s.pause for s in sentences),
+            voices_of(sentences),
         )
         for slug, sentences in articles
     ]

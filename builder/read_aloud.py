@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from builder import accessibility, audio, narration, navigation, overlays, speech
+from builder import accessibility, audio, lexicon, narration, navigation, overlays, speech, voices
+from builder.i18n import Words, primary_language
 from builder.model import Document, Resource
 from builder.package import Book, Narration
 from builder.records import BuildOptions, Prepared, Progress
 from builder.styles import stylesheet
 
-LEXICON = "lexicon.pls"
-LEXICON_SOURCE = "pronunciation.toml"
+LEXICON = "lexicon.pls"  # the edition language's; another language's is lexicon-<language>.pls
 
 
 @dataclass(frozen=True)
@@ -32,33 +34,62 @@ def voice_for(prepared: Prepared, options: BuildOptions) -> narration.Voice:
     )
 
 
-def with_lexicon_link(xhtml: str, language: str) -> str:
-    """Point the document at the edition's pronunciation lexicon (EPUB 3 PLS support)."""
-    link = f'<link rel="pronunciation" type="application/pls+xml" hreflang="{language}" href="../{LEXICON}"/>'
-    return xhtml.replace("</head>", f"{link}</head>", 1)
+def lexicon_name(language: str, edition_language: str) -> str:
+    if primary_language(language) == primary_language(edition_language):
+        return LEXICON
+    return f"lexicon-{primary_language(language)}.pls"
+
+
+def with_lexicon_link(xhtml: str, languages: dict[str, str]) -> str:
+    """Point the document at the pronunciation lexicons of its languages (EPUB 3 PLS support): language → file."""
+    links = "".join(f'<link rel="pronunciation" type="application/pls+xml" hreflang="{language}" href="../{name}"/>'
+                    for language, name in languages.items())
+    return xhtml.replace("</head>", f"{links}</head>", 1)
+
+
+def voice_chooser(prepared: Prepared, options: BuildOptions) -> Callable[[str], narration.Voice]:
+    """Language tag → the voice that speaks it, at the edition's rate and volume (checked by `check`)."""
+    base = voice_for(prepared, options)
+    table = voices.voice_table(prepared.edition, options.voice)
+    engine = voices.engine_voices()
+
+    @functools.cache
+    def choose(language: str) -> narration.Voice:
+        return replace(base, voice=table.voice_for(language or prepared.edition.language, engine))
+
+    return choose
 
 
 def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path,
                     progress: Progress | None = None) -> Narrated:
     edition = prepared.edition
-    lexicon = speech.load_lexicon(edition.root / LEXICON_SOURCE)
+    lexicons = lexicon.load_lexicons(edition.root, edition.language)
+    settings = speech.SpeechSettings(edition.narration.read_emoji, edition.narration.read_code)
     marked: dict[str, tuple[Document, list[speech.SpokenSentence]]] = {}
+    used: dict[str, str] = {}  # primary language → the first tag that uses it
     for document in prepared.articles:
         assert document.article is not None
-        xhtml, sentences = speech.mark_sentences(document.xhtml, lexicon, document.article.slug)
-        marked[document.file_name] = (replace(document, xhtml=with_lexicon_link(xhtml, edition.language)), sentences)
+        xhtml, sentences = speech.mark_sentences(document.xhtml, lexicons, document.article.slug, settings)
+        languages = {primary_language(s.language or edition.language): s.language or edition.language
+                     for s in sentences}
+        for code, tag in languages.items():
+            used.setdefault(code, tag)
+        links = {tag: lexicon_name(tag, edition.language) for tag in languages.values()}
+        marked[document.file_name] = (replace(document, xhtml=with_lexicon_link(xhtml, links)), sentences)
 
     voice = voice_for(prepared, options)
+    choose = voice_chooser(prepared, options)
     spoken = [(document.article.slug, sentences) for document, sentences in marked.values() if document.article]
     parts = staging / ".audio-parts"  # the articles' MP3s, for both the EPUB and the audiobook
     parts.mkdir()
     audios = narration.narrate(spoken, voice, narration.Pyttsx3Synthesizer, options.cache_dir, options.jobs,
-                               progress, keep=narration.store_audio(parts))
+                               progress, keep=narration.store_audio(parts), voice_for=choose)
     by_slug = {item.slug: item for item in audios}
 
     resources = [stylesheet("standard"), *prepared.resources]
-    resources.append(Resource(LEXICON, "application/pls+xml",
-                              speech.lexicon_pls(lexicon, edition.language).encode("utf-8")))
+    for _, tag in sorted(used.items()):
+        resources.append(Resource(lexicon_name(tag, edition.language), "application/pls+xml",
+                                  lexicon.lexicon_pls(lexicons.of(tag), tag).encode("utf-8")))
     overlay_for, durations = {}, {}
     for document, sentences in marked.values():
         slug = document.article.slug if document.article else ""
@@ -89,6 +120,7 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path,
     audio.write_audiobook(folder, edition.full_title, edition.publisher, chapters, edition.date[:4])
     report = {
         "voice": f"{voice.voice}, {voice.rate} words a minute, volume {voice.volume}",
+        "voices": {tag: choose(tag).voice for _, tag in sorted(used.items())},
         "sentences": sum(len(sentences) for _, sentences in marked.values()),
         "duration": overlays.format_clock(total),
         "articles": {item.slug: overlays.format_clock(item.duration) for item in audios},
@@ -100,11 +132,24 @@ LISTENING_TIME = re.compile(r'(<span class="listening-time">)[^<]*(</span>)')
 
 
 def with_listening_time(document: Document, audio: dict[str, narration.StoredAudio]) -> Document:
-    """The measured length of the article's narration, in place of the text book's estimate."""
+    """The measured length of the article's narration, in place of the text book's estimate, in the
+    document's language with its plural rules ("1 minute 45 seconds"; no "0 minutes")."""
     assert document.article is not None
     seconds = round(audio[document.article.slug].duration)
-    spoken = f"{seconds // 60} minutes {seconds % 60} seconds"
-    return replace(document, xhtml=LISTENING_TIME.sub(rf"\g<1>{spoken}\g<2>", document.xhtml, count=1))
+    words = Words(document_language(document.xhtml))
+    minutes = words.plural("{n} minute", "{n} minutes", seconds // 60)
+    rest = words.plural("{n} second", "{n} seconds", seconds % 60)
+    spoken = rest if seconds < 60 else minutes if seconds % 60 == 0 else f"{minutes} {rest}"
+    return replace(document, xhtml=LISTENING_TIME.sub(lambda m: f"{m.group(1)}{spoken}{m.group(2)}", document.xhtml,
+                                                      count=1))
+
+
+ROOT_LANGUAGE = re.compile(r'<html\b[^>]*?\blang="([^"]+)"')
+
+
+def document_language(xhtml: str) -> str:
+    found = ROOT_LANGUAGE.search(xhtml)
+    return found.group(1) if found else "en"
 
 
 def narrator(voice: narration.Voice) -> str:
