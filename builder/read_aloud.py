@@ -120,7 +120,7 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path,
     audio.write_audiobook(folder, edition.full_title, edition.publisher, chapters, edition.date[:4])
     report = {
         "voice": f"{voice.voice}, {voice.rate} words a minute, volume {voice.volume}",
-        "voices": {tag: choose(tag).voice for _, tag in sorted(used.items())},
+        "voices": voices_used(sorted(used.values()), choose),
         "sentences": sum(len(sentences) for _, sentences in marked.values()),
         "duration": overlays.format_clock(total),
         "articles": {item.slug: overlays.format_clock(item.duration) for item in audios},
@@ -150,6 +150,16 @@ ROOT_LANGUAGE = re.compile(r'<html\b[^>]*?\blang="([^"]+)"')
 def document_language(xhtml: str) -> str:
     found = ROOT_LANGUAGE.search(xhtml)
     return found.group(1) if found else "en"
+
+
+def voices_used(languages: list[str], choose: Callable[[str], narration.Voice]) -> str:
+    """"en-GB: English (Great Britain) (gmw/en); fr: French (France) (roa/fr)": each language and its voice."""
+    engine = {voice_id: name for voice_id, name, _ in voices.engine_voices()}
+    parts = []
+    for language in languages:
+        voice_id = voices.resolve_voice(choose(language).voice, voices.engine_voices())
+        parts.append(f"{language}: {engine.get(voice_id, voice_id)} ({voice_id})")
+    return "; ".join(parts)
 
 
 def narrator(voice: narration.Voice) -> str:

@@ -36,7 +36,7 @@ SKIPPABLE_TYPES = ("endnotes", "bibliography")
 # brackets belong to the sentence they close.
 _CLOSERS = "\"'”’“‘»)\\]"
 _SENTENCE_END = re.compile(rf"[.!?…]+(?:[\u00a0\u202f ]?»)?[{_CLOSERS}]*(?=\s|$)")
-_OPENERS = "\"'“‘„‚«([¿¡"
+_OPENERS = "\"'“‘„‚«¿¡"  # quotes only: "Systems. [online] Available" still ends at the full stop
 _LAST_WORD = re.compile(r"[\w.]+$")
 _DOTTED = re.compile(r"(?:[^\W\d_]\.)+[^\W\d_]")
 # Abbreviations that end a sentence when a capitalised word follows ("at 7:30 p.m. Bring a poem").

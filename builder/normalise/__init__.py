@@ -179,8 +179,11 @@ def _say_titles(text: str, lexicon: Lexicon) -> str:
     pattern: re.Pattern[str] = _patterns(lexicon)["titles"]  # type: ignore[assignment]
 
     def say(match: re.Match[str]) -> str:
-        following = text[match.end():].lstrip()[:1]
-        return lexicon.titles[match.group(1)] if following.isupper() else match.group()  # "Dr Ansel", "M. Roux"
+        following = text[match.end():].split(maxsplit=1)
+        name = following[0] if following else ""
+        if not name[:1].isupper() or (len(match.group(1)) == 1 and re.match(r"[^\W\d_]\.", name)):
+            return match.group()  # "M. K. Parides" is two initials, not Monsieur
+        return lexicon.titles[match.group(1)]  # "Dr Ansel", "M. Roux"
 
     return pattern.sub(say, text)
 
