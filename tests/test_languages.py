@@ -5,14 +5,27 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
+from conftest import in_ci
 from lxml import etree
+from test_narration import BrokenSynthesizer, espeak_available
 
 from builder.i18n import LOCALE_DIR
 from builder.lexicon import Lexicons, default_lexicon
+from builder.narration import (
+    ArticleJob,
+    Clip,
+    FakeSynthesizer,
+    Pyttsx3Synthesizer,
+    Voice,
+    article_keys,
+    narrate,
+    narrate_article,
+)
 from builder.normalise import normalise_for_speech
 from builder.normalise.numbers import roman_value
 from builder.speech import (
@@ -21,6 +34,7 @@ from builder.speech import (
     PASSAGE_PAUSE,
     SENTENCE_PAUSE,
     SpeechSettings,
+    SpokenSentence,
     mark_sentences,
     split_sentences,
 )
@@ -275,7 +289,9 @@ def test_code_blocks_are_read_line_by_line_as_written_when_asked() -> None:
     assert [s.spoken for s in sentences] == ["Code, 4 Zeilen", "[narration]", 'voice = "en-gb"',
                                              "[narration.voices]", 'fr = "fr"', "After."]
     root = etree.fromstring(marked.encode("utf-8"))
-    assert "".join(root.find(f".//{XHTML}code").itertext()) == '[narration]\nvoice = "en-gb"\n\n[narration.voices]\nfr = "fr"\n'
+    code = root.find(f".//{XHTML}code")
+    written = re.search(r"<code>(.*)</code>", CODE, re.DOTALL)
+    assert code is not None and written and "".join(code.itertext()) == written.group(1)  # as written, every line
 
 
 # --- a voice per language ---------------------------------------------------------------------
@@ -296,6 +312,64 @@ def test_each_language_gets_a_voice() -> None:
     with pytest.raises(NoVoice) as unknown:
         default_voice("xz", ENGINE)
     assert "no voice for language 'xz'" in unknown.value.args[0]
+
+
+class RecordingSynthesizer(FakeSynthesizer):
+    """The fake engine, noting which voice says what (in this process)."""
+
+    heard: ClassVar[list[tuple[str, str]]] = []
+
+    def synthesize(self, text: str, voice: Voice) -> Clip:
+        self.heard.append((text, voice.voice))
+        return super().synthesize(text, voice)
+
+
+MIXED = [SpokenSentence("m-s0001", "He said", "He said", None, PASSAGE_PAUSE, "en-GB"),
+         SpokenSentence("m-s0002", "« Bonne année. »", "« Bonne année. »", None, SENTENCE_PAUSE, "fr"),
+         SpokenSentence("m-s0003", "Nobody minded.", "Nobody minded.", None, BLOCK_PAUSE, "en-GB")]
+ENGLISH, FRENCH = Voice("en-gb", 170, 1.0), Voice("fr", 170, 1.0)
+
+
+def test_each_sentence_is_spoken_in_the_voice_of_its_language() -> None:
+    voices = tuple(FRENCH if s.language == "fr" else ENGLISH for s in MIXED)
+    spoken = [s.spoken for s in MIXED]
+    job = ArticleJob("m", tuple(s.id for s in MIXED), tuple(spoken), article_keys(spoken, voices, "fake-tone 1"),
+                     tuple(s.pause for s in MIXED), voices)
+    RecordingSynthesizer.heard.clear()
+    audio = narrate_article(job, RecordingSynthesizer, ENGLISH, None)
+    assert RecordingSynthesizer.heard == [("He said", "en-gb"), ("« Bonne année. »", "fr"), ("Nobody minded.", "en-gb")]
+    assert [t.sentence_id for t in audio.timings] == [s.id for s in MIXED]
+    # the clip keys say which voice spoke: the same words in English are another clip
+    assert article_keys(spoken, voices, "fake-tone 1") != article_keys(spoken, ENGLISH, "fake-tone 1")
+
+
+def test_a_changed_voice_for_one_language_is_spoken_again(tmp_path: Path) -> None:
+    """Clip and article caches are keyed on each sentence's voice: a new French voice is not served the old audio,
+    and the timings of every sentence stay where the audio puts them."""
+    choose = {"en-GB": ENGLISH, "fr": FRENCH}.__getitem__
+    first = narrate([("m", MIXED)], ENGLISH, FakeSynthesizer, tmp_path, jobs=1, voice_for=choose)
+    assert narrate([("m", MIXED)], ENGLISH, BrokenSynthesizer, tmp_path, jobs=1, voice_for=choose) == first
+    belgian = {"en-GB": ENGLISH, "fr": Voice("fr-be", 170, 1.0)}.__getitem__
+    with pytest.raises(AssertionError, match="synthesised although cached"):
+        narrate([("m", MIXED)], ENGLISH, BrokenSynthesizer, tmp_path, jobs=1, voice_for=belgian)
+    again = narrate([("m", MIXED)], ENGLISH, FakeSynthesizer, tmp_path, jobs=1, voice_for=belgian)
+    assert [t.sentence_id for t in again[0].timings] == [s.id for s in MIXED]
+
+
+@pytest.mark.engine
+def test_the_engine_really_switches_to_the_french_voice() -> None:
+    if not espeak_available():
+        if in_ci():
+            pytest.fail("espeak-ng is required in CI for the engine test")
+        pytest.skip("espeak-ng is not installed")
+    synthesizer = Pyttsx3Synthesizer()
+    text = "Bonjour à tous, et surtout à ceux qui ont apporté du gâteau."
+    french = synthesizer.synthesize(text, FRENCH).pcm
+    english = synthesizer.synthesize(text, ENGLISH).pcm
+    french_again = synthesizer.synthesize(text, FRENCH).pcm  # back and forth within one engine
+    assert french != english
+    assert french_again and abs(len(french_again) - len(french)) < 0.02 * len(french)
+    assert abs(len(english) - len(french)) > 0.05 * len(french)  # another voice, another reading
 
 
 # --- the speech catalogues --------------------------------------------------------------------
