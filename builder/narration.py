@@ -1,17 +1,16 @@
 """Speech synthesis of the marked sentences, clip cache, and MP3 encoding per article.
 
-Each article is narrated in its own fresh worker process (synthesis and MP3 encoding):
-espeak-ng keeps state between utterances (pitch flutter, wave phase), so a clip depends on
-what the same engine said before. A fresh engine per article, clip cache keys chained
-through the article, and replaying an article up to its last missing clip make the audio
-depend only on the article's text: never on the number of jobs, on which worker finished
-first, or on what the cache already held.
+Articles are narrated in parallel worker processes (synthesis and MP3 encoding). Every clip is
+spoken by an engine in the same untouched state (builder.espeak): a clip depends only on its
+words, the voice and the engine, so a clip is cached by those alone and an edit re-speaks only
+the sentences it changed; the audio never depends on the number of jobs, on which worker
+finished first, or on what the cache already held.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
-import ctypes
 import functools
 import hashlib
 import io
@@ -19,23 +18,22 @@ import json
 import multiprocessing
 import os
 import struct
-import sys
 import tempfile
-import time
 import unicodedata
-import wave
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from queue import Empty, Queue
-from types import ModuleType
-from typing import Any, BinaryIO, Protocol, TypeVar
+from typing import BinaryIO, Protocol, TypeVar
 
 import lameenc
 
+from builder import espeak
+from builder.espeak import INSTALL_HINT as INSTALL_HINT  # re-exported: the build and its tests name these here
+from builder.espeak import EngineUnavailable as EngineUnavailable
+from builder.espeak import resolve_voice as resolve_voice
 from builder.speech import SpokenSentence
-from builder.voices import resolve_voice
 
 SAMPLE_RATE = 22050  # espeak-ng's native rate: no resampling anywhere
 # 48 kbit/s CBR: synthetic speech has nothing above 11 kHz, and at 22.05 kHz mono this is
@@ -49,14 +47,10 @@ FRAME_SAMPLES = 576  # one MPEG-2 Layer III frame at 22.05 kHz
 # A decoder plays LAME's encoder delay (576) plus its own delay (529) before the first
 # input sample, measured with ffmpeg; sentence timings are shifted by it.
 DECODER_OFFSET_SAMPLES = 1105
-CLIP_FORMAT = "pcm16-trimmed-v2"  # part of the cache key: bump when clip processing changes
+# Part of the cache key: bump when clip processing changes. v3: each clip from an untouched engine.
+CLIP_FORMAT = "pcm16-trimmed-v3"
 SILENCE_THRESHOLD = 0  # espeak-ng pads with exact zeros; anything else is speech
-ENGINE_ATTEMPTS = 3  # pyttsx3's espeak driver can lose an utterance under load: try again
 PROJECT = "edition-builder"
-
-
-class EngineUnavailable(Exception):
-    """No speech engine on this machine."""
 
 
 @dataclass(frozen=True)
@@ -127,135 +121,30 @@ SynthesizerFactory = Callable[[], Synthesizer]
 # Synthesizers
 # ---------------------------------------------------------------------------
 
-INSTALL_HINT = "install espeak-ng (apt-get install espeak-ng)"
-
-
-def _espeak_module() -> ModuleType:
-    try:
-        from pyttsx3.drivers import _espeak  # loads libespeak-ng, raises if it is missing
-    except Exception as missing:
-        raise EngineUnavailable(f"espeak-ng is not available ({missing}); {INSTALL_HINT}") from None
-    return _espeak
-
-
 class Pyttsx3Synthesizer:
-    """espeak-ng through pyttsx3. Cheap to create: the engine starts on first use."""
+    """espeak-ng through pyttsx3's binding of it, every sentence from the same untouched engine.
 
-    def __init__(self) -> None:
-        self._engine: Any = None
-        self._settings: Voice | None = None
+    The engine runs in a helper process (builder.espeak), one per narrating process, started on
+    first use and shared by every synthesizer made in that process.
+    """
 
     def engine_id(self) -> str:
         from importlib.metadata import version
 
-        return f"pyttsx3 {version('pyttsx3')}; espeak-ng {_espeak_version(_espeak_module().dll)}"
+        return f"pyttsx3 {version('pyttsx3')}; espeak-ng {espeak.version(espeak.binding().dll)}"
 
     def synthesize(self, text: str, voice: Voice) -> Clip:
         if not text.strip():
-            return Clip(b"", SAMPLE_RATE)  # pyttsx3 would wait forever for an empty utterance
-        engine = self._engine_for(voice)
-        for _ in range(ENGINE_ATTEMPTS):
-            _hold_settings(voice)
-            clip = _one_utterance(engine, text)
-            if clip is not None and clip.pcm.strip(b"\x00"):
-                return clip
-        raise RuntimeError(f"speech engine produced no audio for: {text[:60]!r}")
-
-    def _engine_for(self, voice: Voice) -> Any:
-        if self._engine is None:
-            _espeak_module()
-            import pyttsx3
-
-            self._engine = pyttsx3.init()  # espeak-ng initialises once per process
-        if self._settings != voice:
-            engine = self._engine
-            voices = [(v.id, v.name, tuple(v.languages or ())) for v in engine.getProperty("voices")]
-            engine.setProperty("voice", resolve_voice(voice.voice, voices))
-            engine.setProperty("rate", voice.rate)
-            engine.setProperty("volume", voice.volume)
-            self._settings = voice
-        return self._engine
-
-
-def _hold_settings(voice: Voice) -> None:
-    """Make sure espeak-ng speaks at the voice's rate and volume before each sentence.
-
-    pyttsx3 queues its setProperty calls and, under load, one can be lost: a whole article
-    then came out at the driver's default of 200 words a minute (seen in full builds with two
-    workers). Checking espeak-ng's current values, once it is idle, makes every clip honour
-    the settings, and so keeps builds byte-identical.
-    """
-    espeak = _espeak_module()
-    _wait_until_idle(espeak)
-    get_parameter = _get_parameter(espeak.dll)
-    for parameter, value in ((espeak.RATE, voice.rate), (espeak.VOLUME, round(voice.volume * 100))):
-        if get_parameter(parameter, 1) == value:  # 1: the current value, not the default
-            continue
-        espeak.SetParameter(parameter, value, 0)
-        deadline = time.monotonic() + 2.0  # espeak-ng applies it from its own command queue
-        while get_parameter(parameter, 1) != value:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"espeak-ng did not take parameter {parameter} = {value}")
-            time.sleep(0.001)
+            return Clip(b"", SAMPLE_RATE)  # nothing to say
+        return Clip(speaker().speak(text, voice.voice, voice.rate, voice.volume), SAMPLE_RATE)
 
 
 @functools.cache
-def _get_parameter(dll: Any) -> Any:
-    """espeak_GetParameter(parameter, current), typed once (pyttsx3's binding drops `current`)."""
-    function = dll.espeak_GetParameter
-    function.argtypes, function.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    return function
-
-
-def _one_utterance(engine: Any, text: str) -> Clip | None:
-    """Speak one sentence to a WAV file and read it back; None if the engine lost it."""
-    espeak = _espeak_module()
-    # pyttsx3 cancels the new utterance if espeak-ng still looks busy with the last one.
-    _wait_until_idle(espeak)
-    with tempfile.TemporaryDirectory(prefix="narration-") as scratch:
-        path = Path(scratch) / "clip.wav"
-        # pyttsx3 keeps only the last save_to_file queued: one clip per loop.
-        engine.save_to_file(text, str(path))
-        with _stdout_silenced():  # the driver prints "Audio saved to …"
-            engine.runAndWait()
-        _wait_until_idle(espeak)  # the file is written from espeak-ng's own thread
-        return _read_wav(path) if path.exists() else None
-
-
-def _wait_until_idle(espeak: ModuleType, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while espeak.IsPlaying() and time.monotonic() < deadline:
-        time.sleep(0.001)
-
-
-def _espeak_version(dll: Any) -> str:
-    info = dll.espeak_Info
-    info.restype = ctypes.c_char_p
-    info.argtypes = [ctypes.c_void_p]
-    return (info(None) or b"unknown").decode("ascii", "replace")
-
-
-@contextlib.contextmanager
-def _stdout_silenced() -> Iterator[None]:
-    """Send both Python's and the C library's stdout to /dev/null for a moment."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 1)
-        with contextlib.redirect_stdout(io.StringIO()):
-            yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(devnull)
-
-
-def _read_wav(path: Path) -> Clip:
-    with wave.open(str(path), "rb") as wav:
-        if wav.getnchannels() != 1 or wav.getsampwidth() != 2:
-            raise RuntimeError(f"speech engine wrote an unexpected WAV format: {path}")
-        return Clip(wav.readframes(wav.getnframes()), wav.getframerate())
+def speaker() -> espeak.Speaker:
+    """This process's speech helper: it ends with this process (a worker's reads end-of-file)."""
+    helper = espeak.Speaker()
+    atexit.register(helper.close)
+    return helper
 
 
 class FakeSynthesizer:
@@ -285,25 +174,12 @@ def default_cache_dir() -> Path:
     return Path(base) / PROJECT / "clips"
 
 
-def clip_key(spoken: str, voice: Voice, engine_id: str, after: str = "") -> str:
-    """Content address of a clip: what is said, how, by which engine, and after what.
-
-    ``after`` is the key of the clip the same engine spoke just before ("" for a fresh
-    engine): espeak-ng's output depends on what it said earlier, so the same words after
-    different sentences are different clips.
-    """
+def clip_key(spoken: str, voice: Voice, engine_id: str) -> str:
+    """Content address of a clip: what is said, how, and by which engine (never what came before it:
+    every clip is spoken by an untouched engine)."""
     text = " ".join(unicodedata.normalize("NFC", spoken).split())
-    material = [text, voice.voice, voice.rate, round(voice.volume, 4), engine_id, CLIP_FORMAT, after]
+    material = [text, voice.voice, voice.rate, round(voice.volume, 4), engine_id, CLIP_FORMAT]
     return hashlib.sha256(json.dumps(material, ensure_ascii=False).encode("utf-8")).hexdigest()
-
-
-def article_keys(spoken: Sequence[str], voice: Voice | Sequence[Voice], engine_id: str) -> tuple[str, ...]:
-    """Chained clip keys of one article, spoken in order by one fresh engine (one voice, or one per sentence)."""
-    voices = [voice] * len(spoken) if isinstance(voice, Voice) else list(voice)
-    keys: list[str] = []
-    for text, said_by in zip(spoken, voices, strict=True):
-        keys.append(clip_key(text, said_by, engine_id, keys[-1] if keys else ""))
-    return tuple(keys)
 
 
 class ClipCache:
@@ -386,36 +262,15 @@ class ArticleJob:
     voices: tuple[Voice, ...] = ()  # the voice of each sentence (its language's); () for the narrate() voice
 
 
-class _ArticleEngine:
-    """A fresh engine that speaks the article from its first sentence, never skipping one.
-
-    Replaying the sentences before a missing clip (even cached ones) puts the engine in
-    the state a clean build would have, so a partly cached build gives the same bytes.
-    """
-
-    def __init__(self, factory: SynthesizerFactory, voices: Sequence[Voice], spoken: Sequence[str]) -> None:
-        self.factory, self.voices, self.spoken = factory, voices, spoken
-        self.synthesizer: Synthesizer | None = None
-        self.said = 0
-
-    def clip(self, index: int) -> Clip:
-        self.synthesizer = self.synthesizer or self.factory()
-        clip = Clip(b"", SAMPLE_RATE)
-        while self.said <= index:
-            clip = spoken_clip(self.synthesizer, self.spoken[self.said], self.voices[self.said])
-            self.said += 1
-        return clip
-
-
 _ARTICLE_MAGIC = b"EBART001"
 _ARTICLE_HEADER = struct.Struct("<8sIQ32s")  # magic, timings JSON bytes, MP3 bytes, sha256 of both
 
 
 def article_key(job: ArticleJob) -> str:
-    """Content address of an article's encoded audio: its last chained clip key (which covers
-    every sentence before it, the voice and the engine), its sentence ids, pauses and the encoding."""
-    material = [job.keys[-1] if job.keys else "", job.sentence_ids, job.pauses, MP3_BITRATE_KBPS, MP3_QUALITY,
-                DECODER_OFFSET_SAMPLES, CLIP_FORMAT]
+    """Content address of an article's encoded audio: its clips' keys (which cover the words, the voice
+    and the engine), its sentence ids, pauses and the encoding."""
+    material = [job.keys, job.sentence_ids, job.pauses, MP3_BITRATE_KBPS, MP3_QUALITY, DECODER_OFFSET_SAMPLES,
+                CLIP_FORMAT]
     return hashlib.sha256(json.dumps(material).encode("utf-8")).hexdigest()
 
 
@@ -461,21 +316,22 @@ def narrate_article(
     cache_dir: Path | None,
     spoken_queue: Queue[str] | None = None,
 ) -> ArticleAudio:
-    """Worker task: speak (or reuse) each sentence in order and stream it into the MP3 encoder.
+    """Worker task: reuse or speak each sentence in order and stream it into the MP3 encoder.
 
     Only one clip is in memory at a time. Each finished sentence is reported on
     ``spoken_queue`` (the article's slug).
     """
     cache = ClipCache(cache_dir) if cache_dir is not None else None
-    missing = [cache is None or cache.load(key) is None for key in job.keys]
-    replay_until = max((i for i, lost in enumerate(missing) if lost), default=-1)
-    engine = _ArticleEngine(factory, job.voices or [voice] * len(job.spoken), job.spoken)
+    synthesizer: Synthesizer | None = None  # made on the first clip the cache does not have
     encoder = ArticleEncoder()
-    for index, (sentence_id, key, pause) in enumerate(zip(job.sentence_ids, job.keys, job.pauses, strict=True)):
-        clip = None if index <= replay_until or cache is None else cache.load(key)
+    voices = job.voices or (voice,) * len(job.spoken)
+    for sentence_id, text, key, pause, said_by in zip(job.sentence_ids, job.spoken, job.keys, job.pauses, voices,
+                                                       strict=True):
+        clip = cache.load(key) if cache is not None else None
         if clip is None:
-            clip = engine.clip(index)
-            if cache is not None and (missing[index] or index > replay_until):
+            synthesizer = synthesizer or factory()
+            clip = spoken_clip(synthesizer, text, said_by)
+            if cache is not None:
                 cache.store(key, clip)
         encoder.add(sentence_id, clip.pcm, pause)
         if spoken_queue is not None:
@@ -484,11 +340,11 @@ def narrate_article(
 
 
 def _pool(jobs: int) -> ProcessPoolExecutor:
-    # forkserver: workers never inherit an engine the parent may have started; and one
-    # fresh worker per article (max_tasks_per_child=1) gives every article a fresh engine.
+    # forkserver: workers never inherit the parent's threads or open files; each keeps its speech
+    # helper for every article it narrates.
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["builder.narration"])
-    return ProcessPoolExecutor(max(1, jobs), mp_context=context, max_tasks_per_child=1)
+    return ProcessPoolExecutor(max(1, jobs), mp_context=context)
 
 
 Kept = TypeVar("Kept")
@@ -509,11 +365,12 @@ def narrate(
     Articles run in parallel, one worker process each (synthesis and encoding); results come
     back in the given order whatever the completion order. Progress is reported per sentence.
     Each article's audio passes through `keep` as soon as it is ready (e.g. `store_audio`,
-    so that only one article's audio is in memory at a time). With `voice_for` (a language tag → its voice)
-    each sentence is spoken in the voice of its language; its clip keys say so.
+    so that only one article's audio is in memory at a time).
     """
     engine_id = synthesizer_factory().engine_id()  # fails early when there is no engine
+
     def voices_of(sentences: Sequence[SpokenSentence]) -> tuple[Voice, ...]:
+        """With `voice_for` (a language tag → its voice) each sentence is spoken in its language's voice."""
         return tuple(voice_for(s.language) if voice_for else voice for s in sentences)
 
     work = [
@@ -521,7 +378,8 @@ def narrate(
             slug,
             tuple(s.id for s in sentences),
             tuple(s.spoken for s in sentences),
-            article_keys([s.spoken for s in sentences], voices_of(sentences), engine_id),
+            tuple(clip_key(s.spoken, said_by, engine_id) for s, said_by in zip(sentences, voices_of(sentences),
+                                                                              strict=True)),
             tuple(s.pause for s in sentences),
             voices_of(sentences),
         )

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from builder import espeak
 from builder.config import line_of_entry
 from builder.errors import Diagnostic, shown, warning
 from builder.i18n import primary_language
@@ -34,34 +35,28 @@ class NoEngine(Exception):
 
 @functools.cache
 def engine_voices() -> tuple[EngineVoice, ...]:
-    """The speech engine's voices (espeak-ng's list, read through the library pyttsx3 loads)."""
+    """The speech engine's voices (espeak-ng's list, as the narration's engine reads it)."""
     try:
-        from pyttsx3.drivers import _espeak as espeak  # loads libespeak-ng, raises if it is missing
-    except Exception as missing:
-        raise NoEngine(f"espeak-ng is not available ({missing})") from None
-    espeak.Initialize(espeak.AUDIO_OUTPUT_RETRIEVAL, 1000)
+        engine = espeak.binding()
+    except espeak.EngineUnavailable as missing:
+        raise NoEngine(str(missing)) from None
+    if engine.Initialize(espeak.AUDIO_OUTPUT_SYNCHRONOUS, 1000) == -1:
+        raise NoEngine(f"espeak-ng could not start (no voice data?); {espeak.INSTALL_HINT}")
     found = []
-    for voice in espeak.ListVoices(None):
+    for voice in engine.ListVoices(None):
         languages = (voice.languages[1:].decode("utf-8", "ignore"),) if voice.languages else ()
         found.append((voice.identifier.decode("utf-8").lower(), voice.name.decode("utf-8").strip(), languages))
     return tuple(found)
 
 
 def resolve_voice(requested: str, voices: Sequence[EngineVoice]) -> str:
-    """The engine's voice id for an id, a name or a language code (case-insensitive)."""
+    """The engine's voice id for an id, a name or a language code; NoVoice, with the nearest match, if none."""
+    try:
+        return espeak.resolve_voice(requested, voices)
+    except ValueError:
+        pass
     wanted = requested.strip().lower().replace("_", "-")
-    matchers = (
-        lambda id_, _name, _langs: id_.lower() == wanted,
-        lambda _id, name, _langs: name.lower() == wanted,
-        lambda _id, _name, langs: wanted in (lang.lower() for lang in langs),
-        lambda id_, _name, _langs: id_.lower().rsplit("/", 1)[-1] == wanted,
-        lambda _id, name, _langs: wanted in name.lower(),
-    )
-    for matches in matchers:
-        for voice_id, name, languages in voices:
-            if matches(voice_id, name, languages):
-                return voice_id
-    names = [name for voice_id, name, languages in voices for name in (voice_id.rsplit("/", 1)[-1], *languages)]
+    names = [name for voice_id, _name, languages in voices for name in (voice_id.rsplit("/", 1)[-1], *languages)]
     close = difflib.get_close_matches(wanted, names, n=1, cutoff=0.5)
     raise NoVoice(f"no speech voice matches '{shown(requested)}'", close[0] if close else "")
 

@@ -22,7 +22,7 @@ from builder.narration import (
     FakeSynthesizer,
     Pyttsx3Synthesizer,
     Voice,
-    article_keys,
+    clip_key,
     narrate,
     narrate_article,
 )
@@ -333,14 +333,14 @@ ENGLISH, FRENCH = Voice("en-gb", 170, 1.0), Voice("fr", 170, 1.0)
 def test_each_sentence_is_spoken_in_the_voice_of_its_language() -> None:
     voices = tuple(FRENCH if s.language == "fr" else ENGLISH for s in MIXED)
     spoken = [s.spoken for s in MIXED]
-    job = ArticleJob("m", tuple(s.id for s in MIXED), tuple(spoken), article_keys(spoken, voices, "fake-tone 1"),
-                     tuple(s.pause for s in MIXED), voices)
+    keys = tuple(clip_key(text, said_by, "fake-tone 1") for text, said_by in zip(spoken, voices, strict=True))
+    job = ArticleJob("m", tuple(s.id for s in MIXED), tuple(spoken), keys, tuple(s.pause for s in MIXED), voices)
     RecordingSynthesizer.heard.clear()
     audio = narrate_article(job, RecordingSynthesizer, ENGLISH, None)
     assert RecordingSynthesizer.heard == [("He said", "en-gb"), ("« Bonne année. »", "fr"), ("Nobody minded.", "en-gb")]
     assert [t.sentence_id for t in audio.timings] == [s.id for s in MIXED]
     # the clip keys say which voice spoke: the same words in English are another clip
-    assert article_keys(spoken, voices, "fake-tone 1") != article_keys(spoken, ENGLISH, "fake-tone 1")
+    assert clip_key("« Bonne année. »", FRENCH, "fake-tone 1") != clip_key("« Bonne année. »", ENGLISH, "fake-tone 1")
 
 
 def test_a_changed_voice_for_one_language_is_spoken_again(tmp_path: Path) -> None:

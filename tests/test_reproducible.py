@@ -192,3 +192,30 @@ def test_narrated_outputs_are_identical_with_one_job_and_no_cache(
     # four books; an MP3 and a transcript per article; the edition MP3, playlist and Readium manifest
     assert len(ours) == 4 + 16 * 2 + 3
     assert ours == theirs
+
+
+@pytest.mark.engine
+def test_an_edit_mid_article_respeaks_one_sentence_and_gives_a_cold_builds_bytes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real espeak-ng: after one sentence in the middle of an article changes, a rebuild from the warm cache
+    speaks that one clip and writes the same bytes as a cold build of the edited sources with no cache."""
+    from test_narration import require_espeak
+
+    require_espeak()
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(EPOCH))
+    body = " ".join(f"This is sentence number {n} of the article." for n in range(1, 9))
+    source = write_edition(tmp_path / "source", {"first": article(body + "\n"), "second": article("Short one.\n")})
+    (source / "pronunciation.toml").write_text("", encoding="utf-8")
+    cache = tmp_path / "cache"
+
+    def narrated(output: Path, cache_dir: Path | None) -> dict[str, str]:
+        build(BuildOptions(source=source, output=output, validate=False, jobs=2, cache_dir=cache_dir))
+        return snapshot(output)
+
+    narrated(tmp_path / "warm", cache)
+    clips = set(cache.glob("*/*.clip"))
+    (source / "articles" / "first.md").write_text(
+        article(body.replace("sentence number 4 of", "the edited fourth sentence of") + "\n"), encoding="utf-8")
+    rebuilt = narrated(tmp_path / "warm", cache)
+    assert len(set(cache.glob("*/*.clip")) - clips) == 1
+    assert rebuilt == narrated(tmp_path / "cold", None)
