@@ -60,13 +60,17 @@ def voice_chooser(prepared: Prepared, options: BuildOptions) -> Callable[[str], 
     return choose
 
 
-def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path,
-                    progress: Progress | None = None) -> Narrated:
+Marked = dict[str, tuple[Document, list[speech.SpokenSentence]]]
+
+
+def mark_articles(prepared: Prepared) -> tuple[Marked, dict[str, str]]:
+    """Every article's sentences marked (document file → marked document, its spoken sentences), and the
+    languages they are in (primary language → the first tag that uses it). What narration sends the engine."""
     edition = prepared.edition
     lexicons = lexicon.load_lexicons(edition.root, edition.language)
     settings = speech.SpeechSettings(edition.narration.read_emoji, edition.narration.read_code)
-    marked: dict[str, tuple[Document, list[speech.SpokenSentence]]] = {}
-    used: dict[str, str] = {}  # primary language → the first tag that uses it
+    marked: Marked = {}
+    used: dict[str, str] = {}
     for document in prepared.articles:
         assert document.article is not None
         xhtml, sentences = speech.mark_sentences(document.xhtml, lexicons, document.article.slug, settings)
@@ -76,6 +80,14 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path,
             used.setdefault(code, tag)
         links = {tag: lexicon_name(tag, edition.language) for tag in languages.values()}
         marked[document.file_name] = (replace(document, xhtml=with_lexicon_link(xhtml, links)), sentences)
+    return marked, used
+
+
+def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path,
+                    progress: Progress | None = None) -> Narrated:
+    edition = prepared.edition
+    lexicons = lexicon.load_lexicons(edition.root, edition.language)
+    marked, used = mark_articles(prepared)
 
     voice = voice_for(prepared, options)
     choose = voice_chooser(prepared, options)

@@ -4,6 +4,7 @@ structure in sound (tables, verse, code), a voice per language, and the speech c
 from __future__ import annotations
 
 import re
+import zipfile
 from pathlib import Path
 from typing import ClassVar
 
@@ -11,9 +12,12 @@ import pytest
 from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
 from conftest import in_ci
+from edition_fixtures import article, run_cli, write_edition
 from lxml import etree
 from test_narration import BrokenSynthesizer, espeak_available
 
+from builder import espeak, voices
+from builder.build import BuildOptions, build, prepare
 from builder.i18n import LOCALE_DIR
 from builder.lexicon import Lexicons, default_lexicon
 from builder.narration import (
@@ -404,3 +408,52 @@ def test_speech_catalogues_are_complete(language: str) -> None:
             placeholders = {name for text in ids for name in re.findall(r"\{(\w+)\}", text)} | {"cardinal"}
             for text in strings:  # a translation uses only the values the code gives it
                 assert set(re.findall(r"\{(\w+)\}", text)) <= placeholders, (message.id, text)
+
+
+# --- sources of the narration: optional lexicon, checks ---------------------------------------
+
+
+def test_check_without_a_speech_engine_warns_that_voices_were_not_checked(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    def no_library() -> None:
+        raise espeak.EngineUnavailable("espeak-ng is not available (no libespeak-ng)")
+
+    root = write_edition(tmp_path / "edition")
+    monkeypatch.setattr(espeak, "binding", no_library)  # the machine has no engine; the check itself runs
+    voices.engine_voices.cache_clear()
+    try:
+        run = run_cli(["check", root], capsys)
+    finally:
+        voices.engine_voices.cache_clear()
+    assert run.code == 0, run.err
+    assert "warning W060: voices not checked: espeak-ng is not available" in run.err
+
+
+@pytest.mark.engine
+def test_an_edition_without_a_lexicon_is_narrated(tmp_path: Path) -> None:
+    """pronunciation.toml is optional: without one the builder's own defaults are used (it was E090)."""
+    if not espeak_available():
+        if in_ci():
+            pytest.fail("espeak-ng is required in CI for the engine test")
+        pytest.skip("espeak-ng is not installed")
+    root = write_edition(tmp_path / "edition", {"first": article("Dr Ansel weighed 1⅞ cups on 12/02/2026.\n")})
+    assert not (root / "pronunciation.toml").exists()
+    result = build(BuildOptions(source=root, output=tmp_path / "out", validate=False, cache_dir=tmp_path / "c"))
+    assert not result.failures
+    with zipfile.ZipFile(tmp_path / "out" / "fixture-edition-narrated.epub") as book:
+        names = book.namelist()
+        text = book.read("EPUB/text/first.xhtml").decode("utf-8")
+    assert "EPUB/lexicon.pls" in names and "EPUB/smil/first.smil" in names
+    seconds = re.search(r'listening-time">([^<]*)<', text)
+    assert seconds and re.fullmatch(r"\d+ seconds?|\d+ minutes? \d+ seconds?|\d+ minutes?", seconds.group(1))
+
+
+@pytest.mark.parametrize(("seconds", "said"), [(105, "1 minute 45 seconds"), (38, "38 seconds"), (60, "1 minute"),
+                                               (121, "2 minutes 1 second")])
+def test_the_measured_listening_time_follows_plural_rules(tmp_path: Path, seconds: int, said: str) -> None:
+    from builder.narration import StoredAudio
+    from builder.read_aloud import with_listening_time
+
+    (document,) = prepare(write_edition(tmp_path / "edition")).articles
+    audio = {"first": StoredAudio("first", tmp_path / "first.mp3", (), float(seconds))}
+    assert f'<span class="listening-time">{said}</span>' in with_listening_time(document, audio).xhtml
