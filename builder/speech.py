@@ -312,7 +312,12 @@ class _Marker:
         headers = _column_headers(rows)
         for row in rows:
             said = 0
-            for column, cell in _cells(row):
+            cells = _cells(row)
+            header_row = _local(row.getparent()) == "thead" or all(
+                _local(cell) == "th" or not _spoken_text(cell).strip() for _, cell in cells)
+            for column, cell in cells:
+                if header_row and not _spoken_text(cell).strip():
+                    continue  # the empty corner of a table with row and column headers, th or td
                 said += self.cell(cell, headers.get(column), skippable)
             if said:
                 self.sentences[-1] = replace(self.sentences[-1], pause=BLOCK_PAUSE)
@@ -324,8 +329,6 @@ class _Marker:
         if not shown.strip("—–-"):
             shown = ""  # a dash alone in a cell means there is nothing there
         is_header = _local(cell) == "th"
-        if is_header and not shown:
-            return False  # the empty corner of a table with row and column headers
         heading = " ".join(_spoken_text(header).split()) if header is not None and header is not cell else ""
         if is_header or not heading:
             spoken_text = shown or words("empty")
