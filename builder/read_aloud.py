@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from builder import accessibility, audio, lexicon, narration, navigation, overlays, speech, voices
-from builder.i18n import Words, primary_language
+from builder.i18n import primary_language
 from builder.model import Document, Resource
 from builder.package import Book, Narration
 from builder.records import BuildOptions, Prepared, Progress
@@ -144,24 +144,11 @@ LISTENING_TIME = re.compile(r'(<span class="listening-time">)[^<]*(</span>)')
 
 
 def with_listening_time(document: Document, audio: dict[str, narration.StoredAudio]) -> Document:
-    """The measured length of the article's narration, in place of the text book's estimate, in the
-    document's language with its plural rules ("1 minute 45 seconds"; no "0 minutes")."""
+    """The measured length of the article's narration, in place of the text book's estimate."""
     assert document.article is not None
     seconds = round(audio[document.article.slug].duration)
-    words = Words(document_language(document.xhtml))
-    minutes = words.plural("{n} minute", "{n} minutes", seconds // 60)
-    rest = words.plural("{n} second", "{n} seconds", seconds % 60)
-    spoken = rest if seconds < 60 else minutes if seconds % 60 == 0 else f"{minutes} {rest}"
-    return replace(document, xhtml=LISTENING_TIME.sub(lambda m: f"{m.group(1)}{spoken}{m.group(2)}", document.xhtml,
-                                                      count=1))
-
-
-ROOT_LANGUAGE = re.compile(r'<html\b[^>]*?\blang="([^"]+)"')
-
-
-def document_language(xhtml: str) -> str:
-    found = ROOT_LANGUAGE.search(xhtml)
-    return found.group(1) if found else "en"
+    spoken = f"{seconds // 60} minutes {seconds % 60} seconds"
+    return replace(document, xhtml=LISTENING_TIME.sub(rf"\g<1>{spoken}\g<2>", document.xhtml, count=1))
 
 
 def voices_used(languages: list[str], choose: Callable[[str], narration.Voice]) -> str:
