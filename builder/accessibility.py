@@ -22,15 +22,20 @@ class AccessibilityMetadata:
     certified_by: str = CERTIFIED_BY
 
 
-def describe(documents: Sequence[Document], narrated: bool, checked: bool) -> AccessibilityMetadata:
+def describe(documents: Sequence[Document], narrated: bool, checked: bool,
+             print_source: bool = True) -> AccessibilityMetadata:
     """What the documents offer, claimed only as far as it is true: `checked` says whether this build runs
-    EPUBCheck and Ace (a build whose books fail them publishes nothing)."""
+    EPUBCheck and Ace (a build whose books fail them publishes nothing); `print_source`, whether the edition
+    names the print edition its page numbers come from."""
     images = [image for document in documents for image in document.images]
     informative = [image for image in images if not image.decorative]
     has_pages = any(document.pages for document in documents)
     has_math = any(document.has_math for document in documents)
     has_long = any(image.has_long_description for image in images)
     has_headings = any(document.headings for document in documents)
+    # Claimed only when the book has them (the markup render.py writes for notes and pull quotes).
+    has_notes = any('role="doc-noteref"' in document.xhtml for document in documents)
+    has_pullquotes = any('epub:type="pullquote"' in document.xhtml for document in documents)
 
     modes = ["textual"] + (["visual"] if informative else []) + (["auditory"] if narrated else [])
     sufficient = ["textual"]
@@ -49,16 +54,27 @@ def describe(documents: Sequence[Document], narrated: bool, checked: bool) -> Ac
     if has_math:
         features.append("MathML")
     if has_pages:
-        features += ["pageNavigation", "printPageNumbers"]
+        features += ["pageNavigation", "printPageNumbers"] if print_source else ["pageNavigation"]
     if narrated:
         features.append("synchronizedAudioText")
 
-    summary = summarise(len(informative), has_long, has_math, has_pages, narrated, checked)
+    summary = summarise(len(informative), has_long, has_math, has_pages, narrated, checked,
+                        Extras(has_notes, has_pullquotes, print_source))
     return AccessibilityMetadata(tuple(modes), tuple(sufficient), tuple(sorted(features)), ("none",), summary,
                                  certified_by=CERTIFIED_BY if checked else "")
 
 
-def summarise(images: int, long_descriptions: bool, math: bool, pages: bool, narrated: bool, checked: bool) -> str:
+@dataclass(frozen=True)
+class Extras:
+    """Parts of the book the summary names only when they are there."""
+
+    notes: bool = True
+    pullquotes: bool = True
+    print_source: bool = True  # the page numbers are the print edition's
+
+
+def summarise(images: int, long_descriptions: bool, math: bool, pages: bool, narrated: bool, checked: bool,
+              extras: Extras = Extras()) -> str:
     parts = [
         "This publication conforms to EPUB Accessibility 1.1 and WCAG 2.2 Level AA, checked automatically with"
         " EPUBCheck and DAISY Ace when it was built." if checked else
@@ -73,9 +89,15 @@ def summarise(images: int, long_descriptions: bool, math: bool, pages: bool, nar
     if math:
         parts.append("Equations are in MathML with a spoken text alternative.")
     if pages:
-        parts.append("A page list gives the start page of each article in the print edition.")
-    parts.append("Notes link to and from their references; pull quotes that repeat the text are hidden from"
-                 " screen readers. Each article begins with a summary and, where needed, content notes.")
+        parts.append("A page list gives the start page of each article in the print edition." if extras.print_source
+                     else "A page list gives the page numbers of the articles.")
+    notes = "Notes link to and from their references"
+    pullquotes = "pull quotes that repeat the text are hidden from screen readers"
+    if extras.notes and extras.pullquotes:
+        parts.append(f"{notes}; {pullquotes}.")
+    elif extras.notes or extras.pullquotes:
+        parts.append(f"{notes}." if extras.notes else f"{pullquotes[0].upper()}{pullquotes[1:]}.")
+    parts.append("Each article begins with a summary and, where needed, content notes.")
     if narrated:
         parts.append("A synthetic voice reads the whole text, with each sentence highlighted as it is read.")
     parts.append("There are no flashing, sound or motion hazards.")

@@ -12,14 +12,25 @@ import re
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
-from mutagen.id3 import CHAP, CTOC, ID3, TALB, TCON, TDRC, TIT2, TPE1, TPE2, TRCK, CTOCFlags
+from mutagen.id3 import CHAP, CTOC, ID3, TALB, TCON, TDRC, TIT2, TLAN, TPE1, TPE2, TRCK, CTOCFlags
 
 from builder.narration import ArticleAudio, StoredAudio
 from builder.speech import SpokenSentence
 
 Audio = ArticleAudio | StoredAudio
-Chapter = tuple[str, Audio, Sequence[SpokenSentence]]
+
+
+class Chapter(NamedTuple):
+    """One article of the audiobook. A plain (title, audio, sentences) tuple is one with no credits: its
+    artist is the publisher and its language the edition's."""
+
+    title: str
+    audio: Audio
+    sentences: Sequence[SpokenSentence]
+    authors: tuple[str, ...] = ()  # the article's authors, in byline order
+    language: str = ""  # BCP 47; "" is the edition's
 COPY_CHUNK = 1 << 20
 GENRE = "Speech"  # ID3v1 genre 101: players file the tracks with spoken word
 PLAYLIST = "playlist.m3u8"
@@ -30,36 +41,67 @@ def write_audiobook(
     folder: Path,
     edition_title: str,
     artist: str,
-    articles: Sequence[Chapter],
+    articles: Sequence[Chapter | tuple[str, Audio, Sequence[SpokenSentence]]],
     year: str,
+    language: str = "",
 ) -> list[Path]:
-    """Write the audiobook files into ``folder`` (which must exist); returns their paths."""
+    """Write the audiobook files into ``folder`` (which must exist); returns their paths. `artist` is the
+    publisher (the album artist); each track's artist is its article's authors."""
     written: list[Path] = []
-    names = [f"{number:02d}-{audio.slug}" for number, (_, audio, _) in enumerate(articles, start=1)]
-    for number, ((title, audio, sentences), name) in enumerate(zip(articles, names, strict=True), start=1):
-        track = _tags(title, edition_title, artist, year)
-        track.add(TRCK(encoding=3, text=[f"{number}/{len(articles)}"]))
-        written.append(_write_tagged(folder / f"{name}.mp3", [audio], track))
-        written.append(_write_text(folder / f"{name}.vtt", webvtt(audio, sentences)))
+    chapters = [credited(Chapter(*article), artist, language) for article in articles]
+    names = [f"{number:02d}-{chapter.audio.slug}" for number, chapter in enumerate(chapters, start=1)]
+    for number, (chapter, name) in enumerate(zip(chapters, names, strict=True), start=1):
+        track = _tags(chapter.title, edition_title, chapter.authors, artist, year, [chapter.language])
+        track.add(TRCK(encoding=3, text=[f"{number}/{len(chapters)}"]))
+        written.append(_write_tagged(folder / f"{name}.mp3", [chapter.audio], track))
+        written.append(_write_text(folder / f"{name}.vtt", webvtt(chapter.audio, chapter.sentences)))
     edition_name = f"{slugify(edition_title)}.mp3"
-    written.append(_write_edition(folder / edition_name, edition_title, artist, year, articles))
-    written.append(_write_text(folder / PLAYLIST, playlist(edition_title, artist, articles, names)))
-    manifest = readium_manifest(edition_title, artist, year, articles, names)
+    written.append(_write_edition(folder / edition_name, edition_title, artist, year, chapters))
+    written.append(_write_text(folder / PLAYLIST, playlist(edition_title, artist, chapters, names)))
+    manifest = readium_manifest(edition_title, artist, year, chapters, names, language)
     written.append(_write_text(folder / MANIFEST, manifest))
     return written
 
 
+def credited(chapter: Chapter, publisher: str, language: str) -> Chapter:
+    return chapter._replace(authors=chapter.authors or (publisher,), language=chapter.language or language)
+
+
+NAME_LIMIT = 60  # characters of a file name made from a title
+
+
 def slugify(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60].rstrip("-") or "edition"
+    """A file name from a title, cut at a word's end (never inside one) to at most NAME_LIMIT characters."""
+    words = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-").split("-")
+    name = words[0][:NAME_LIMIT]  # one word longer than the limit is all there is to cut
+    for word in words[1:]:
+        if len(name) + 1 + len(word) > NAME_LIMIT:
+            break
+        name += f"-{word}"
+    return name or "edition"
 
 
-def _tags(title: str, album: str, artist: str, year: str) -> ID3:
+def iso639_2(language: str) -> str:
+    """ID3's language code (ISO 639-2, three letters: 'fra' for 'fr-CA'); 'und' when it has none."""
+    import langcodes  # the speech branch only; CLDR (Babel) has no three-letter codes
+
+    try:
+        return langcodes.Language.get(language).to_alpha3()
+    except (LookupError, ValueError):
+        return "und"
+
+
+def _tags(title: str, album: str, artists: Sequence[str], album_artist: str, year: str,
+          languages: Sequence[str]) -> ID3:
     tags = ID3()
     tags.add(TIT2(encoding=3, text=[title]))
     tags.add(TALB(encoding=3, text=[album]))
-    tags.add(TPE1(encoding=3, text=[artist]))
-    tags.add(TPE2(encoding=3, text=[artist]))
+    tags.add(TPE1(encoding=3, text=list(artists)))  # ID3v2.4: one value per author
+    tags.add(TPE2(encoding=3, text=[album_artist]))
     tags.add(TCON(encoding=3, text=[GENRE]))
+    codes = list(dict.fromkeys(iso639_2(language) for language in languages if language))
+    if codes:
+        tags.add(TLAN(encoding=3, text=codes))
     if year:
         tags.add(TDRC(encoding=3, text=[year]))
     return tags
@@ -89,10 +131,11 @@ def _write_edition(path: Path, title: str, artist: str, year: str, articles: Seq
     cleanly; an article's encoder delay and padding stay inside its own duration (its
     timings already count them), so chapter k starts at the sum of earlier durations.
     """
-    tags = _tags(title, title, artist, year)
-    child_ids = _chapter_ids([chapter_title for chapter_title, _, _ in articles])
+    tags = _tags(title, title, [artist], artist, year, [chapter.language for chapter in articles])
+    child_ids = _chapter_ids([chapter.title for chapter in articles])
     start = 0.0
-    for element_id, (chapter_title, audio, _) in zip(child_ids, articles, strict=True):
+    for element_id, chapter in zip(child_ids, articles, strict=True):
+        chapter_title, audio = chapter.title, chapter.audio
         end = start + audio.duration
         tags.add(
             CHAP(
@@ -113,7 +156,7 @@ def _write_edition(path: Path, title: str, artist: str, year: str, articles: Seq
             sub_frames=[TIT2(encoding=3, text=[title])],
         )
     )
-    return _write_tagged(path, [audio for _, audio, _ in articles], tags)
+    return _write_tagged(path, [chapter.audio for chapter in articles], tags)
 
 
 def _chapter_ids(titles: Sequence[str]) -> list[str]:
@@ -153,27 +196,37 @@ def webvtt(audio: ArticleAudio, sentences: Sequence[SpokenSentence]) -> str:
 
 def playlist(title: str, artist: str, articles: Sequence[Chapter], names: Sequence[str]) -> str:
     lines = ["#EXTM3U", f"#PLAYLIST:{title}"]
-    for (chapter_title, audio, _), name in zip(articles, names, strict=True):
-        lines.append(f"#EXTINF:{round(audio.duration)},{artist} - {chapter_title}")
+    for chapter, name in zip(articles, names, strict=True):
+        lines.append(f"#EXTINF:{round(chapter.audio.duration)},{', '.join(chapter.authors or (artist,))} - "
+                     f"{chapter.title}")
         lines.append(f"{name}.mp3")
     return "\n".join(lines) + "\n"
 
 
 def readium_manifest(
-    title: str, artist: str, year: str, articles: Sequence[Chapter], names: Sequence[str]
+    title: str, artist: str, year: str, articles: Sequence[Chapter], names: Sequence[str], language: str = ""
 ) -> str:
-    """A Readium Web Publication Manifest (audiobook profile) for the per-article files."""
-    reading_order = [
-        {"href": f"{name}.mp3", "type": "audio/mpeg", "title": chapter_title, "duration": round(audio.duration, 3)}
-        for (chapter_title, audio, _), name in zip(articles, names, strict=True)
-    ]
+    """A Readium Web Publication Manifest (audiobook profile) for the per-article files: the book's
+    languages (the edition's first), and each track's own language and authors."""
+    reading_order = []
+    for chapter, name in zip(articles, names, strict=True):
+        item: dict[str, object] = {"href": f"{name}.mp3", "type": "audio/mpeg", "title": chapter.title,
+                                   "duration": round(chapter.audio.duration, 3)}
+        if chapter.language:
+            item["language"] = chapter.language
+        reading_order.append(item)
     metadata: dict[str, object] = {
         "@type": "https://schema.org/Audiobook",
         "conformsTo": "https://readium.org/webpub-manifest/profiles/audiobook",
         "title": title,
-        "author": artist,
-        "duration": round(sum(audio.duration for _, audio, _ in articles), 3),
+        "publisher": artist,
+        "author": list(dict.fromkeys(name for chapter in articles for name in chapter.authors
+                                     if name != artist)) or artist,
+        "duration": round(sum(chapter.audio.duration for chapter in articles), 3),
     }
+    spoken = list(dict.fromkeys(tag for tag in [language, *(chapter.language for chapter in articles)] if tag))
+    if spoken:
+        metadata["language"] = spoken[0] if len(spoken) == 1 else spoken
     if year:
         metadata["published"] = year
     manifest = {

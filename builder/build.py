@@ -9,13 +9,15 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from builder import accessibility, images, mathml, navigation, package
+from builder import accessibility, i18n, images, mathml, navigation, package
 from builder import report as build_report
-from builder.errors import BuildError, Diagnostic, Severity
-from builder.model import Edition, Resource
+from builder.config import line_of, read_text
+from builder.errors import BuildError, Diagnostic, Problems, Severity, warning
+from builder.i18n import languages
+from builder.model import Article, Edition, Resource
 from builder.records import BuildOptions, BuildResult, Prepared, Progress, Rendered
 from builder.render import Neighbourhood, markdown_parser, render_article
-from builder.sources import load_edition
+from builder.sources import load_sources
 from builder.styles import stylesheet
 
 DRAWN_COVER = "images/drawn-cover.jpg"  # a name no edition image is likely to have
@@ -30,8 +32,10 @@ def source_date(edition: Edition) -> datetime:
 
 
 def render_edition(source: Path) -> Rendered:
-    """Load and render every article: all the source validation there is, and nothing drawn or packaged."""
-    loaded = load_edition(source)
+    """Load and render every article: all the source validation there is, and nothing drawn or packaged.
+    Every article is checked even when another has failed: one run reports every independent mistake."""
+    problems = Problems()
+    loaded = load_sources(source, problems)
     edition = loaded.edition
     md = markdown_parser()
     warnings = list(loaded.warnings)
@@ -39,16 +43,43 @@ def render_edition(source: Path) -> Rendered:
     for number, article in enumerate(edition.articles):
         following = edition.articles[number + 1] if number + 1 < len(edition.articles) else None
         around = Neighbourhood(f"{following.slug}.xhtml" if following else "", following.title if following else "",
-                               edition.narration.rate)
-        rendered = render_article(article, edition.language, md, around)
-        articles.append(rendered.document)
-        warnings += rendered.warnings
-        for path in rendered.images:
-            image_files[path.relative_to(source.resolve()).as_posix()] = path
+                               edition.narration.rate, next_language(edition, article, following))
+        with problems.check():
+            rendered = render_article(article, edition.language, md, around)
+            articles.append(rendered.document)
+            warnings += rendered.warnings
+            for path in rendered.images:
+                image_files[path.relative_to(source.resolve()).as_posix()] = path
+    problems.raise_any()
+    warnings += untranslated_languages(edition)
     silenced = set(edition.suppressed_warnings)
     return Rendered(edition, tuple(articles), image_files,
                     tuple(warning for warning in warnings if warning.code not in silenced),
                     tuple(warning for warning in warnings if warning.code in silenced))
+
+
+def next_language(edition: Edition, article: Article, following: Article | None) -> str:
+    """The next article's language when it differs from this one's: its title in the skip link is marked."""
+    if following is None or edition.language_of(following).lower() == edition.language_of(article).lower():
+        return ""
+    return edition.language_of(following)
+
+
+def untranslated_languages(edition: Edition) -> list[Diagnostic]:
+    """One W005 per document language the builder has no words for (its labels stay English)."""
+    places = [(edition.language, edition.manifest, "language")]
+    places += [(article.language, article.source, "language") for article in edition.articles if article.language]
+    found: dict[str, Diagnostic] = {}
+    for language, path, key in places:
+        primary = i18n.primary_language(language)
+        if primary in found or i18n.has_catalogue(language):
+            continue
+        found[primary] = warning(
+            "W005", f"the builder has no words for {languages.name(language)} ('{primary}'): the labels it writes"
+                    " (reading time, notes, contents…) are in English",
+            f"Add builder/i18n/locale/{primary}/LC_MESSAGES/builder.po (see builder/i18n), or use a language"
+            f" it has: {', '.join(i18n.catalogue_languages())}.", path, line_of(read_text(path), key))
+    return list(found.values())
 
 
 def prepare(source: Path) -> Prepared:
@@ -86,7 +117,8 @@ def text_book(prepared: Prepared, profile: str = "standard", checked: bool = Fal
         documents=documents,
         nav=navigation.nav_document(prepared.edition, documents),
         resources=(stylesheet(profile), *prepared.resources),
-        accessibility=accessibility.describe(documents, narrated=False, checked=checked),
+        accessibility=accessibility.describe(documents, narrated=False, checked=checked,
+                                             print_source=bool(prepared.edition.print_source)),
         cover=prepared.cover,
     )
 
@@ -151,7 +183,7 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
                 narration_report = {"status": f"not built: {missing}"}
         for name, book in books.items():
             package.write_epub(book, modified, staging / name)
-        report = build_report.report(prepared, books, staging, options.validate, narration_report)
+        report = build_report.report(prepared, books, staging, options.validate, narration_report, options.cache_dir)
         if options.validate and (refused := build_report.validation_failures(report)):
             raise BuildError(*refused)  # their metadata says they were checked: publish none of them
         build_report.write_report(report, staging)

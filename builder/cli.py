@@ -14,6 +14,9 @@ from builder import __version__
 from builder.config import PROFILES
 from builder.errors import BuildError, Diagnostic, one_line
 from builder.mathml import converter
+from builder.run.cache import default_cache_dir, parse_size
+
+CACHE_MAX_VARIABLE = "EDITION_BUILDER_CACHE_MAX"
 
 EXIT_OK, EXIT_USER_ERROR, EXIT_INTERRUPTED, EXIT_INTERNAL = 0, 1, 130, 70
 
@@ -42,11 +45,25 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("--jobs", type=int, default=0, metavar="N",
                        help="processes for speech synthesis and encoding (default: one per core)")
     build.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
-                       help="where spoken clips are cached (default: $XDG_CACHE_HOME/edition-builder/clips)")
-    build.add_argument("--no-cache", action="store_true", help="neither read nor write the clip cache")
+                       help="where spoken clips, encoded articles and validators' verdicts are cached"
+                            " (default: $XDG_CACHE_HOME/edition-builder)")
+    build.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    build.add_argument("--cache-max", type=size, default=os.environ.get(CACHE_MAX_VARIABLE), metavar="SIZE",
+                       help="after the build, remove the least recently used cached files until the cache holds"
+                            f" at most SIZE (e.g. 500M, 2G; default: ${CACHE_MAX_VARIABLE}, else no limit)")
     build.add_argument("--voice", help="speech voice, overriding edition.toml (e.g. en-gb)")
     build.add_argument("--rate", type=int, help="speech rate in words a minute, overriding edition.toml")
     build.add_argument("--volume", type=float, help="speech volume from 0 to 1, overriding edition.toml")
+
+    cache = commands.add_parser("cache", help="show or prune the cache of clips, articles and verdicts",
+                                description="Show what the cache holds (info), or remove its least recently used"
+                                            " files until it holds at most SIZE (prune).")
+    cache.add_argument("action", choices=("info", "prune"))
+    cache.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
+                       help="the cache folder (default: $XDG_CACHE_HOME/edition-builder)")
+    cache.add_argument("--max", type=size, default=os.environ.get(CACHE_MAX_VARIABLE), metavar="SIZE",
+                       help=f"prune: the size to keep (e.g. 500M, 2G, 0 for nothing; default: ${CACHE_MAX_VARIABLE})")
+    cache.add_argument("--debug", action="store_true", help="show a traceback for errors")
 
     check = commands.add_parser("check", help="validate the sources without building",
                                 description="Check every source file of the edition in SOURCE; build nothing.")
@@ -61,8 +78,20 @@ def add_common(command: argparse.ArgumentParser) -> None:
     command.add_argument("--debug", action="store_true", help="show a traceback for errors")
 
 
+def size(text: str | int) -> int:
+    """argparse type for sizes (also given the environment's default as a string)."""
+    if isinstance(text, int):
+        return text
+    try:
+        return parse_size(text)
+    except ValueError as wrong:
+        raise argparse.ArgumentTypeError(str(wrong)) from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = parser().parse_args(argv)
+    if arguments.command == "cache":
+        return run_cache(arguments)
     converter.start_helper()  # before the builder's modules load: see builder.mathml
     try:
         if arguments.command == "check":
@@ -130,7 +159,7 @@ def run_build(arguments: argparse.Namespace) -> int:
         validate=arguments.validate,
         profiles=profiles(arguments.profile),
         jobs=arguments.jobs or os.cpu_count() or 1,
-        cache_dir=None if arguments.no_cache or not arguments.audio else (arguments.cache_dir or clip_cache()),
+        cache_dir=None if arguments.no_cache else (arguments.cache_dir or default_cache_dir()),
         voice=arguments.voice,
         rate=arguments.rate,
         volume=arguments.volume,
@@ -143,7 +172,42 @@ def run_build(arguments: argparse.Namespace) -> int:
     print(f"built in {time.perf_counter() - started:.1f} s")
     for failure in result.failures:
         print(failure, file=sys.stderr)
+    if options.cache_dir is not None and arguments.cache_max is not None:
+        print_pruned(options.cache_dir, arguments.cache_max)
     return EXIT_USER_ERROR if result.failures else EXIT_OK
+
+
+def run_cache(arguments: argparse.Namespace) -> int:
+    from builder.run import cache
+
+    folder = arguments.cache_dir or default_cache_dir()
+    if arguments.action == "prune":
+        if arguments.max is None:
+            print(f"cache prune: say how much to keep, e.g. --max 2G (or set ${CACHE_MAX_VARIABLE})", file=sys.stderr)
+            return EXIT_USER_ERROR
+        print_pruned(folder, arguments.max)
+        return EXIT_OK
+    usage = cache.usage(folder)
+    print(f"cache: {folder}")
+    for kind, held in usage.items():
+        when = (f", used {time.strftime('%Y-%m-%d', time.localtime(held.oldest))} to"
+                f" {time.strftime('%Y-%m-%d', time.localtime(held.newest))}") if held.files else ""
+        print(f"  {kind:<9} {held.files:>7} files {megabytes(held.size):>10}{when}")
+    print(f"  {'total':<9} {sum(held.files for held in usage.values()):>7} files"
+          f" {megabytes(sum(held.size for held in usage.values())):>10}")
+    return EXIT_OK
+
+
+def print_pruned(folder: Path, max_size: int) -> None:
+    from builder.run import cache
+
+    removed, freed = cache.prune(folder, max_size)
+    print(f"cache: removed {removed} least recently used files ({megabytes(freed)}) to keep {megabytes(max_size)}"
+          f" in {folder}" if removed else f"cache: within {megabytes(max_size)}, nothing removed")
+
+
+def megabytes(size: int) -> str:
+    return f"{size / 10**6:.1f} MB"
 
 
 def profiles(chosen: list[str] | None) -> tuple[str, ...]:
@@ -152,12 +216,6 @@ def profiles(chosen: list[str] | None) -> tuple[str, ...]:
     if "all" in chosen:
         return tuple(PROFILES)
     return tuple(dict.fromkeys(chosen))
-
-
-def clip_cache() -> Path:
-    from builder.narration import default_cache_dir  # the speech branch loads only when narrating
-
-    return default_cache_dir()
 
 
 class ProgressBar:

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from builder.errors import CODES, Diagnostic, error, shown, warning
+from builder.errors import CODES, Diagnostic, Problems, error, shown, warning
+from builder.i18n import languages
 from builder.model import NarrationSettings
 
 MANIFEST_NAME = "edition.toml"
@@ -22,12 +23,10 @@ PROFILES: dict[str, tuple[str, ...]] = {
 }
 REQUIRED = ("title", "edition", "date", "publisher", "language", "identifier", "slug", "articles")
 OPTIONAL = ("subtitle", "description", "print_source", "disclaimer", "cover", "cover_alt", "cover_lines", "narration",
-            "suppress_warnings")
+            "suppress_warnings", "contents_heading")
 TEXT_FIELDS = ("title", "edition", "date", "publisher", "language", "identifier", "slug", "subtitle", "description",
-               "print_source", "disclaimer", "cover", "cover_alt")
+               "print_source", "disclaimer", "cover", "cover_alt", "contents_heading")
 NARRATION_KEYS = ("voice", "rate", "volume", "voices", "read_emoji", "read_code")
-# BCP 47, the shapes a publisher uses: language, optional script, region, variants.
-LANGUAGE_TAG = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z]{4})?(-([a-zA-Z]{2}|[0-9]{3}))?(-[a-zA-Z0-9]{5,8})*$")
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 # An article's slug names its file and becomes an XML id in the book, so it must start with a letter.
 ARTICLE_SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -129,50 +128,87 @@ def load_manifest(root: Path) -> Manifest:
         raise error("E002", f"malformed TOML: {reason}", "Fix the TOML syntax.", path,
                     int(found.group(1)) if found else None) from None
     check_characters(values, path, text)
+    problems = Problems()  # every independent mistake of the manifest, in one run
+    usable = check_fields(values, path, text, problems)
+    checks = {"date": check_date, "language": check_language, "slug": check_slug}
+    for key, check in checks.items():
+        with problems.check():
+            if key in usable:
+                check(values[key], path, text)
+    slugs: list[str] = []
+    with problems.check():
+        slugs = check_articles(values["articles"], path, text, problems) if "articles" in usable else []
+    with problems.check():
+        check_suppressed(values.get("suppress_warnings", []), path, text)
+    warnings = unknown_keys(values, REQUIRED + OPTIONAL, path, text, "W001")
+    narration = NarrationSettings()
+    with problems.check():
+        narration_values = values.get("narration", {})
+        if not isinstance(narration_values, dict):
+            raise error("E005", "'narration' must be a table",
+                        "Write [narration] with voice, rate and volume below it.", path, line_of(text, "narration"))
+        warnings += unknown_keys(narration_values, NARRATION_KEYS, path, text, "W001")
+        narration = narration_settings(narration_values, path, text)
+    problems.raise_any()
+    return Manifest(path, values, narration, tuple(slugs), tuple(warnings), text)
+
+
+def check_fields(values: dict[str, Any], path: Path, text: str, problems: Problems) -> set[str]:
+    """Required fields present, text fields text: the keys whose values later checks may read."""
+    usable = set(values)
     for key in REQUIRED:
         if key not in values or values[key] in ("", []):
-            raise error("E004", f"required field '{key}' is missing or empty", f"Add '{key} = …' to the manifest.",
-                        path, line_of(text, key) or 1)
-    if isinstance(values["date"], datetime.date):  # an unquoted TOML date means the same
+            usable.discard(key)
+            problems.add(error("E004", f"required field '{key}' is missing or empty",
+                               f"Add '{key} = …' to the manifest.", path, line_of(text, key) or 1))
+    if isinstance(values.get("date"), datetime.date):  # an unquoted TOML date means the same
         values["date"] = values["date"].isoformat()
     for key in TEXT_FIELDS:
         if key in values and not isinstance(values[key], str):
-            raise error("E005", f"field '{key}' must be text", f'Write {key} = "…".', path, line_of(text, key))
+            usable.discard(key)
+            problems.add(error("E005", f"field '{key}' must be text", f'Write {key} = "…".', path,
+                               line_of(text, key)))
+    return usable
+
+
+def check_date(date: str, path: Path, text: str) -> None:
     try:  # the date stamps every file of the book when SOURCE_DATE_EPOCH is not set
-        datetime.datetime.fromisoformat(values["date"])
+        datetime.datetime.fromisoformat(date)
     except ValueError:
-        raise error("E005", f"date '{shown(values['date'])}' is not a date", 'Write date = "YYYY-MM-DD".', path,
+        raise error("E005", f"date '{shown(date)}' is not a date", 'Write date = "YYYY-MM-DD".', path,
                     line_of(text, "date")) from None
-    if not LANGUAGE_TAG.match(values["language"]):
-        raise error("E006", f"invalid language tag '{shown(values['language'])}'",
-                    "Use a BCP 47 tag such as 'en-GB'.", path, line_of(text, "language"))
-    if not SLUG.match(values["slug"]):
-        raise error("E005", f"slug '{shown(values['slug'])}' is not lower-case words joined by hyphens",
+
+
+def check_language(language: str, path: Path, text: str) -> None:
+    if wrong := languages.problem(language):
+        raise error("E006", shown(wrong.message), wrong.remedy, path, line_of(text, "language"))
+
+
+def check_slug(slug: str, path: Path, text: str) -> None:
+    if not SLUG.match(slug):
+        raise error("E005", f"slug '{shown(slug)}' is not lower-case words joined by hyphens",
                     "Use a slug such as 'imind-spring-2025'.", path, line_of(text, "slug"))
-    slugs = values["articles"]
+
+
+def check_articles(slugs: Any, path: Path, text: str, problems: Problems) -> list[str]:
+    """The articles list: every bad or repeated slug is reported; the good ones are loaded."""
     if not isinstance(slugs, list) or not all(isinstance(s, str) for s in slugs):
         raise error("E005", "'articles' must be a list of article slugs", 'Write articles = ["editors-note", …].',
                     path, line_of(text, "articles"))
-    for slug in slugs:
-        if not ARTICLE_SLUG.match(slug):  # it names a file: '../x' or 'a/b' would reach outside articles/
-            raise error("E008", f"article slug '{shown(slug)}' is not lower-case words joined by hyphens",
-                        "Name the article file e.g. 'editors-note.md' and list it as \"editors-note\".", path,
-                        line_of_value(text, slug))
     seen: set[str] = set()
+    good = []
     for slug in slugs:
-        if slug in seen:
-            raise error("E007", f"article '{slug}' is listed twice", "List each article once.", path,
-                        line_of_value(text, slug, occurrence=2))
-        seen.add(slug)
-    check_suppressed(values.get("suppress_warnings", []), path, text)
-    warnings = unknown_keys(values, REQUIRED + OPTIONAL, path, text, "W001")
-    narration_values = values.get("narration", {})
-    if not isinstance(narration_values, dict):
-        raise error("E005", "'narration' must be a table", "Write [narration] with voice, rate and volume below it.",
-                    path, line_of(text, "narration"))
-    warnings += unknown_keys(narration_values, NARRATION_KEYS, path, text, "W001")
-    return Manifest(path, values, narration_settings(narration_values, path, text), tuple(slugs), tuple(warnings),
-                    text)
+        with problems.check():
+            if not ARTICLE_SLUG.match(slug):  # it names a file: '../x' or 'a/b' would reach outside articles/
+                raise error("E008", f"article slug '{shown(slug)}' is not lower-case words joined by hyphens",
+                            "Name the article file e.g. 'editors-note.md' and list it as \"editors-note\".", path,
+                            line_of_value(text, slug))
+            if slug in seen:
+                raise error("E007", f"article '{slug}' is listed twice", "List each article once.", path,
+                            line_of_value(text, slug, occurrence=2))
+            seen.add(slug)
+            good.append(slug)
+    return good
 
 
 def check_voices_table(voices: Any, path: Path, text: str) -> None:
@@ -184,9 +220,8 @@ def check_voices_table(voices: Any, path: Path, text: str) -> None:
                     'below it e.g. fr = "fr".', path, header_line)
     for tag, voice in voices.items():
         line = line_of_entry(text, header_line, tag)
-        if not LANGUAGE_TAG.match(tag):
-            raise error("E006", f"invalid language tag '{shown(tag)}' in [narration.voices]",
-                        "Use a BCP 47 tag such as 'fr' or 'de-CH'.", path, line)
+        if wrong := languages.problem(tag):
+            raise error("E006", f"{wrong.message} in [narration.voices]", wrong.remedy, path, line)
         if not isinstance(voice, str) or not voice.strip():
             raise error("E005", f"the voice for '{shown(tag)}' must be a voice name", f'Write {tag} = "{tag}".', path,
                         line)

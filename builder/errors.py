@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 
@@ -54,7 +56,7 @@ CODES: dict[str, str] = {
     "E003": "a source file is not UTF-8 text",
     "E004": "a required manifest field is missing or empty",
     "E005": "a manifest field has the wrong type or shape (text, date, slug, list, narration table)",
-    "E006": "an invalid BCP 47 language tag (manifest, front matter or a lang attribute)",
+    "E006": "an invalid or unknown language tag (manifest, front matter, lang=, ::: {lang=…}), nearest match named",
     "E007": "an article is listed twice in the manifest",
     "E008": "an article slug in the manifest is not a lower-case name that starts with a letter",
     "E009": "a source file contains a control character that XML cannot carry",
@@ -90,6 +92,7 @@ CODES: dict[str, str] = {
     "W001": "an unknown manifest field (ignored), with a did-you-mean",
     "W002": "an article file no manifest lists (left out)",
     "W003": "an unknown front-matter field (ignored), with a did-you-mean",
+    "W005": "the builder has no words for a language the edition uses (its labels are written in English)",
     "W032": "a footnote is never referenced",
     "W046": "an image is very large (over 2 MB or 4000 px)",
     "W050": "unsafe raw HTML removed (script, iframe, object, embed, on* handlers, javascript:/data: URLs, style)",
@@ -112,3 +115,25 @@ def error(code: str, message: str, remedy: str, file: Path | None = None, line: 
 
 def warning(code: str, message: str, remedy: str, file: Path | None = None, line: int | None = None) -> Diagnostic:
     return Diagnostic(code, message, remedy, file, line, Severity.WARNING)
+
+
+@dataclass
+class Problems:
+    """Collects the errors of independent checks, so that one run reports every mistake (as a compiler
+    does) instead of one per run: `with problems.check(): …` keeps going past a BuildError."""
+
+    found: list[Diagnostic] = field(default_factory=list)
+
+    @contextmanager
+    def check(self) -> Iterator[None]:
+        try:
+            yield
+        except BuildError as failure:
+            self.found += failure.diagnostics
+
+    def add(self, failure: BuildError) -> None:
+        self.found += failure.diagnostics
+
+    def raise_any(self) -> None:
+        if self.found:
+            raise BuildError(*self.found)

@@ -7,6 +7,7 @@ import hashlib
 import io
 import re
 import struct
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -14,6 +15,7 @@ import imagesize
 from lxml import etree
 
 from builder.errors import Diagnostic, error, shown, warning
+from builder.i18n import N_, Words
 from builder.model import Edition
 
 IMAGES_DIR = "images"
@@ -38,6 +40,7 @@ COVER_SIZE = (1200, 1800)
 # Dark teal ground with light shapes: the palette of the title page's styles.
 GROUND = (18, 78, 84)
 SHAPES = ((242, 169, 125), (249, 226, 174), (166, 212, 204), (255, 255, 255))
+SHAPE_NAMES = (N_("coral"), N_("cream"), N_("pale green"), N_("white"))  # the words for SHAPES, in order
 
 
 def is_placeholder_alt(alt: str, src: str) -> bool:
@@ -152,20 +155,34 @@ def check_svg(data: bytes, src: str, written_in: Path, line: int | None) -> None
                     written_in, line)
 
 
+@dataclass(frozen=True)
+class Circle:
+    x: int
+    y: int
+    radius: int
+    colour: int  # index into SHAPES and SHAPE_NAMES
+
+
+def cover_circles(edition: Edition) -> list[Circle]:
+    """Where the drawn cover's circles go: a hash of the edition's identifier decides."""
+    seed = hashlib.sha256(edition.identifier.encode()).digest()
+    width, height = COVER_SIZE
+    return [Circle(seed[index] * width // 255, seed[index + 12] * height // 255,
+                   120 + seed[index + 24 if index + 24 < len(seed) else index] % 260, index % len(SHAPES))
+            for index in range(12)]
+
+
 def cover_jpeg(edition: Edition) -> bytes:
     """An abstract cover: overlapping circles placed from a hash of the edition's identifier."""
     from PIL import Image, ImageDraw  # only when the edition supplies no cover: Pillow is slow to load
 
     image = Image.new("RGB", COVER_SIZE, GROUND)
     draw = ImageDraw.Draw(image, "RGBA")
-    seed = hashlib.sha256(edition.identifier.encode()).digest()
     width, height = COVER_SIZE
-    for index in range(12):
-        x = seed[index] * width // 255
-        y = seed[index + 12] * height // 255
-        radius = 120 + seed[index + 24 if index + 24 < len(seed) else index] % 260
-        red, green, blue = SHAPES[index % len(SHAPES)]
-        draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=(red, green, blue, 110))
+    for circle in cover_circles(edition):
+        red, green, blue = SHAPES[circle.colour]
+        draw.ellipse((circle.x - circle.radius, circle.y - circle.radius, circle.x + circle.radius,
+                      circle.y + circle.radius), fill=(red, green, blue, 110))
     draw.rectangle((0, height * 2 // 3, width, height * 2 // 3 + 24), fill=(255, 255, 255, 180))
     out = io.BytesIO()
     image.save(out, format="JPEG", quality=90)  # a few ms, where PNG takes 35 to 100 ms
@@ -173,6 +190,21 @@ def cover_jpeg(edition: Edition) -> bytes:
 
 
 def cover_alt(edition: Edition) -> str:
-    """The drawn cover's alt text."""
-    return (f"Cover of {edition.title}, {edition.edition}: translucent circles in coral, cream and pale green"
-            " on a dark teal ground, crossed by a white band.")
+    """The drawn cover's alt text, in the book's language, saying what was drawn for this edition: how many
+    circles, in which colours, and where most of them lie."""
+    say = Words(edition.language)
+    circles = cover_circles(edition)
+    colours = [say(SHAPE_NAMES[index]) for index in sorted({circle.colour for circle in circles})]
+    return say("Cover of {title}, {edition}: {count} translucent circles in {colours} on a dark teal ground,"
+               " most of them in its {part}, crossed by a white band.", title=edition.title,
+               edition=edition.edition, count=len(circles), colours=say.join(colours), part=say(where(circles)))
+
+
+def where(circles: list[Circle]) -> str:
+    """The half of the cover holding most of the circles' centres, the way they lean furthest."""
+    width, height = COVER_SIZE
+    across = sum(circle.x for circle in circles) / len(circles) / width - 0.5
+    down = sum(circle.y for circle in circles) / len(circles) / height - 0.5
+    if abs(down) >= abs(across):
+        return N_("lower half") if down > 0 else N_("upper half")
+    return N_("right half") if across > 0 else N_("left half")

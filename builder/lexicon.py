@@ -19,9 +19,10 @@ from pathlib import Path
 
 from lxml import etree
 
-from builder.config import LANGUAGE_TAG, read_text
+from builder.config import read_text
 from builder.errors import BuildError, Diagnostic, error, shown
 from builder.i18n import primary_language
+from builder.i18n.languages import LANGUAGE_TAG
 
 LEXICON_NAME = "pronunciation.toml"
 DEFAULTS = Path(__file__).resolve().parent / "lexicons"

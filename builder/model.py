@@ -29,37 +29,12 @@ class Article:
     author_note: str = ""
     contents_title: str = ""  # the entry as the printed Contents words it, when it differs from the title
     contents_credit: str = ""  # the credit as the printed Contents words it, when it differs from the byline
-
-    def byline(self) -> str:
-        return byline(self.authors)
+    language: str = ""  # BCP 47 tag from the front matter; "" means the edition's language
 
     @property
     def page_label(self) -> str:
         """The page's label in the page list: '02' in the printed Contents is page 2."""
         return str(int(self.page)) if self.page.isdigit() else self.page
-
-
-def byline(authors: tuple[Author, ...]) -> str:
-    """'By A and B; interview by C' — grouped by role in the order the roles first appear."""
-    verbs = {
-        "author": "By",
-        "interviewee": "With",
-        "interviewer": "Interview by",
-        "transcriber": "Transcribed by",
-        "compiler": "Compiled by",
-        "editor": "Edited by",
-    }
-    groups: dict[str, list[str]] = {}
-    for author in authors:
-        groups.setdefault(author.role, []).append(author.name)
-    parts = [f"{verbs.get(role, role.capitalize() + ':')} {join_names(names)}" for role, names in groups.items()]
-    return "; ".join(parts)
-
-
-def join_names(names: list[str]) -> str:
-    if len(names) < 3:
-        return " and ".join(names)
-    return ", ".join(names[:-1]) + " and " + names[-1]
 
 
 @dataclass(frozen=True)
@@ -92,7 +67,11 @@ class Edition:
     cover: Path | None = None  # the cover image's source file; None: the build draws one
     cover_alt: str = ""
     suppressed_warnings: tuple[str, ...] = ()  # warning codes the editors have silenced
+    contents_heading: str = ""  # the contents page's heading as printed; "" means the book's word for Contents
     narration: NarrationSettings = field(default_factory=NarrationSettings)
+
+    def language_of(self, article: Article) -> str:
+        return article.language or self.language
 
     @property
     def full_title(self) -> str:
@@ -136,6 +115,8 @@ class Document:
     images: tuple[Image, ...] = ()
     has_math: bool = False
     landmark: str = ""  # epub:type for the landmarks nav, e.g. "bodymatter"
+    language: str = ""  # the document's language (its root's lang)
+    languages: tuple[str, ...] = ()  # every language the document uses, its own first
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,9 @@ def ebooklib_book(book: Book) -> epub.EpubBook:
     package.FOLDER_NAME = CONTENT_FOLDER
     package.set_identifier(edition.identifier)
     package.set_title(edition.full_title)
-    package.set_language(edition.language)
+    package.set_language(edition.language)  # the main language first: reading systems take the first
+    for language in book_languages(book)[1:]:
+        package.add_metadata("DC", "language", language)
     for number, name in enumerate(edition.creators(), start=1):
         package.add_author(name, uid=f"creator{number}")
     package.add_metadata("DC", "publisher", edition.publisher)
@@ -92,6 +94,9 @@ def ebooklib_book(book: Book) -> epub.EpubBook:
     if edition.print_source:  # the print edition the page list comes from
         package.add_metadata("DC", "source", edition.print_source, {"id": "print-source"})
         package.add_metadata(None, "meta", "pagination", {"property": "source-of", "refines": "#print-source"})
+    elif any(document.pages for document in book.documents):
+        # Page numbers with no print edition named: EPUB 3.3 says so with pageBreakSource "none".
+        package.add_metadata(None, "meta", "none", {"property": "pageBreakSource"})
     add_accessibility(package, book.accessibility)
     for name, value in book.extra_metadata:
         package.add_metadata(None, "meta", value, {"property": name})
@@ -120,6 +125,16 @@ def ebooklib_book(book: Book) -> epub.EpubBook:
     if book.narration:
         add_narration(package, book.narration)
     return package
+
+
+def book_languages(book: Book) -> tuple[str, ...]:
+    """Every language the book uses (documents and marked passages), the edition's first; tags compared
+    without case, as BCP 47 says."""
+    found = {book.edition.language.lower(): book.edition.language}
+    for document in book.documents:
+        for language in document.languages:
+            found.setdefault(language.lower(), language)
+    return tuple(found.values())
 
 
 def add_accessibility(package: epub.EpubBook, metadata: AccessibilityMetadata) -> None:

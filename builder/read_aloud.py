@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import functools
+import html
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from builder import accessibility, audio, lexicon, narration, navigation, overlays, speech, voices
-from builder.i18n import primary_language
+from builder.i18n import Words, primary_language
 from builder.model import Document, Resource
 from builder.package import Book, Narration
 from builder.records import BuildOptions, Prepared, Progress
@@ -113,7 +114,7 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path,
         overlay_for[document.file_name] = smil_name
         durations[smil_name] = overlays.format_clock(clip.duration)
 
-    documents = tuple(with_listening_time(marked[document.file_name][0], by_slug)
+    documents = tuple(with_listening_time(marked[document.file_name][0], by_slug, edition.language)
                       if document.file_name in marked else document for document in prepared.documents)
     total = sum(item.duration for item in audios)
     book = Book(
@@ -121,15 +122,19 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path,
         documents=documents,
         nav=navigation.nav_document(edition, documents),
         resources=tuple(resources),
-        accessibility=accessibility.describe(documents, narrated=True, checked=options.validate),
+        accessibility=accessibility.describe(documents, narrated=True, checked=options.validate,
+                                             print_source=bool(edition.print_source)),
         cover=prepared.cover,
         narration=Narration(overlay_for, durations, overlays.format_clock(total), narrator=narrator(voice)),
     )
     folder = staging / f"{edition.slug}-audio"
     folder.mkdir()
-    chapters = [(document.article.title, by_slug[document.article.slug], sentences)
+    chapters = [audio.Chapter(document.article.title, by_slug[document.article.slug], sentences,
+                              tuple(author.name for author in document.article.authors),
+                              document.language or edition.language)
                 for document, sentences in marked.values() if document.article]
-    audio.write_audiobook(folder, edition.full_title, edition.publisher, chapters, edition.date[:4])
+    audio.write_audiobook(folder, edition.full_title, edition.publisher, chapters, edition.date[:4],
+                          edition.language)
     report = {
         "voice": f"{voice.voice}, {voice.rate} words a minute, volume {voice.volume}",
         "voices": voices_used(sorted(used.values()), choose),
@@ -143,12 +148,25 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path,
 LISTENING_TIME = re.compile(r'(<span class="listening-time">)[^<]*(</span>)')
 
 
-def with_listening_time(document: Document, audio: dict[str, narration.StoredAudio]) -> Document:
-    """The measured length of the article's narration, in place of the text book's estimate."""
+def with_listening_time(document: Document, audio: dict[str, narration.StoredAudio], language: str) -> Document:
+    """The measured length of the article's narration, in place of the text book's estimate, in the
+    document's language ("1 minute 45 seconds"; `language` is the edition's, for a document without its own)."""
     assert document.article is not None
+    say = Words(document.language or language)
     seconds = round(audio[document.article.slug].duration)
-    spoken = f"{seconds // 60} minutes {seconds % 60} seconds"
-    return replace(document, xhtml=LISTENING_TIME.sub(rf"\g<1>{spoken}\g<2>", document.xhtml, count=1))
+    spoken = html.escape(duration(say, seconds))
+    return replace(document, xhtml=LISTENING_TIME.sub(lambda found: f"{found[1]}{spoken}{found[2]}", document.xhtml,
+                                                      count=1))
+
+
+def duration(say: Words, seconds: int) -> str:
+    """'1 minute 45 seconds', '45 seconds', '2 minutes': CLDR plurals, no zero part."""
+    parts = []
+    if seconds >= 60:
+        parts.append(say.plural("{n} minute", "{n} minutes", seconds // 60))
+    if seconds % 60 or not parts:
+        parts.append(say.plural("{n} second", "{n} seconds", seconds % 60))
+    return say("{minutes} {seconds}", minutes=parts[0], seconds=parts[1]) if len(parts) == 2 else parts[0]
 
 
 def voices_used(languages: list[str], choose: Callable[[str], narration.Voice]) -> str:

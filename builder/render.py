@@ -27,10 +27,10 @@ from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 
 from builder import images, mathml
-from builder.config import LANGUAGE_TAG
 from builder.errors import Diagnostic, error, shown, warning
+from builder.i18n import N_, Words, languages
 from builder.images import CSS_URL, url_scheme
-from builder.model import Article, Document, Heading, Image
+from builder.model import Article, Author, Document, Heading, Image
 
 XHTML = "http://www.w3.org/1999/xhtml"
 OPS = "http://www.idpf.org/2007/ops"
@@ -39,7 +39,10 @@ XML = "http://www.w3.org/XML/1998/namespace"
 NSMAP = {None: XHTML, "epub": OPS}
 NS = {"h": XHTML, "epub": OPS, "m": MATHML}
 STYLESHEET = "../css/edition.css"
-CONTAINERS = ("pullquote", "bibliography", "equation", "description")
+Z3998 = "z3998: http://www.daisy.org/z3998/2012/vocab/structure/#"
+CONTAINERS = ("pullquote", "bibliography", "equation", "description", "verse")
+# A passage in another language: '::: {lang=de}' … ':::' (pandoc's fenced div with a lang attribute).
+LANG_CONTAINER = re.compile(r"^\{\s*lang\s*=\s*[\"']?([^\"'}\s]*)[\"']?\s*\}$")
 
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "div", "dl", "dt", "em",
@@ -57,6 +60,7 @@ ALLOWED_ATTRIBUTES = {
     "div": {"data-math"},
 }
 URL_SCHEMES = {"http", "https", "mailto"}
+ENGLISH = Words("en")  # the msgids themselves
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,8 @@ def markdown_parser() -> MarkdownIt:
     )
     for name in CONTAINERS:
         md.use(container_plugin, name=name, validate=lambda params, *_, name=name: params.strip().split(" ")[0] == name)
+    md.use(container_plugin, name="lang", validate=lambda params, *_: bool(LANG_CONTAINER.match(params.strip())),
+           render=render_lang_container)
     md.disable("math_inline")  # "$" in prose is money, not math; display math is $$…$$ only
     md.add_render_rule("math_block", render_math_block)
     md.add_render_rule("container_equation_open", render_equation_open)
@@ -85,6 +91,31 @@ def markdown_parser() -> MarkdownIt:
 def render_math_block(self: Any, tokens: list[Token], idx: int, options: Any, env: dict) -> str:
     # Stashed as an attribute so that nh3 never sees MathML; it is converted after sanitising.
     return f'<div class="math" data-math="{html.escape(tokens[idx].content.strip())}"></div>\n'
+
+
+def render_lang_container(self: Any, tokens: list[Token], idx: int, options: Any, env: dict) -> str:
+    if tokens[idx].nesting == 1:
+        return f'<div lang="{html.escape(container_language(tokens[idx]))}">\n'
+    return "</div>\n"
+
+
+def container_language(token: Token) -> str:
+    match = LANG_CONTAINER.match(token.info.strip())
+    return match.group(1) if match else ""
+
+
+def break_verse_lines(tokens: list[Token], whole: bool) -> None:
+    """In verse every line break is meant: soft breaks become hard ones (in a poem article, everywhere)."""
+    depth = 0
+    for token in tokens:
+        if token.type == "container_verse_open":
+            depth += 1
+        elif token.type == "container_verse_close":
+            depth -= 1
+        elif token.type == "inline" and (depth or whole):
+            for child in token.children or []:
+                if child.type == "softbreak":
+                    child.type, child.tag = "hardbreak", "br"
 
 
 def render_equation_open(self: Any, tokens: list[Token], idx: int, options: Any, env: dict) -> str:
@@ -155,6 +186,10 @@ def check_tokens(tokens: list[Token], env: dict, article: Article, md: MarkdownI
             diagnostics += removed_attributes(token.tag, token.attrs, article, here)
         if token.type == "math_block":
             check_math(token.content, article, here)
+        if token.type == "container_lang_open":
+            check_language(container_language(token), article, here)
+        elif token.attrs and "lang" in token.attrs:
+            check_language(str(token.attrs["lang"]), article, here)
         if token.type == "heading_open":
             level = int(token.tag[1])
             if level == 1:
@@ -232,6 +267,8 @@ def check_inline(inline: Token, article: Article, first_line: int) -> list[Diagn
                                        "decorative" in str(child.attrs.get("class", "")).split(), article, line)
         elif child.attrs and child.tag:
             diagnostics += removed_attributes(child.tag, child.attrs, article, line)
+        if child.attrs and "lang" in child.attrs:
+            check_language(str(child.attrs["lang"]), article, line)
         if child.type == "link_open":
             diagnostics += check_link(str(child.attrs.get("href", "")), article, line)
         line += child.content.count("\n") if child.type in ("text", "html_inline", "code_inline") else 0
@@ -293,6 +330,11 @@ def check_link(href: str, article: Article, line: int) -> list[Diagnostic]:
         return [warning("W052", f"link '{shown(href)}' is removed: '{scheme}:' links are not allowed",
                         "Use an https:// or mailto: link, or write the address as plain text.", article.source, line)]
     return []  # '#id' links are checked against the finished document by check_ids
+
+
+def check_language(tag: str, article: Article, line: int) -> None:
+    if wrong := languages.problem(tag):
+        raise error("E006", f"{shown(wrong.message)} in lang=", wrong.remedy, article.source, line)
 
 
 @functools.cache  # checked, then converted: one conversion per formula
@@ -414,13 +456,14 @@ def text_of(element: etree._Element) -> str:
 # --- enrichment of the body -----------------------------------------------------------------------
 
 
-def enrich_body(body: etree._Element, slug: str) -> tuple[list[str], list[Image], bool]:
-    mark_noterefs(body)
-    notes = mark_notes(body)
-    make_containers(body, slug)
-    pictures = make_figures(body, slug)
-    pages = mark_page_breaks(body)
+def enrich_body(body: etree._Element, slug: str, words: Words) -> tuple[list[str], list[Image], bool]:
+    mark_noterefs(body, words)
+    notes = mark_notes(body, words)
+    make_containers(body, slug, words)
+    pictures = make_figures(body, slug, words)
+    pages = mark_page_breaks(body, words)
     has_math = convert_math(body)
+    wrap_tables(body, slug, words)
     for element in body.iter():  # ids with ':' (footnote plugin) are not valid XML ids
         if element.get("id"):
             element.set("id", element.get("id").replace(":", "-"))
@@ -431,7 +474,7 @@ def enrich_body(body: etree._Element, slug: str) -> tuple[list[str], list[Image]
     return pages, pictures, has_math
 
 
-def mark_noterefs(body: etree._Element) -> None:
+def mark_noterefs(body: etree._Element, words: Words) -> None:
     for sup in xpath(body, ".//h:sup[@class='footnote-ref']"):
         sup.attrib.pop("class")
         if not len(sup) or sup[0].tag != f"{{{XHTML}}}a":
@@ -442,10 +485,10 @@ def mark_noterefs(body: etree._Element) -> None:
         link.set("class", "noteref")
         link.set(f"{{{OPS}}}type", "noteref")
         link.set("role", "doc-noteref")
-        link.set("aria-label", f"Note {number}")
+        link.set("aria-label", words("Note {n}", n=number))
 
 
-def mark_notes(body: etree._Element) -> etree._Element | None:
+def mark_notes(body: etree._Element, words: Words) -> etree._Element | None:
     for separator in xpath(body, ".//h:hr[@class='footnotes-sep']"):
         separator.getparent().remove(separator)
     found = xpath(body, ".//h:section[@class='footnotes']")
@@ -454,7 +497,7 @@ def mark_notes(body: etree._Element) -> etree._Element | None:
     section = found[0]
     section.getparent().remove(section)  # not always a direct child: raw HTML may wrap it
     notes = h("section", class_="footnotes", epub_type="endnotes", role="doc-endnotes", aria_labelledby="notes")
-    sub(notes, "h2", "Notes", id="notes")
+    sub(notes, "h2", words("Notes"), id="notes")
     ordered = sub(notes, "ol")
     for item in xpath(section, ".//h:li"):
         item.attrib.pop("class", None)
@@ -464,13 +507,14 @@ def mark_notes(body: etree._Element) -> etree._Element | None:
             back.text = "↩"
             back.set("class", "backlink")
             back.set("role", "doc-backlink")
-            label = f"Back to reference {number}" + (f", occurrence {count}" if count > 1 else "")
+            label = words("Back to reference {n}, occurrence {count}", n=number, count=count) if count > 1 else \
+                words("Back to reference {n}", n=number)
             back.set("aria-label", label)
         ordered.append(item)
     return notes
 
 
-def make_containers(body: etree._Element, slug: str) -> None:
+def make_containers(body: etree._Element, slug: str, words: Words) -> None:
     for div in xpath(body, ".//h:div[@class='pullquote']"):
         aside = h("aside", class_="pullquote", epub_type="pullquote", aria_hidden="true")
         aside.extend(list(div))
@@ -479,14 +523,14 @@ def make_containers(body: etree._Element, slug: str) -> None:
         section = h("section", class_="bibliography", epub_type="bibliography", role="doc-bibliography",
                     aria_labelledby=f"{slug}-references")
         if not len(div) or not div[0].tag.endswith(("h2", "h3")):
-            sub(section, "h2", "References", id=f"{slug}-references")
+            sub(section, "h2", words("References"), id=f"{slug}-references")
         else:
             div[0].set("id", f"{slug}-references")
         section.extend(list(div))
         replace(div, section)
 
 
-def make_figures(body: etree._Element, slug: str) -> list[Image]:
+def make_figures(body: etree._Element, slug: str, words: Words) -> list[Image]:
     pictures = []
     for number, img in enumerate(xpath(body, ".//h:img"), start=1):
         decorative = "decorative" in classes(img)
@@ -510,17 +554,17 @@ def make_figures(body: etree._Element, slug: str) -> list[Image]:
         figure.append(img)
         if caption:
             sub(figure, "figcaption", caption)
-        described = attach_description(figure, img, f"{slug}-figure-{number}")
+        described = attach_description(figure, img, f"{slug}-figure-{number}", words)
         pictures.append(Image(img.get("src", ""), img.get("alt", ""), False, caption, described))
     return pictures
 
 
-def attach_description(figure: etree._Element, img: etree._Element, figure_id: str) -> bool:
+def attach_description(figure: etree._Element, img: etree._Element, figure_id: str, words: Words) -> bool:
     following = figure.getnext()
     if following is None or following.get("class") != "description":
         return False
     details = h("details", class_="long-description", id=f"{figure_id}-description")
-    sub(details, "summary", "Description and data")
+    sub(details, "summary", words("Description and data"))
     details.extend(list(following))
     figure.getparent().remove(following)
     img.addnext(details)  # a figcaption must stay the figure's first or last child
@@ -528,17 +572,40 @@ def attach_description(figure: etree._Element, img: etree._Element, figure_id: s
     return True
 
 
-def page_break(label: str) -> etree._Element:
+def wrap_tables(body: etree._Element, slug: str, words: Words) -> None:
+    """Each table in a box of its own that scrolls sideways when the table is wider than the column, so the
+    page never does (WCAG 1.4.10); a scrolling region must be reachable by keyboard and named (Ace, axe).
+    Display equations scroll in their own box too (edition.css)."""
+    for number, table in enumerate(xpath(body, ".//h:table"), start=1):
+        parent = table.getparent()
+        if "table-scroll" in classes(parent):
+            continue
+        box = h("div", class_="table-scroll", role="region", tabindex="0")
+        caption = xpath(table, "./h:caption")
+        if caption:
+            caption_id = caption[0].get("id") or f"{slug}-table-{number}-caption"
+            caption[0].set("id", caption_id)
+            box.set("aria-labelledby", caption_id)
+        else:
+            box.set("aria-label", words("Table {n}", n=number))
+        replace(table, box)
+        table.tail = None
+        box.append(table)
+    for equation in xpath(body, ".//h:div[@class='equation']"):
+        equation.set("tabindex", "0")  # a wide formula scrolls in its own box: keyboard users can scroll it too
+
+
+def page_break(label: str, words: Words = ENGLISH) -> etree._Element:
     return h("span", id=f"page-{slugify(label)}", class_="pagebreak", epub_type="pagebreak",
-             role="doc-pagebreak", aria_label=f"Page {label}")
+             role="doc-pagebreak", aria_label=words("Page {n}", n=label))
 
 
-def mark_page_breaks(body: etree._Element) -> list[str]:
+def mark_page_breaks(body: etree._Element, words: Words) -> list[str]:
     pages = []
     for span in xpath(body, ".//h:span[@class='pagebreak']"):
         label = text_of(span)
         pages.append(label)
-        marker = page_break(label)
+        marker = page_break(label, words)
         parent = span.getparent()
         if parent.tag == f"{{{XHTML}}}p" and len(parent) == 1 and not (parent.text or "").strip():
             replace(parent, marker)
@@ -579,6 +646,8 @@ def xhtml_document(title: str, language: str, body_content: etree._Element, styl
     root = etree.Element(f"{{{XHTML}}}html", nsmap=NSMAP)
     root.set("lang", language)
     root.set(f"{{{XML}}}lang", language)
+    if any("z3998:" in element.get(f"{{{OPS}}}type", "") for element in body_content.iter()):
+        root.set(f"{{{OPS}}}prefix", Z3998)  # verse's semantics: a vocabulary EPUB wants declared
     head = sub(root, "head")
     sub(head, "meta", charset="utf-8")
     sub(head, "title", title)
@@ -614,11 +683,12 @@ class Neighbourhood:
     next_href: str = ""
     next_title: str = ""
     speech_rate: int = 170  # words a minute, for the listening-time estimate
+    next_language: str = ""  # the next article's language, when it has its own
 
 
-def minutes(amount: float, per_minute: float) -> str:
+def minutes(amount: float, per_minute: float, words: Words = ENGLISH) -> str:
     count = max(1, round(amount / per_minute))
-    return f"{count} minute{'s' if count > 1 else ''}"
+    return words.plural("{n} minute", "{n} minutes", count)
 
 
 def spoken_text(element: etree._Element) -> str:
@@ -632,46 +702,90 @@ def spoken_text(element: etree._Element) -> str:
     return (element.text or "") + "".join(spoken_text(child) + (child.tail or "") for child in element)
 
 
-def set_listening_estimate(section: etree._Element, speech_rate: int) -> None:
+def set_listening_estimate(section: etree._Element, speech_rate: int, words: Words = ENGLISH) -> None:
     """The header's listening time, from the finished article: everything in it that will be read aloud."""
     characters = len(" ".join(spoken_text(section).split()))
     for estimate in xpath(section, ".//h:span[@class='listening-time']"):
-        estimate.text = f"about {minutes(characters, speech_rate * SPOKEN_CHARACTERS_PER_WORD)}"
+        estimate.text = words("about {duration}",
+                              duration=minutes(characters, speech_rate * SPOKEN_CHARACTERS_PER_WORD, words))
 
 
-def article_header(article: Article, words: int, around: Neighbourhood) -> etree._Element:
+# Words the byline puts before each role's names (N_ marks them for the catalogues; translated in byline()).
+CREDITS = {
+    "author": N_("By {names}"),
+    "interviewee": N_("With {names}"),
+    "interviewer": N_("Interview by {names}"),
+    "transcriber": N_("Transcribed by {names}"),
+    "compiler": N_("Compiled by {names}"),
+    "editor": N_("Edited by {names}"),
+}
+
+
+def byline(authors: tuple[Author, ...], words: Words = ENGLISH) -> str:
+    """'By A and B; interview by C' — grouped by role in the order the roles first appear."""
+    groups: dict[str, list[str]] = {}
+    for author in authors:
+        groups.setdefault(author.role, []).append(author.name)
+    return "; ".join(words(CREDITS[role], names=words.join(names)) if role in CREDITS else
+                     f"{role.capitalize()}: {words.join(names)}" for role, names in groups.items())
+
+
+def with_language(element: etree._Element, language: str) -> etree._Element:
+    """Mark an element as written in `language` (HTML's lang and XML's xml:lang, as EPUB wants both)."""
+    element.set("lang", language)
+    element.set(f"{{{XML}}}lang", language)
+    return element
+
+
+def article_header(article: Article, words: int, around: Neighbourhood, say: Words = ENGLISH) -> etree._Element:
     header = h("header")
     sub(header, "h1", article.title, id=f"{article.slug}-title")
     if article.subtitle:
         sub(header, "p", article.subtitle, class_="subtitle", epub_type="subtitle", role="doc-subtitle")
     if article.authors:
-        sub(header, "p", article.byline(), class_="byline")
-    glance = sub(header, "section", class_="at-a-glance", aria_label="At a glance")
+        sub(header, "p", byline(article.authors, say), class_="byline")
+    glance = sub(header, "section", class_="at-a-glance", aria_label=say("At a glance"))
     sub(glance, "p", article.summary, class_="summary", epub_type="abstract", role="doc-abstract")
-    times = sub(glance, "p", f"About {minutes(words, READING_WORDS_PER_MINUTE)} to read and ", class_="reading-time")
-    # Estimated once the article is complete; the narrated book puts the measured length in its place.
-    sub(times, "span", class_="listening-time").tail = " to listen to."
+    # One sentence for translators; the listening time is a span, estimated once the article is complete
+    # (the narrated book puts the measured length in its place).
+    before, after = say("About {reading} to read and {listening} to listen to.",
+                        reading=minutes(words, READING_WORDS_PER_MINUTE, say), listening="\0").split("\0", 1)
+    times = sub(glance, "p", before, class_="reading-time")
+    sub(times, "span", class_="listening-time").tail = after
     if article.content_notes:
         notes = sub(glance, "p", class_="content-notes")
-        sub(notes, "strong", "Content notes:").tail = " " + "; ".join(article.content_notes) + "."
-        sub(glance, "a", "Skip to the article text", class_="skip-link", href=f"#{article.slug}-text")
+        sub(notes, "strong", say("Content notes:")).tail = " " + "; ".join(article.content_notes) + "."
+        sub(glance, "a", say("Skip to the article text"), class_="skip-link", href=f"#{article.slug}-text")
     if around.next_href:
         skip = sub(glance, "p", class_="skip-next")
-        sub(skip, "a", f"Skip to the next article: {around.next_title}", href=around.next_href)
+        link = sub(skip, "a", href=around.next_href)
+        before, after = say("Skip to the next article: {title}", title="\0").split("\0", 1)
+        link.text = before
+        title = sub(link, "span", around.next_title) if around.next_language else None
+        if title is not None:
+            with_language(title, around.next_language)
+            title.tail = after
+        else:
+            link.text += around.next_title + after
     return header
 
 
 def render_article(article: Article, language: str, md: MarkdownIt | None = None,
                    around: Neighbourhood | None = None) -> Rendered:
+    """`language` is the edition's; the article's own, when it has one, is its document's."""
     md = md or markdown_parser()
     around = around or Neighbourhood()
+    language = article.language or language
+    say = Words(language)
     env: dict = {}
     tokens = md.parse(article.body, env)
     diagnostics = check_tokens(tokens, env, article, md)
+    break_verse_lines(tokens, whole=article.kind == "poem")
     body = markdown_fragment(article.body, md, (tokens, env))
     body.set("id", f"{article.slug}-text")
     body.set("class", "article-text")
-    pages, pictures, has_math = enrich_body(body, article.slug)
+    mark_verse(body, poem=article.kind == "poem")
+    pages, pictures, has_math = enrich_body(body, article.slug, say)
     notes = xpath(body, "./h:section[@class='footnotes']")
     for section in notes:
         body.remove(section)
@@ -680,17 +794,21 @@ def render_article(article: Article, language: str, md: MarkdownIt | None = None
                 role="doc-chapter", aria_labelledby=f"{article.slug}-title")
     start_pages = [article.page_label] if article.page else []
     if article.page:
-        section.append(page_break(article.page_label))
-    section.append(article_header(article, len(text_of(body).split()), around))
+        section.append(page_break(article.page_label, say))
+    section.append(article_header(article, len(text_of(body).split()), around, say))
     section.append(body)
     if article.author_note:
-        note = sub(section, "aside", class_="author-note", aria_label="About the author")
+        # The note is about those who wrote the piece: an interview's interviewees are its subject, not its authors.
+        writers = [author for author in article.authors if author.role != "interviewee"]
+        about = say.plural("About the author", "About the authors", max(1, len(writers)))
+        note = sub(section, "aside", class_="author-note", aria_label=about)
         note.extend(list(markdown_fragment(article.author_note, md)))
     for notes_section in notes:
         section.append(notes_section)
-    set_listening_estimate(section, around.speech_rate)
+    set_listening_estimate(section, around.speech_rate, say)
     headings = identify_headings(section, article.slug)
     check_ids(section, article)
+    used = passage_languages(section, language)
     document = Document(
         file_name=f"text/{article.slug}.xhtml",
         title=article.title,
@@ -701,10 +819,53 @@ def render_article(article: Article, language: str, md: MarkdownIt | None = None
         images=tuple(pictures),
         has_math=has_math,
         landmark="bodymatter",
+        language=language,
+        languages=used,
     )
     sources = tuple(images.resolve(image.src, article.source, article.source.parent.parent, article.body_line)
                     for image in pictures)
     return Rendered(document, sources, tuple(diagnostics))
+
+
+def passage_languages(section: etree._Element, language: str) -> tuple[str, ...]:
+    """Give every passage marked with lang= its xml:lang too; the document's languages, its own first."""
+    found = {language.lower(): language}
+    for element in section.iter():
+        if isinstance(element.tag, str) and element.get("lang"):
+            with_language(element, element.get("lang"))
+            found.setdefault(element.get("lang").lower(), element.get("lang"))
+    return tuple(found.values())
+
+
+def mark_verse(body: etree._Element, poem: bool) -> None:
+    """Verse keeps its lines: a poem article's body, or a '::: verse' block, becomes a div.verse whose
+    paragraphs are stanzas of span.line, a <br/> between lines (contract 3)."""
+    if poem:
+        verse = h("div", class_="verse")
+        verse.extend(list(body))
+        verse.text, body.text = body.text, None
+        body.append(verse)
+    for verse in xpath(body, ".//h:div[@class='verse']"):
+        verse.set(f"{{{OPS}}}type", "z3998:poem" if poem and verse.getparent() is body else "z3998:verse")
+        for stanza in xpath(verse, "./h:p"):
+            make_stanza(stanza)
+
+
+def make_stanza(paragraph: etree._Element) -> None:
+    paragraph.set("class", "stanza")
+    lines = [h("span", paragraph.text, class_="line")]
+    paragraph.text = None
+    for child in list(paragraph):
+        if etree.QName(child).localname == "br":
+            tail = (child.tail or "").lstrip("\n")
+            paragraph.remove(child)
+            lines.append(h("span", tail, class_="line"))
+        else:
+            lines[-1].append(child)  # an inline element, with the text after it
+    for number, line in enumerate(lines):
+        paragraph.append(line)
+        if number < len(lines) - 1:
+            sub(paragraph, "br").tail = "\n"
 
 
 def check_ids(section: etree._Element, article: Article) -> None:
@@ -716,7 +877,7 @@ def check_ids(section: etree._Element, article: Article) -> None:
         identifier = element.get("id")
         if identifier is not None:
             if identifier in seen and identifier.startswith("page-") and "pagebreak" in element.get("class", ""):
-                label = element.get("aria-label", identifier).removeprefix("Page ")
+                label = identifier.removeprefix("page-")
                 raise error("E033", f"print page {shown(label)} is marked twice",
                             "Mark each page once (the article's first page comes from 'page:' in the front matter).",
                             article.source, find_line(article, f"[{label}]{{.pagebreak}}"))
@@ -747,9 +908,9 @@ def check_attribute_values(element: etree._Element, article: Article) -> None:
     """Values raw HTML may carry past nh3 that would make the book invalid."""
     for name, value in element.attrib.items():
         problem = ""
-        if name == "lang" and value and not LANGUAGE_TAG.match(value):
-            raise error("E006", f"invalid language tag '{shown(value)}' in lang=",
-                        "Use a BCP 47 tag such as 'fr' or 'en-GB'.", article.source, find_line(article, value))
+        if name == "lang" and value and (wrong := languages.problem(value)):  # raw HTML's lang, which no token shows
+            raise error("E006", f"{shown(wrong.message)} in lang=", wrong.remedy, article.source,
+                        find_line(article, f'lang="{value}"', f"lang={value}", value))
         if name in ("colspan", "rowspan") and not (value.isdigit() and 0 < int(value) < 1000):
             problem = "a whole number from 1 to 999"
         elif name == "start" and not re.fullmatch(r"-?\d+", value):

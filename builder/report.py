@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
@@ -20,14 +19,15 @@ REPORT_FILES = ["report.json", "report.md"]
 
 
 def report(prepared: Prepared, books: Mapping[str, Book], staging: Path, run_validators: bool,
-           narration: dict) -> dict[str, Any]:
+           narration: dict, cache_dir: Path | None = None) -> dict[str, Any]:
     edition = prepared.edition
     articles = prepared.articles
     placed = [document.article.page for document in articles if document.article and document.article.page]
     return {
         "edition": {"title": edition.full_title, "identifier": edition.identifier, "language": edition.language,
                     "articles": len(articles)},
-        "books": books_report(books, staging, run_validators),
+        "languages": languages_report(prepared),
+        "books": books_report(books, staging, run_validators, cache_dir),
         "images": [
             {"document": document.file_name, "src": image.src, "alt": image.alt, "decorative": image.decorative,
              "caption": image.caption, "long_description": image.has_long_description}
@@ -43,23 +43,39 @@ def report(prepared: Prepared, books: Mapping[str, Book], staging: Path, run_val
     }
 
 
+def languages_report(prepared: Prepared) -> dict[str, dict[str, list[str]]]:
+    """Every language of the book, the edition's first: the documents written in it, and those that hold
+    passages in it."""
+    found: dict[str, dict[str, list[str]]] = {}
+    for document in prepared.documents:
+        own = document.language or prepared.edition.language
+        for language in (own, *document.languages):
+            entry = found.setdefault(language, {"documents": [], "passages_in": []})
+            where = entry["documents"] if language == own else entry["passages_in"]
+            if document.file_name not in where:
+                where.append(document.file_name)
+    return found
+
+
 VALIDATORS = ("epubcheck", "ace")
 
 
-def books_report(books: Mapping[str, Book], staging: Path, run_validators: bool) -> dict[str, Any]:
+def books_report(books: Mapping[str, Book], staging: Path, run_validators: bool,
+                 cache_dir: Path | None = None) -> dict[str, Any]:
+    """Each book's size, digest, claims and verdicts; verdicts on books already judged come from the
+    verdict cache in `cache_dir`."""
     entries = {name: book_entry(book, staging / name) for name, book in books.items()}
     if not run_validators:
         for entry in entries.values():
             entry["validators"] = dict.fromkeys(VALIDATORS, "not run (--no-validate)")
         return entries
-    from concurrent.futures import ThreadPoolExecutor  # only when validating: keeps text builds' start-up short
+    from builder.run import validation  # only when validating: keeps text builds' start-up short
 
-    # The validators are separate processes (Java, Chromium): run them side by side.
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        runs = {(name, validator): pool.submit(validator_result, validator, staging / name)
-                for name in entries for validator in VALIDATORS}
-    for (name, validator), run in runs.items():
-        entries[name]["validators"][validator] = run.result()
+    verdicts = validation.judge({name: (staging / name, entry["sha256"]) for name, entry in entries.items()},
+                                lambda validator, path: validator_result(validator, path),  # looked up per call
+                                validation.VerdictCache(cache_dir) if cache_dir is not None else None)
+    for name, entry in entries.items():
+        entry["validators"] = verdicts[name]
     return entries
 
 
@@ -103,10 +119,10 @@ def faults(result: Mapping[str, Any]) -> int:
 
 def validator_result(validator: str, path: Path) -> dict[str, Any] | str:
     from builder import validate  # only builds that validate pay for importing the runners
+    from builder.run import validation
 
-    runner = validate.run_epubcheck if validator == "epubcheck" else validate.run_ace
     try:
-        return asdict(runner(path))
+        return asdict(validation.session(validator).check(path))  # one JVM, one browser for every book
     except validate.ValidatorUnavailable as exc:
         return f"not run: {exc}"
 
@@ -119,7 +135,14 @@ def write_report(data: dict[str, Any], folder: Path) -> None:
 
 def markdown(data: dict[str, Any]) -> str:
     lines = [f"# Build report: {data['edition']['title']}", "",
-             f"{data['edition']['articles']} articles, language {data['edition']['language']}.", ""]
+             f"{data['edition']['articles']} articles, language {data['edition']['language']}.", "",
+             "## Languages", ""]
+    for language, used in data["languages"].items():
+        count = len(used["documents"])
+        where = [f"{count} document{'s' if count != 1 else ''}"] if count else []
+        where += [f"passages in {', '.join(used['passages_in'])}"] if used["passages_in"] else []
+        lines.append(f"- {language}: {'; '.join(where)}")
+    lines.append("")
     for name, book in data["books"].items():
         lines += [f"## {name}", "", f"- Size: {book['bytes']:,} bytes; SHA-256 `{book['sha256'][:16]}…`"]
         for validator, result in book["validators"].items():

@@ -11,7 +11,6 @@ import yaml
 
 from builder import images
 from builder.config import (
-    LANGUAGE_TAG,
     Manifest,
     check_characters,
     line_of,
@@ -20,7 +19,8 @@ from builder.config import (
     read_text,
     unknown_keys,
 )
-from builder.errors import Diagnostic, error, shown, warning
+from builder.errors import Diagnostic, Problems, error, shown, warning
+from builder.i18n import languages
 from builder.model import Article, Author, Edition
 
 ARTICLES_DIR = "articles"
@@ -29,6 +29,7 @@ ROLES = ("author", "interviewer", "interviewee", "transcriber", "compiler", "edi
 REQUIRED_FIELDS = ("title", "kind", "summary")
 OPTIONAL_FIELDS = ("subtitle", "page", "authors", "content_notes", "author_note", "language", "contents_title",
                    "contents_credit")
+OPTIONAL_TEXT = ("subtitle", "page", "author_note", "contents_title", "contents_credit")
 AUTHOR_FIELDS = ("name", "role", "affiliation")
 COVER_TYPES = (".jpg", ".jpeg", ".png")
 # The closing '---' may end the file (then the article is empty, which E014 says); the block may be empty.
@@ -42,16 +43,28 @@ class Loaded:
 
 
 def load_edition(root: Path) -> Loaded:
+    problems = Problems()
+    loaded = load_sources(root, problems)
+    problems.raise_any()
+    return loaded
+
+
+def load_sources(root: Path, problems: Problems) -> Loaded:
+    """The edition, with the articles that could be read; the mistakes of the others (and of the cover)
+    go to `problems`, so that one run reports them all. A broken manifest stops at once."""
     manifest = load_manifest(root)
     diagnostics = list(manifest.warnings)
     articles = []
     for slug in manifest.article_slugs:
-        article, found = load_article(root / ARTICLES_DIR / f"{slug}.md", slug, manifest)
-        articles.append(article)
-        diagnostics += found
+        with problems.check():
+            article, found = load_article(root / ARTICLES_DIR / f"{slug}.md", slug, manifest)
+            articles.append(article)
+            diagnostics += found
     diagnostics += unlisted_articles(root, manifest)
-    cover, found = manifest_cover(root, manifest)
-    diagnostics += found
+    cover = None
+    with problems.check():
+        cover, found = manifest_cover(root, manifest)
+        diagnostics += found
     values = manifest.values
     edition = Edition(
         title=values["title"],
@@ -72,6 +85,7 @@ def load_edition(root: Path) -> Loaded:
         cover=cover,
         cover_alt=values.get("cover_alt", "").strip(),
         suppressed_warnings=tuple(values.get("suppress_warnings", ())),
+        contents_heading=values.get("contents_heading", "").strip(),
         narration=manifest.narration,
     )
     return Loaded(edition, tuple(diagnostics))
@@ -127,18 +141,28 @@ def load_article(path: Path, slug: str, manifest: Manifest) -> tuple[Article, li
     if not strip_comments(body).strip():
         raise error("E014", "the article has no text", "Write the article below the front matter.", path, body_line)
     diagnostics = unknown_keys(fields, REQUIRED_FIELDS + OPTIONAL_FIELDS, path, text, "W003")
+    problems = Problems()  # every bad field of the front matter, in one run
     for key in REQUIRED_FIELDS:
-        if fields.get(key) is None or not text_field(fields, key, path, text):
-            raise error("E012", f"required front-matter field '{key}' is missing or empty",
-                        f"Add '{key}: …' to the front matter.", path, line_of(text, key) or 2)
-    if fields["kind"] not in KINDS:
-        raise error("E013", f"unknown kind '{shown(fields['kind'])}'", f"Use one of: {', '.join(KINDS)}.", path,
-                    line_of(text, "kind"))
-    language = fields.get("language")
-    if language is not None and not (isinstance(language, str) and LANGUAGE_TAG.match(language)):
-        raise error("E006", f"invalid language tag '{shown(language)}'", "Use a BCP 47 tag such as 'en-GB'.",
-                    path, line_of(text, "language"))
-    authors, found = parse_authors(fields.get("authors") or [], path, text)
+        with problems.check():
+            if fields.get(key) is None or not text_field(fields, key, path, text):
+                raise error("E012", f"required front-matter field '{key}' is missing or empty",
+                            f"Add '{key}: …' to the front matter.", path, line_of(text, key) or 2)
+    with problems.check():
+        if fields.get("kind") is not None and fields["kind"] not in KINDS:
+            raise error("E013", f"unknown kind '{shown(fields['kind'])}'", f"Use one of: {', '.join(KINDS)}.", path,
+                        line_of(text, "kind"))
+    with problems.check():
+        language = text_field(fields, "language", path, text)
+        if language and (wrong := languages.problem(language)):
+            raise error("E006", shown(wrong.message), wrong.remedy, path, line_of(text, "language"))
+    with problems.check():
+        authors, found = parse_authors(fields.get("authors") or [], path, text)
+    for key in OPTIONAL_TEXT:
+        with problems.check():
+            text_field(fields, key, path, text)
+    with problems.check():
+        content_notes(fields.get("content_notes"), path, text)
+    problems.raise_any()
     article = Article(
         slug=slug,
         title=text_field(fields, "title", path, text),
@@ -154,6 +178,7 @@ def load_article(path: Path, slug: str, manifest: Manifest) -> tuple[Article, li
         author_note=text_field(fields, "author_note", path, text),
         contents_title=text_field(fields, "contents_title", path, text),
         contents_credit=text_field(fields, "contents_credit", path, text),
+        language=language,
     )
     return article, diagnostics + found
 

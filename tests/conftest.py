@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,13 @@ if os.environ.get("CI"):
 
 PROJECT = Path(__file__).resolve().parent.parent
 SOURCE = PROJECT / "source"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Builds that use the default cache folder get one of this run's own, never the user's."""
+    cache = Path(tempfile.mkdtemp(prefix="edition-builder-test-cache-"))
+    os.environ["XDG_CACHE_HOME"] = str(cache)
+    config.add_cleanup(lambda: shutil.rmtree(cache, ignore_errors=True))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -118,3 +118,37 @@ def test_same_bytes_every_time(book: Path, chapters: list, tmp_path: Path) -> No
     write_audiobook(tmp_path, "iMind Spring 2025", "Royal College of Psychiatrists", chapters, "2025")
     for path in book.iterdir():
         assert (tmp_path / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+def test_tracks_credit_their_authors_and_languages(tmp_path: Path, chapters: list) -> None:
+    """Each track's artist is its article's authors and its language is the article's; the album artist is
+    the publisher; the Readium manifest lists the book's languages, the edition's first."""
+    from builder.audio import Chapter
+
+    credited = [Chapter(*chapters[0], ("Dr A Writer", "B Writer"), "en-GB"),
+                Chapter(*chapters[1], ("Franz K",), "de"), Chapter(*chapters[2], (), "fr-CA"), chapters[3]]
+    write_audiobook(tmp_path, "An edition", "The Press", credited, "2026", "en-GB")
+    first, second, third, fourth = (ID3(tmp_path / f"{name}.mp3") for name in
+                                    ("01-editors-note", "02-compassion", "03-omega", "04-lemon-tree"))
+    assert first["TPE1"].text == ["Dr A Writer", "B Writer"] and first["TPE2"].text == ["The Press"]
+    assert second["TPE1"].text == ["Franz K"] and second["TLAN"].text == ["deu"]
+    assert third["TPE1"].text == ["The Press"] and third["TLAN"].text == ["fra"]  # no authors: the publisher
+    assert fourth["TLAN"].text == ["eng"]  # a plain (title, audio, sentences) chapter: the edition's language
+    whole = ID3(tmp_path / "an-edition.mp3")
+    assert whole["TPE2"].text == ["The Press"] and whole["TLAN"].text == ["eng", "deu", "fra"]
+    manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["metadata"]["language"] == ["en-GB", "de", "fr-CA"]
+    assert manifest["metadata"]["author"] == ["Dr A Writer", "B Writer", "Franz K"]
+    assert [item["language"] for item in manifest["readingOrder"]] == ["en-GB", "de", "fr-CA", "en-GB"]
+    playlist = (tmp_path / "playlist.m3u8").read_text(encoding="utf-8")
+    assert ",Dr A Writer, B Writer - Editor's note" in playlist
+
+
+def test_file_names_are_never_cut_inside_a_word() -> None:
+    from builder.audio import slugify
+
+    name = slugify("iMind: The Magazine of the General Adult Faculty, Spring Edition No. 3 Winter 2025")
+    assert name == "imind-the-magazine-of-the-general-adult-faculty-spring"
+    assert len(name) <= 60
+    assert slugify("Ω") == "edition"
+    assert len(slugify("a" * 80)) == 60  # one word longer than the limit: all there is to cut

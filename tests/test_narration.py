@@ -26,11 +26,11 @@ from builder.narration import (
     Pyttsx3Synthesizer,
     Voice,
     clip_key,
-    default_cache_dir,
     mp3_frame_count,
     narrate,
     resolve_voice,
 )
+from builder.run.cache import default_cache_dir
 from builder.speech import SpokenSentence
 
 VOICE = Voice("en-gb", 175, 1.0)
@@ -140,7 +140,7 @@ def test_an_article_without_sentences_is_silent() -> None:
 
 def test_cache_miss_then_hit(tmp_path: Path) -> None:
     first = narrate(EDITION, VOICE, FakeSynthesizer, tmp_path, jobs=2)
-    assert len(list(tmp_path.glob("*/*.clip"))) == sum(len(spoken) for _, spoken in EDITION)
+    assert len(list(tmp_path.glob("clips/*/*.clip"))) == sum(len(spoken) for _, spoken in EDITION)
     again = narrate(EDITION, VOICE, BrokenSynthesizer, tmp_path, jobs=2)  # no synthesis at all
     assert again == first
     assert not list(tmp_path.rglob(".tmp-*"))
@@ -149,7 +149,7 @@ def test_cache_miss_then_hit(tmp_path: Path) -> None:
 def test_corrupt_or_truncated_clips_are_made_again(tmp_path: Path) -> None:
     first = narrate(EDITION[:1], VOICE, FakeSynthesizer, tmp_path, jobs=1)
     shutil.rmtree(tmp_path / "articles")  # the clip layer under test, not the encoded articles above it
-    clips = sorted(tmp_path.glob("*/*.clip"))
+    clips = sorted(tmp_path.glob("clips/*/*.clip"))
     truncated, flipped = clips[0], clips[1]
     truncated.write_bytes(truncated.read_bytes()[:-10])
     data = bytearray(flipped.read_bytes())
@@ -168,10 +168,10 @@ def test_an_edit_in_the_middle_of_an_article_speaks_that_sentence_only(tmp_path:
     middle = len(spoken) // 2
     edited = [*EDITION[:2], (slug, [*spoken[:middle], replace(spoken[middle], spoken="Edited in the middle."),
                                     *spoken[middle + 1:]])]
-    clips_before = set(tmp_path.glob("*/*.clip"))
+    clips_before = set(tmp_path.glob("clips/*/*.clip"))
     rebuilt = narrate(edited, VOICE, EditOnlySynthesizer, tmp_path, jobs=2)
     assert rebuilt == narrate(edited, VOICE, FakeSynthesizer, None, jobs=1)  # as a cold build of the edit
-    assert len(set(tmp_path.glob("*/*.clip")) - clips_before) == 1
+    assert len(set(tmp_path.glob("clips/*/*.clip")) - clips_before) == 1
 
 
 def test_clip_cache_verifies_what_it_reads(tmp_path: Path) -> None:
@@ -180,7 +180,7 @@ def test_clip_cache_verifies_what_it_reads(tmp_path: Path) -> None:
     assert cache.load(key) is None
     cache.store(key, Clip(b"\x01\x02" * 100, SAMPLE_RATE))
     assert cache.load(key) == Clip(b"\x01\x02" * 100, SAMPLE_RATE)
-    path = next(tmp_path.glob("*/*.clip"))
+    path = next(tmp_path.glob("clips/*/*.clip"))
     path.write_bytes(b"garbage")
     assert cache.load(key) is None
 
@@ -197,9 +197,9 @@ def test_clip_key_covers_text_voice_and_engine() -> None:
 
 def test_default_cache_dir_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    assert default_cache_dir() == tmp_path / "edition-builder" / "clips"
+    assert default_cache_dir() == tmp_path / "edition-builder"
     monkeypatch.delenv("XDG_CACHE_HOME")
-    assert default_cache_dir() == Path.home() / ".cache" / "edition-builder" / "clips"
+    assert default_cache_dir() == Path.home() / ".cache" / "edition-builder"
 
 
 # --- voices ---------------------------------------------------------------------------------

@@ -213,9 +213,9 @@ def test_an_edit_mid_article_respeaks_one_sentence_and_gives_a_cold_builds_bytes
         return snapshot(output)
 
     narrated(tmp_path / "warm", cache)
-    clips = set(cache.glob("*/*.clip"))
+    clips = set(cache.glob("clips/*/*.clip"))
     (source / "articles" / "first.md").write_text(
         article(body.replace("sentence number 4 of", "the edited fourth sentence of") + "\n"), encoding="utf-8")
     rebuilt = narrated(tmp_path / "warm", cache)
-    assert len(set(cache.glob("*/*.clip")) - clips) == 1
+    assert len(set(cache.glob("clips/*/*.clip")) - clips) == 1
     assert rebuilt == narrated(tmp_path / "cold", None)

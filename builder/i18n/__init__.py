@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gettext
 import io
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
@@ -33,6 +34,12 @@ def has_catalogue(language: str, domain: str = TEXT_DOMAIN) -> bool:
     return primary_language(language) == SOURCE_LANGUAGE or catalogue_path(language, domain).is_file()
 
 
+def catalogue_languages(domain: str = TEXT_DOMAIN) -> list[str]:
+    """Every language with a catalogue in `domain`, English (the msgids) first."""
+    found = sorted(path.parent.parent.name for path in LOCALE_DIR.glob(f"*/LC_MESSAGES/{domain}.po"))
+    return [SOURCE_LANGUAGE, *(language for language in found if language != SOURCE_LANGUAGE)]
+
+
 @cache
 def translations(language: str, domain: str = TEXT_DOMAIN) -> gettext.NullTranslations:
     """The catalogue of `language`, compiled in memory (no .mo files in the tree); English when none."""
@@ -50,6 +57,11 @@ def translations(language: str, domain: str = TEXT_DOMAIN) -> gettext.NullTransl
     return gettext.GNUTranslations(compiled)
 
 
+def N_(message: str) -> str:
+    """Marks a message for the catalogues where it is defined; it is translated where it is used."""
+    return message
+
+
 class Words:
     """One language's messages: `words("Notes")`, `words.plural("{n} minute", "{n} minutes", n)`."""
 
@@ -65,3 +77,28 @@ class Words:
     def plural(self, singular: str, plural: str, count: int, **values: object) -> str:
         text = self._translations.ngettext(singular, plural, count)
         return text.format(n=count, **values)
+
+    def join(self, items: Sequence[str]) -> str:
+        """'A, B and C' by the language's CLDR list pattern ('A, B et C', 'A, B a C').
+
+        English keeps the msgids' own pattern, so English builds never load Babel's locale data
+        (about 30 ms, a sixth of a text build)."""
+        if primary_language(self.language) == SOURCE_LANGUAGE or len(items) < 2:
+            return english_list(items)
+        from babel.lists import format_list
+
+        return format_list(list(items), locale=babel_locale(self.language))
+
+
+def english_list(items: Sequence[str]) -> str:
+    if len(items) < 3:
+        return " and ".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def babel_locale(language: str) -> str:
+    """Babel's name for a tag ('fr_CA' for 'fr-CA'), or its language alone when Babel has no data for it."""
+    from babel import localedata
+
+    name = language.replace("-", "_")
+    return name if localedata.exists(name) else primary_language(language)

@@ -1,0 +1,1 @@
+"""Orchestration beyond one book: validation of every book of a build, catalogues, executors."""
