@@ -286,8 +286,9 @@ class _Marker:
             return
         language = language_of(container)
         spans = _element_ranges(items)
-        ranges = _fit_to_markup(split_sentences(text, self.lexicons.of(language)), spans, text)
         passages, lines = _breaks(items, language)
+        cut_at = frozenset([(a, b) for a, b, _ in passages] + lines)
+        ranges = _fit_to_markup(split_sentences(text, self.lexicons.of(language)), spans, text, cut_at)
         ranges = _cut_at(ranges, [edge for a, b, _ in passages for edge in (a, b)] + [b for _, b in lines], spans,
                          text)
         pieces = []
@@ -475,19 +476,21 @@ def _element_ranges(items: Sequence[Node], offset: int = 0) -> list[tuple[int, i
 
 
 def _fit_to_markup(
-    ranges: list[tuple[int, int]], elements: list[tuple[int, int, bool]], text: str
+    ranges: list[tuple[int, int]], elements: list[tuple[int, int, bool]], text: str,
+    cut_at: frozenset[tuple[int, int]] = frozenset(),
 ) -> list[tuple[int, int]]:
     """Make every sentence either contain or lie inside each inline element it touches.
 
     Boundaries inside an atomic element (math, image) are dropped, merging the two
     sentences. A sentence crossing an element edge (a full stop inside a link) is merged
     with its neighbours when the result stays short (better prosody), else split at the
-    edge. Either way each sentence is one span and the XHTML stays well-formed.
+    edge. Either way each sentence is one span and the XHTML stays well-formed. Sentences are never merged
+    across the elements in `cut_at` (verse lines, passages in another language): they are cut at their edges.
     """
     atoms = [(a, b) for a, b, atomic in elements if atomic and b > a]
     inlines = [(a, b) for a, b, atomic in elements if not atomic and b > a]
     ranges = _merge_atomic(ranges, atoms)
-    ranges = _merge_crossing(ranges, inlines)
+    ranges = _merge_crossing(ranges, [element for element in inlines if element not in cut_at])
     while True:
         split = _split_crossing(ranges, inlines, text)
         if split == ranges:
