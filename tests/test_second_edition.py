@@ -1,18 +1,24 @@
-"""The second test edition (tests/editions/second): what it must hold for the tests that build it,
-that its sources pass `check`, and that its images are the ones its script draws."""
+"""The second test edition (tests/editions/second): what it must hold for the tests that build it, that its
+sources pass `check`, that its images are the ones its script draws, that narration says what the reviewed
+speech script says, and that every book of it, narrated included, passes the validators with exact overlays."""
 
 from __future__ import annotations
 
 import importlib.util
 import re
+import zipfile
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
 import yaml
+from conftest import in_ci, validators_present
 from edition_fixtures import run_cli
+from lxml import etree
 
-from builder.build import prepare
+from builder.build import BuildOptions, BuildResult, build, prepare
 from builder.config import load_manifest
+from builder.errors import BuildError
 from builder.read_aloud import mark_articles
 
 SECOND = Path(__file__).resolve().parent / "editions" / "second"
