@@ -14,3 +14,4 @@ test: setup
 
 bench: setup
 	.venv/bin/python bench/bench.py
+	.venv/bin/python bench/scale.py

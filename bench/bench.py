@@ -34,6 +34,8 @@ SOURCE = PROJECT / "source"
 PYTHON = sys.executable
 sys.path.insert(0, str(PROJECT))
 
+from editions import rotate_paragraphs  # noqa: E402  (bench/editions.py, beside this file)
+
 from builder.narration import MP3_BITRATE_KBPS  # noqa: E402
 
 
@@ -160,19 +162,6 @@ def multiply_edition(source: Path, target: Path, copies: int) -> None:
     listing = "articles = [\n" + "".join(f'    "{slug}",\n' for slug in new_slugs) + "]"
     manifest = re.sub(r"articles = \[.*?\]", listing, manifest_text, flags=re.DOTALL)
     (target / "edition.toml").write_text(manifest, encoding="utf-8")
-
-
-def rotate_paragraphs(markdown: str, shift: int) -> str:
-    head, separator, body = markdown.partition("\n---\n")
-    plain = re.compile(r"^[A-Za-z][^\[\]()$<>*_`|{}^\\]*$")
-    paragraphs = []
-    for paragraph in body.split("\n\n"):
-        words = paragraph.split()
-        if plain.match(paragraph.strip()) and len(words) > shift + 1:
-            words = words[shift:] + words[:shift]
-            paragraph = " ".join(words)
-        paragraphs.append(paragraph)
-    return head + separator + "\n\n".join(paragraphs)
 
 
 def main() -> None:

@@ -23,10 +23,11 @@ class AccessibilityMetadata:
 
 
 def describe(documents: Sequence[Document], narrated: bool, checked: bool,
-             print_source: bool = True) -> AccessibilityMetadata:
+             print_source: bool = True, print_pages: int = 0) -> AccessibilityMetadata:
     """What the documents offer, claimed only as far as it is true: `checked` says whether this build runs
     EPUBCheck and Ace (a build whose books fail them publishes nothing); `print_source`, whether the edition
-    names the print edition its page numbers come from."""
+    names the print edition its page numbers come from; `print_pages`, how many pages that edition has
+    (0: not said)."""
     images = [image for document in documents for image in document.images]
     informative = [image for image in images if not image.decorative]
     has_pages = any(document.pages for document in documents)
@@ -59,7 +60,8 @@ def describe(documents: Sequence[Document], narrated: bool, checked: bool,
         features.append("synchronizedAudioText")
 
     summary = summarise(len(informative), has_long, has_math, has_pages, narrated, checked,
-                        Extras(has_notes, has_pullquotes, print_source))
+                        Extras(has_notes, has_pullquotes, print_source,
+                               pages_reached(documents, print_pages) if print_source else ""))
     return AccessibilityMetadata(tuple(modes), tuple(sufficient), tuple(sorted(features)), ("none",), summary,
                                  certified_by=CERTIFIED_BY if checked else "")
 
@@ -71,6 +73,7 @@ class Extras:
     notes: bool = True
     pullquotes: bool = True
     print_source: bool = True  # the page numbers are the print edition's
+    pages_reached: str = ""  # how much of the print edition the page list reaches, when that is known
 
 
 def summarise(images: int, long_descriptions: bool, math: bool, pages: bool, narrated: bool, checked: bool,
@@ -89,8 +92,9 @@ def summarise(images: int, long_descriptions: bool, math: bool, pages: bool, nar
     if math:
         parts.append("Equations are in MathML with a spoken text alternative.")
     if pages:
-        parts.append("A page list gives the start page of each article in the print edition." if extras.print_source
-                     else "A page list gives the page numbers of the articles.")
+        parts.append(extras.pages_reached or (
+            "A page list gives the start page of each article in the print edition." if extras.print_source
+            else "A page list gives the page numbers of the articles."))
     notes = "Notes link to and from their references"
     pullquotes = "pull quotes that repeat the text are hidden from screen readers"
     if extras.notes and extras.pullquotes:
@@ -102,6 +106,18 @@ def summarise(images: int, long_descriptions: bool, math: bool, pages: bool, nar
         parts.append("A synthetic voice reads the whole text, with each sentence highlighted as it is read.")
     parts.append("There are no flashing, sound or motion hazards.")
     return " ".join(parts)
+
+
+def pages_reached(documents: Sequence[Document], print_pages: int) -> str:
+    """Which print pages the page list reaches, when the edition says how many it has ("" otherwise)."""
+    if not print_pages:
+        return ""
+    reachable = len({label for document in documents for label in document.pages})
+    if reachable >= print_pages:
+        return "A page list and page-break markers reach every page of the print edition."
+    starts = {document.article.page_label for document in documents if document.article and document.article.page}
+    which = " (where each article starts)" if reachable == len(starts) else ""
+    return f"A page list reaches {reachable} of the print edition's {print_pages} pages{which}."
 
 
 def images_with_alt(count: int) -> str:

@@ -118,8 +118,10 @@ def text_book(prepared: Prepared, profile: str = "standard", checked: bool = Fal
         nav=navigation.nav_document(prepared.edition, documents),
         resources=(stylesheet(profile), *prepared.resources),
         accessibility=accessibility.describe(documents, narrated=False, checked=checked,
-                                             print_source=bool(prepared.edition.print_source)),
+                                             print_source=bool(prepared.edition.print_source),
+                                             print_pages=prepared.edition.print_pages),
         cover=prepared.cover,
+        rendition=profile,
     )
 
 

@@ -7,14 +7,21 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from builder import __version__
 from builder.config import PROFILES
 from builder.errors import BuildError, Diagnostic, one_line
 from builder.mathml import converter
 from builder.run.cache import default_cache_dir, parse_size
+from builder.run.executors import SCHEDULER_VARIABLE
+
+if TYPE_CHECKING:
+    from builder.records import BuildOptions, BuildResult
+    from builder.run.catalogue import Catalogue
 
 CACHE_MAX_VARIABLE = "EDITION_BUILDER_CACHE_MAX"
 
@@ -30,7 +37,9 @@ def parser() -> argparse.ArgumentParser:
     commands = main_parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     build = commands.add_parser("build", help="build the edition's books, audiobook and report",
-                                description="Build the edition in SOURCE into OUTPUT.")
+                                description="Build the edition in SOURCE into OUTPUT. SOURCE may also be a"
+                                            " catalogue: a folder of edition folders, or a catalogue.toml; each"
+                                            " edition is then built into OUTPUT/<slug>/.")
     add_common(build)
     build.add_argument("-o", "--output", type=Path, default=Path("output"),
                        help="folder the books, audiobook and report are written to (default: output/)")
@@ -51,6 +60,10 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("--cache-max", type=size, default=os.environ.get(CACHE_MAX_VARIABLE), metavar="SIZE",
                        help="after the build, remove the least recently used cached files until the cache holds"
                             f" at most SIZE (e.g. 500M, 2G; default: ${CACHE_MAX_VARIABLE}, else no limit)")
+    build.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="narrate on the Dask cluster whose scheduler is at ADDRESS (e.g. tcp://10.0.0.5:8786;"
+                            f" default: ${SCHEDULER_VARIABLE}, else a catalogue.toml's scheduler, else this"
+                            " machine's process pool)")
     build.add_argument("--voice", help="speech voice, overriding edition.toml (e.g. en-gb)")
     build.add_argument("--rate", type=int, help="speech rate in words a minute, overriding edition.toml")
     build.add_argument("--volume", type=float, help="speech volume from 0 to 1, overriding edition.toml")
@@ -148,6 +161,7 @@ def run_check(arguments: argparse.Namespace) -> int:
 
 def run_build(arguments: argparse.Namespace) -> int:
     from builder.build import BuildOptions, build
+    from builder.run import catalogue
 
     if arguments.jobs < 0:
         raise SystemExit("--jobs must be 0 (one per core) or more")
@@ -163,18 +177,49 @@ def run_build(arguments: argparse.Namespace) -> int:
         voice=arguments.voice,
         rate=arguments.rate,
         volume=arguments.volume,
+        scheduler=arguments.scheduler or os.environ.get(SCHEDULER_VARIABLE) or None,
     )
     started = time.perf_counter()
-    result = build(options, ProgressBar() if sys.stderr.isatty() else None)
+    progress = ProgressBar() if sys.stderr.isatty() else None
+    if catalogue.is_catalogue(options.source):
+        failed = run_catalogue(catalogue.load_catalogue(options.source), options,
+                               lambda edition: build(edition, progress))
+    else:
+        failed = not print_result(build(options, progress))
+    print(f"built in {time.perf_counter() - started:.1f} s")
+    if options.cache_dir is not None and arguments.cache_max is not None:
+        print_pruned(options.cache_dir, arguments.cache_max)
+    return EXIT_USER_ERROR if failed else EXIT_OK
+
+
+def print_result(result: BuildResult) -> bool:
+    """What one edition's build wrote and said; False when it had failures."""
     print_warnings(result.warnings)
     for path in result.outputs:
         print(f"wrote {path}")
-    print(f"built in {time.perf_counter() - started:.1f} s")
     for failure in result.failures:
         print(failure, file=sys.stderr)
-    if options.cache_dir is not None and arguments.cache_max is not None:
-        print_pruned(options.cache_dir, arguments.cache_max)
-    return EXIT_USER_ERROR if result.failures else EXIT_OK
+    return not result.failures
+
+
+def run_catalogue(listed: Catalogue, options: BuildOptions, build_one: Callable[[BuildOptions], BuildResult]) -> bool:
+    """Build a catalogue's editions; True when any failed (the others are published all the same)."""
+    from builder.run.catalogue import build_catalogue
+
+    if options.scheduler is None and listed.scheduler:
+        options = replace(options, scheduler=listed.scheduler)
+    result = build_catalogue(listed, options, build_one)
+    failed = False
+    for slug, built in result.built.items():
+        print(f"{slug}: built")
+        failed |= not print_result(built)
+    for slug, diagnostics in result.failed.items():
+        print(f"{slug}: not built", file=sys.stderr)
+        for diagnostic in diagnostics:
+            print(diagnostic, file=sys.stderr)
+    print(f"{listed.title}: {len(result.built)} of {len(listed.editions)} editions built"
+          + (f"; failed: {', '.join(result.failed)}" if result.failed else ""))
+    return failed or bool(result.failed)
 
 
 def run_cache(arguments: argparse.Namespace) -> int:

@@ -22,8 +22,8 @@ PROFILES: dict[str, tuple[str, ...]] = {
     "large-print": ("readable.css", "large-print.css"),
 }
 REQUIRED = ("title", "edition", "date", "publisher", "language", "identifier", "slug", "articles")
-OPTIONAL = ("subtitle", "description", "print_source", "disclaimer", "cover", "cover_alt", "cover_lines", "narration",
-            "suppress_warnings", "contents_heading")
+OPTIONAL = ("subtitle", "description", "print_source", "print_pages", "disclaimer", "cover", "cover_alt",
+            "cover_lines", "narration", "suppress_warnings", "contents_heading")
 TEXT_FIELDS = ("title", "edition", "date", "publisher", "language", "identifier", "slug", "subtitle", "description",
                "print_source", "disclaimer", "cover", "cover_alt", "contents_heading")
 NARRATION_KEYS = ("voice", "rate", "volume", "voices", "read_emoji", "read_code")
@@ -140,6 +140,8 @@ def load_manifest(root: Path) -> Manifest:
         slugs = check_articles(values["articles"], path, text, problems) if "articles" in usable else []
     with problems.check():
         check_suppressed(values.get("suppress_warnings", []), path, text)
+    with problems.check():
+        check_print_pages(values.get("print_pages", 1), path, text)
     warnings = unknown_keys(values, REQUIRED + OPTIONAL, path, text, "W001")
     narration = NarrationSettings()
     with problems.check():
@@ -234,6 +236,11 @@ def line_of_entry(text: str, header_line: int | None, key: str) -> int | None:
         if re.match(rf"^[ \t]*[\"']?{re.escape(key)}[\"']?\s*=", lines[number]):
             return number + 1
     return header_line
+def check_print_pages(count: Any, path: Path, text: str) -> None:
+    """How many pages the print edition has: the accessibility summary says how many the page list reaches."""
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise error("E005", "'print_pages' must be a whole number of pages", "Write e.g. print_pages = 36.", path,
+                    line_of(text, "print_pages"))
 
 
 def check_suppressed(codes: Any, path: Path, text: str) -> None:

@@ -94,6 +94,7 @@ CODES: dict[str, str] = {
     "W003": "an unknown front-matter field (ignored), with a did-you-mean",
     "W005": "the builder has no words for a language the edition uses (its labels are written in English)",
     "W032": "a footnote is never referenced",
+    "W037": "a link's text does not say where it goes ('link', 'here', 'click here', an address over 40 characters)",
     "W046": "an image is very large (over 2 MB or 4000 px)",
     "W050": "unsafe raw HTML removed (script, iframe, object, embed, on* handlers, javascript:/data: URLs, style)",
     "W052": "a link with an unsupported URL scheme is removed (only https, http and mailto)",

@@ -67,6 +67,7 @@ class Edition:
     cover: Path | None = None  # the cover image's source file; None: the build draws one
     cover_alt: str = ""
     suppressed_warnings: tuple[str, ...] = ()  # warning codes the editors have silenced
+    print_pages: int = 0  # how many pages the print edition has (0: not said)
     contents_heading: str = ""  # the contents page's heading as printed; "" means the book's word for Contents
     narration: NarrationSettings = field(default_factory=NarrationSettings)
 

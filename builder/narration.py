@@ -204,6 +204,21 @@ class ClipCache:
     def store(self, key: str, clip: Clip) -> None:
         write_atomically(self._path(key), encode_clip(clip))
 
+    def shipped(self, keys: Sequence[str]) -> dict[str, bytes]:
+        """The cached clips among `keys`, encoded as stored, for a remote task."""
+        found = {}
+        for key in dict.fromkeys(keys):
+            with contextlib.suppress(OSError):
+                found[key] = self._path(key).read_bytes()
+                mark_used(self._path(key))
+        return found
+
+    def store_encoded(self, key: str, data: bytes) -> None:
+        """A clip a remote task spoke, stored once it decodes and verifies (nothing unreadable is kept)."""
+        if decode_clip(data) is None:
+            raise RuntimeError(f"a worker sent back a damaged clip ({key})")
+        write_atomically(self._path(key), data)
+
 
 def encode_clip(clip: Clip) -> bytes:
     """A clip as the cache keeps it (and as it travels to a remote worker): header, then FLAC."""
@@ -340,11 +355,31 @@ class ArticleCache:
         write_atomically(self._path(key), header + body)
 
 
+class ClipStore(Protocol):
+    def load(self, key: str) -> Clip | None: ...
+
+    def store(self, key: str, clip: Clip) -> None: ...
+
+
+class ShippedClips:
+    """The clips a client sent with a remote task (encoded as the cache keeps them), and the ones the
+    task made, to send back: a remote worker never uses the client's cache folder."""
+
+    def __init__(self, known: dict[str, bytes]) -> None:
+        self.known, self.made = known, {}
+
+    def load(self, key: str) -> Clip | None:
+        return decode_clip(self.known[key]) if key in self.known else None
+
+    def store(self, key: str, clip: Clip) -> None:
+        self.made[key] = encode_clip(clip)
+
+
 def narrate_article(
     job: ArticleJob,
     factory: SynthesizerFactory,
     voice: Voice,
-    cache_dir: Path | None,
+    clips: ClipStore | None,
     spoken_queue: Queue[str] | None = None,
 ) -> ArticleAudio:
     """Worker task: reuse or speak each sentence in order and stream it into the MP3 encoder.
@@ -352,22 +387,33 @@ def narrate_article(
     Only one clip is in memory at a time. Each finished sentence is reported on
     ``spoken_queue`` (the article's slug).
     """
-    cache = ClipCache(cache_dir) if cache_dir is not None else None
     synthesizer: Synthesizer | None = None  # made on the first clip the cache does not have
     encoder = ArticleEncoder()
     voices = job.voices or (voice,) * len(job.spoken)
     for sentence_id, text, key, pause, said_by in zip(job.sentence_ids, job.spoken, job.keys, job.pauses, voices,
                                                        strict=True):
-        clip = cache.load(key) if cache is not None else None
+        clip = clips.load(key) if clips is not None else None
         if clip is None:
             synthesizer = synthesizer or factory()
             clip = spoken_clip(synthesizer, text, said_by)
-            if cache is not None:
-                cache.store(key, clip)
+            if clips is not None:
+                clips.store(key, clip)
         encoder.add(sentence_id, clip.pcm, pause)
         if spoken_queue is not None:
             spoken_queue.put(job.slug)
     return encoder.finish(job.slug)
+
+
+def narrate_shipped(job: ArticleJob, factory: SynthesizerFactory, voice: Voice, engine_id: str,
+                    known: dict[str, bytes]) -> tuple[ArticleAudio, dict[str, bytes]]:
+    """Remote task (a Dask worker): the article's audio and the clips it had to speak, for the client to
+    cache. A worker whose engine is not the client's would make other clips under the same keys: refused."""
+    here = factory().engine_id()
+    if here != engine_id:
+        raise RuntimeError(f"this worker's speech engine is {here!r}, the client's {engine_id!r}: install the same"
+                           " espeak-ng and pyttsx3 on every worker")
+    clips = ShippedClips(known)
+    return narrate_article(job, factory, voice, clips), clips.made
 
 
 def _pool(jobs: int) -> ProcessPoolExecutor:
@@ -390,13 +436,15 @@ def narrate(
     progress: Progress | None = None,
     keep: Callable[[ArticleAudio], Kept] = lambda audio: audio,  # type: ignore[assignment,return-value]
     voice_for: Callable[[str], Voice] | None = None,
+    scheduler: str | None = None,
 ) -> list[Kept]:
     """Speak every article's sentences and encode each article to MP3 with measured timings.
 
-    Articles run in parallel, one worker process each (synthesis and encoding); results come
-    back in the given order whatever the completion order. Progress is reported per sentence.
-    Each article's audio passes through `keep` as soon as it is ready (e.g. `store_audio`,
-    so that only one article's audio is in memory at a time).
+    Articles run in parallel, as tasks of the local process pool (`jobs` processes), or of the Dask
+    cluster whose scheduler is at `scheduler`; results come back in the given order whatever the
+    completion order. Progress is reported per sentence (per article on a cluster). Each article's
+    audio passes through `keep` as soon as it is ready (e.g. `store_audio`, so that only one
+    article's audio is in memory at a time). Only this process reads and writes the cache.
     """
     engine_id = synthesizer_factory().engine_id()  # fails early when there is no engine
 
@@ -428,25 +476,57 @@ def narrate(
     if progress is not None and results:
         progress(work[max(results)].slug, done, total)
     to_speak = [index for index in range(len(work)) if index not in results]
-    if to_speak:  # no worker pool at all when every article is cached
+    # Longest first, so one long article does not finish alone at the end.
+    order = sorted(to_speak, key=lambda i: -len(work[i].keys))
+
+    def finished(index: int, audio: ArticleAudio) -> None:
+        if articles_cache is not None:
+            articles_cache.store(article_key(work[index]), audio)
+        results[index] = keep(audio)
+
+    if to_speak and scheduler is not None:
+        clips = ClipCache(cache_dir) if cache_dir is not None else None
+        _on_cluster(scheduler, [(work[i], i) for i in order], synthesizer_factory, voice, engine_id, clips,
+                    progress, total, done, finished)
+    elif to_speak:  # no worker pool at all when every article is cached
         with contextlib.ExitStack() as stack:
             pool = _pool(jobs)
             stack.callback(pool.shutdown, wait=True, cancel_futures=True)
             queue = None
             if progress is not None:
                 queue = stack.enter_context(multiprocessing.get_context("forkserver").Manager()).Queue()
-            # Longest first, so one long article does not finish alone at the end.
-            order = sorted(to_speak, key=lambda i: -len(work[i].keys))
+            clip_cache = ClipCache(cache_dir) if cache_dir is not None else None
             futures = {
-                pool.submit(narrate_article, work[i], synthesizer_factory, voice, cache_dir, queue): i for i in order
+                pool.submit(narrate_article, work[i], synthesizer_factory, voice, clip_cache, queue): i for i in order
             }
-            def finished(index: int, audio: ArticleAudio) -> None:
-                if articles_cache is not None:
-                    articles_cache.store(article_key(work[index]), audio)
-                results[index] = keep(audio)
-
             _collect(futures, queue, progress, total, done, finished)
     return [results[i] for i in range(len(work))]
+
+
+def _on_cluster(scheduler: str, jobs: Sequence[tuple[ArticleJob, int]], factory: SynthesizerFactory, voice: Voice,
+                engine_id: str, clips: ClipCache | None, progress: Progress | None, total: int, done: int,
+                finished: Callable[[int, ArticleAudio], None]) -> None:
+    """Narrate the articles as Dask tasks: each is sent the clips this process has cached for it, and
+    sends back its audio and the clips it spoke, which this process caches."""
+    from builder.run import executors  # Dask is imported only by builds that use a cluster
+
+    cluster = executors.dask_cluster(scheduler)
+    futures = {cluster.submit(narrate_shipped, job, factory, voice, engine_id,
+                              clips.shipped(job.keys) if clips is not None else {}): index for job, index in jobs}
+    by_index = {index: job for job, index in jobs}
+
+    def arrived(index: int, outcome: tuple[ArticleAudio, dict[str, bytes]]) -> None:
+        nonlocal done
+        audio, made = outcome
+        if clips is not None:
+            for key, data in made.items():
+                clips.store_encoded(key, data)
+        finished(index, audio)
+        done += len(by_index[index].keys)
+        if progress is not None:
+            progress(by_index[index].slug, done, total)
+
+    _collect(futures, None, None, total, done, arrived)  # type: ignore[arg-type]
 
 
 def _collect(

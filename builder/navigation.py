@@ -56,12 +56,7 @@ def contents_page(edition: Edition, articles: Sequence[Document]) -> Document:
         assert article is not None
         item = sub(listing, "li")
         if article.page:
-            page = sub(item, "span", class_="contents-page")
-            before, after = say("Page {n}", n="\0").split("\0", 1)
-            sub(page, "span", before, class_="visually-hidden").tail = article.page
-            if after:
-                sub(page, "span", after, class_="visually-hidden")
-            page.tail = " "
+            contents_page_number(item, article.page, article.page_label, say)
         entry = sub(item, "a", article.contents_title or article.title, href=f"../{document.file_name}")
         entry.tail = " "
         credit = article.contents_credit or byline(article.authors, Words(edition.language_of(article)))
@@ -74,6 +69,15 @@ def contents_page(edition: Edition, articles: Sequence[Document]) -> Document:
                 with_language(byline_span, article.language)
     return Document(CONTENTS_PAGE, say("Contents"), xhtml_document(heading, edition.language, section),
                     landmark="toc", language=edition.language, languages=(edition.language,))
+
+
+def contents_page_number(item: etree._Element, printed: str, label: str, words: Words) -> None:
+    """The number as printed ("02") for the eye; "Page 2", as the page list and the markers say it, for the
+    ear (a screen reader reads "02" as "zero two")."""
+    page = sub(item, "span", class_="contents-page")
+    sub(page, "span", words("Page {n}", n=label), class_="visually-hidden").tail = " "
+    sub(page, "span", printed, aria_hidden="true")
+    page.tail = " "
 
 
 def nav_document(edition: Edition, documents: Sequence[Document]) -> str:
@@ -109,7 +113,8 @@ def nav_document(edition: Edition, documents: Sequence[Document]) -> str:
         listing = sub(page_list, "ol")
         for label, document in pages:
             sub(sub(listing, "li"), "a", label, href=f"{document.file_name}#{page_id(label)}")
-    return xhtml_document(edition.title, edition.language, body, stylesheet="css/edition.css")
+    # Titled for what it is: a title equal to the title page's makes two documents of one name.
+    return xhtml_document(say("Table of contents"), edition.language, body, stylesheet="css/edition.css")
 
 
 def nested_headings(item: etree._Element, document: Document) -> None:

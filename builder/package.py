@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import shutil
+import uuid
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -52,6 +53,15 @@ class Book:
     cover: Resource
     narration: Narration | None = None
     extra_metadata: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    rendition: str = "standard"  # the reading profile, or "narrated": each book has its own identifier
+
+
+def rendition_identifier(edition_identifier: str, rendition: str) -> str:
+    """The standard book keeps the edition's identifier; every other rendition has its own, derived from it
+    (a name-based UUID, stable from build to build), so reading and library systems hold the books apart."""
+    if rendition == "standard":
+        return edition_identifier
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"{edition_identifier}#{rendition}").urn
 
 
 def item_id(file_name: str) -> str:
@@ -80,7 +90,9 @@ def ebooklib_book(book: Book) -> epub.EpubBook:
     edition = book.edition
     package = epub.EpubBook()
     package.FOLDER_NAME = CONTENT_FOLDER
-    package.set_identifier(edition.identifier)
+    package.set_identifier(rendition_identifier(edition.identifier, book.rendition))
+    if book.rendition != "standard":  # derived from the edition's standard book
+        package.add_metadata("DC", "source", edition.identifier, {"id": "edition-source"})
     package.set_title(edition.full_title)
     package.set_language(edition.language)  # the main language first: reading systems take the first
     for language in book_languages(book)[1:]:

@@ -96,7 +96,8 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path,
     parts = staging / ".audio-parts"  # the articles' MP3s, for both the EPUB and the audiobook
     parts.mkdir()
     audios = narration.narrate(spoken, voice, narration.Pyttsx3Synthesizer, options.cache_dir, options.jobs,
-                               progress, keep=narration.store_audio(parts), voice_for=choose)
+                               progress, keep=narration.store_audio(parts), scheduler=options.scheduler,
+                               voice_for=choose)
     by_slug = {item.slug: item for item in audios}
 
     resources = [stylesheet("standard"), *prepared.resources]
@@ -123,9 +124,11 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path,
         nav=navigation.nav_document(edition, documents),
         resources=tuple(resources),
         accessibility=accessibility.describe(documents, narrated=True, checked=options.validate,
-                                             print_source=bool(edition.print_source)),
+                                             print_source=bool(edition.print_source),
+                                             print_pages=edition.print_pages),
         cover=prepared.cover,
         narration=Narration(overlay_for, durations, overlays.format_clock(total), narrator=narrator(voice)),
+        rendition="narrated",
     )
     folder = staging / f"{edition.slug}-audio"
     folder.mkdir()

@@ -29,6 +29,7 @@ class BuildOptions:
     voice: str | None = None
     rate: int | None = None
     volume: float | None = None
+    scheduler: str | None = None  # a Dask scheduler's address: narrate there instead of the local pool
 
 
 @dataclass(frozen=True)

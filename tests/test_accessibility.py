@@ -111,3 +111,26 @@ def test_readable_profile_colours_meet_wcag_aa() -> None:
 def test_links_and_note_references_have_a_visible_focus_style() -> None:
     css = (CSS / "edition.css").read_text(encoding="utf-8")
     assert re.search(r"a:focus[^{]*\{[^}]*outline:\s*0\.15em solid", css)
+
+
+def test_the_summary_says_how_much_of_the_print_edition_the_page_list_reaches(text_epub: Path) -> None:
+    with zipfile.ZipFile(text_epub) as book:
+        opf = book.read("EPUB/content.opf").decode()
+        nav = book.read("EPUB/nav.xhtml").decode()
+    listed = len(re.findall(r'<a href="text/[^"]+#page-', nav))
+    assert f"A page list reaches {listed} of the print edition's 36 pages" in opf
+
+
+def test_each_rendition_has_its_own_identifier_derived_from_the_editions(
+        full_build: tuple[Path, object]) -> None:
+    output = full_build[0]
+    identifiers, sources = {}, {}
+    for book in output.glob("*.epub"):
+        with zipfile.ZipFile(book) as epub:
+            opf = epub.read("EPUB/content.opf").decode()
+        identifiers[book.name] = re.search(r"<dc:identifier[^>]*>([^<]+)<", opf).group(1)
+        sources[book.name] = re.findall(r'<dc:source id="edition-source">([^<]+)<', opf)
+    edition = "urn:uuid:5b0f3b8e-4c1e-4d8a-9a39-2025a1b2c3d4"
+    assert len(identifiers) == 4 and len(set(identifiers.values())) == 4, identifiers
+    assert identifiers["imind-spring-2025.epub"] == edition and sources["imind-spring-2025.epub"] == []
+    assert all(found == [edition] for name, found in sources.items() if name != "imind-spring-2025.epub"), sources

@@ -59,3 +59,25 @@ def test_noterefs_and_notes_link_both_ways(tmp_path: Path) -> None:
     assert math.get("alttext") == "Productivity equals output divided by input"
     pullquote = tree.find(".//h:aside[@epub:type='pullquote']", ns)
     assert pullquote.get("aria-hidden") == "true"
+
+
+def test_contents_page_matches_golden(tmp_path: Path, update_goldens: bool) -> None:
+    """The printed contents: its page numbers as printed for the eye ("07"), said as the page list says them
+    ("Page 7") for the ear; and the nav document titled for what it is, not as the title page."""
+    from builder.build import render_edition
+    from builder.navigation import contents_page, nav_document
+
+    case = tmp_path / "case"
+    case.mkdir()
+    (case / "notes-math-pullquote.md").write_text(
+        (CASES / "notes-math-pullquote.md").read_text(encoding="utf-8").replace('page: "7"', 'page: "07"'),
+        encoding="utf-8")
+    rendered = render_edition(edition_with(tmp_path, case / "notes-math-pullquote.md"))
+    xhtml = contents_page(rendered.edition, rendered.articles).xhtml
+    golden = CASES.parent / "contents.xhtml"
+    if update_goldens:
+        golden.write_text(xhtml, encoding="utf-8")
+    assert xhtml == golden.read_text(encoding="utf-8")
+    assert '<span class="visually-hidden">Page 7</span> <span aria-hidden="true">07</span>' in xhtml
+    nav = nav_document(rendered.edition, rendered.articles)
+    assert "<title>Table of contents</title>" in nav and f"<title>{rendered.edition.title}</title>" not in nav

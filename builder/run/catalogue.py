@@ -1,0 +1,102 @@
+"""Catalogues: many editions built in one run, each into `OUTPUT/<slug>/`.
+
+A catalogue is a folder of edition folders (each with its edition.toml), or a `catalogue.toml`:
+
+    title = "The library's back catalogue"
+    editions = ["imind-spring-2025", "../elsewhere/common-ground"]   # folders, relative to this file
+    scheduler = "tcp://10.0.0.5:8786"                                  # optional: a Dask scheduler
+
+One edition that fails does not stop the others: its errors are kept for the report, the others are
+published. Editions share the cache and, with a scheduler, one connection to the cluster.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from builder.config import MANIFEST_NAME, SLUG
+from builder.errors import BuildError, Diagnostic, error
+from builder.records import BuildOptions, BuildResult
+
+CATALOGUE_NAME = "catalogue.toml"
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    title: str
+    editions: tuple[Path, ...]
+    scheduler: str | None = None
+
+
+@dataclass
+class CatalogueResult:
+    built: dict[str, BuildResult] = field(default_factory=dict)  # by slug, in the catalogue's order
+    failed: dict[str, tuple[Diagnostic, ...]] = field(default_factory=dict)  # by slug (or folder name)
+
+
+def is_catalogue(source: Path) -> bool:
+    """A catalogue.toml, a folder holding one, or a folder of edition folders (and no edition.toml)."""
+    if source.is_file():
+        return source.name == CATALOGUE_NAME or (source.suffix == ".toml" and source.name != MANIFEST_NAME)
+    if not source.is_dir() or (source / MANIFEST_NAME).exists():
+        return False
+    return (source / CATALOGUE_NAME).is_file() or any((child / MANIFEST_NAME).is_file() for child in source.iterdir())
+
+
+def load_catalogue(source: Path) -> Catalogue:
+    if source.is_dir() and not (source / CATALOGUE_NAME).is_file():
+        editions = tuple(sorted(child for child in source.iterdir() if (child / MANIFEST_NAME).is_file()))
+        return Catalogue(source.resolve().name, editions)
+    path = source if source.is_file() else source / CATALOGUE_NAME
+    try:
+        values = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as wrong:
+        raise error("E005", f"the catalogue is not valid TOML: {wrong}",
+                    "Write it as in the README: title, editions = [folders].", path) from None
+    editions = values.get("editions")
+    if not isinstance(editions, list) or not editions or not all(isinstance(item, str) for item in editions):
+        raise error("E005", "the catalogue needs editions = [\"folder\", …], a list of edition folders",
+                    "List each edition's folder, relative to the catalogue file.", path)
+    scheduler = values.get("scheduler")
+    if scheduler is not None and not isinstance(scheduler, str):
+        raise error("E005", "scheduler must be a Dask scheduler's address, e.g. \"tcp://host:8786\"",
+                    "Write it as text, or leave it out to build on this machine.", path)
+    return Catalogue(str(values.get("title") or path.parent.resolve().name),
+                     tuple(path.parent / item for item in editions), scheduler)
+
+
+def edition_slug(folder: Path) -> str:
+    """The slug the manifest gives (for the output folder), else the folder's name; the build itself
+    reports a broken manifest."""
+    try:
+        slug = tomllib.loads((folder / MANIFEST_NAME).read_text(encoding="utf-8")).get("slug")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        slug = None
+    return slug if isinstance(slug, str) and SLUG.match(slug) else folder.name
+
+
+def build_catalogue(catalogue: Catalogue, options: BuildOptions,
+                    build_one: Callable[[BuildOptions], BuildResult]) -> CatalogueResult:
+    """Build every edition into `options.output/<slug>/` with `build_one` (the edition build); an edition's
+    errors are kept and the next edition is built."""
+    result = CatalogueResult()
+    for folder in catalogue.editions:
+        slug = edition_slug(folder)
+        if slug in result.built or slug in result.failed:
+            result.failed[f"{slug} ({folder})"] = (Diagnostic(
+                "E005", f"two editions of the catalogue have the slug {slug!r}",
+                "Give each edition its own slug in its edition.toml: it names the output folder.",
+                folder / MANIFEST_NAME),)
+            continue
+        try:
+            result.built[slug] = build_one(replace(options, source=folder, output=options.output / slug))
+        except BuildError as failure:
+            result.failed[slug] = failure.diagnostics
+        except OSError as failure:  # the file system said no for this edition: the others may still build
+            result.failed[slug] = (Diagnostic("E090", f"cannot read or write this: {failure.strerror or failure}",
+                                              "Check that the path exists and that you may use it.",
+                                              Path(failure.filename) if failure.filename else folder),)
+    return result
