@@ -1,6 +1,6 @@
 # `make edition` and `make test` are the two commands of the README: each sets up what is missing first.
 # `make edition` writes every reading profile, the narrated book and the audiobook.
-.PHONY: setup edition test lint bench
+.PHONY: setup edition test lint bench mutate
 
 setup:
 	@bash scripts/setup.sh
@@ -15,3 +15,7 @@ test: setup
 bench: setup
 	.venv/bin/python bench/bench.py
 	.venv/bin/python bench/scale.py
+
+# Break each behaviour listed in docs/mutations.md in a throwaway copy and check that the suite catches it.
+mutate: setup
+	.venv/bin/python scripts/mutate.py

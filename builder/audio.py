@@ -55,12 +55,17 @@ def write_audiobook(
         track.add(TRCK(encoding=3, text=[f"{number}/{len(chapters)}"]))
         written.append(_write_tagged(folder / f"{name}.mp3", [chapter.audio], track))
         written.append(_write_text(folder / f"{name}.vtt", webvtt(chapter.audio, chapter.sentences)))
-    edition_name = f"{slugify(edition_title)}.mp3"
+    edition_name = edition_file_name(edition_title)
     written.append(_write_edition(folder / edition_name, edition_title, artist, year, chapters))
     written.append(_write_text(folder / PLAYLIST, playlist(edition_title, artist, chapters, names)))
     manifest = readium_manifest(edition_title, artist, year, chapters, names, language)
     written.append(_write_text(folder / MANIFEST, manifest))
     return written
+
+
+def edition_file_name(edition_title: str) -> str:
+    """The whole edition's MP3, with every article as a chapter."""
+    return f"{slugify(edition_title)}.mp3"
 
 
 def credited(chapter: Chapter, publisher: str, language: str) -> Chapter:

@@ -8,10 +8,12 @@ import shutil
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from builder import accessibility, i18n, images, mathml, navigation, package
 from builder import report as build_report
 from builder.config import line_of, read_text
+from builder.distribution import products
 from builder.errors import BuildError, Diagnostic, Problems, Severity, warning
 from builder.i18n import languages
 from builder.model import Article, Edition, Resource
@@ -19,6 +21,9 @@ from builder.records import BuildOptions, BuildResult, Prepared, Progress, Rende
 from builder.render import Neighbourhood, markdown_parser, render_article
 from builder.sources import load_sources
 from builder.styles import stylesheet
+
+if TYPE_CHECKING:
+    from builder.read_aloud import Narrated
 
 DRAWN_COVER = "images/drawn-cover.jpg"  # a name no edition image is likely to have
 
@@ -169,6 +174,7 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
         books = {book_name(edition.slug, profile): text_book(prepared, profile, options.validate)
                  for profile in options.profiles}
         audio_folder = None
+        narrated = None
         narration_report: dict = {}
         failures: tuple[Diagnostic, ...] = ()
         if options.audio:
@@ -185,15 +191,45 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
                 narration_report = {"status": f"not built: {missing}"}
         for name, book in books.items():
             package.write_epub(book, modified, staging / name)
-        report = build_report.report(prepared, books, staging, options.validate, narration_report, options.cache_dir)
-        if options.validate and (refused := build_report.validation_failures(report)):
+        release = products.release(edition, prepared.documents, build_products(prepared, options, books, narrated),
+                                   modified, options.validate, prepared.cover)
+        records: list[str] = []
+        if narrated is not None:  # full builds only: the text build's start-up stays free of pymarc and co.
+            from builder.distribution import files as record_files
+
+            records = record_files.write_all(release, staging)
+        report = build_report.report(prepared, books, staging, options.validate, narration_report, options.cache_dir,
+                                     release=release, records=records)
+        if options.validate and (refused := build_report.validation_failures(
+                report, {name: book.documents for name, book in books.items()})):
             raise BuildError(*refused)  # their metadata says they were checked: publish none of them
         build_report.write_report(report, staging)
-        outputs = publish(staging, options.output, [*books, *build_report.REPORT_FILES],
+        outputs = publish(staging, options.output, [*books, *records, *build_report.REPORT_FILES],
                           audio_folder.name if audio_folder else None)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return BuildResult(outputs, prepared.warnings, report, failures)
+    return BuildResult(outputs, prepared.warnings, report, failures, release)
+
+
+def build_products(prepared: Prepared, options: BuildOptions, books: dict[str, package.Book],
+                   narrated: Narrated | None) -> list[products.Product]:
+    """What this build publishes, for the records (builder.distribution): each book with its claims."""
+    slug = prepared.edition.slug
+    items = [products.text_epub(name, books[name].accessibility, profile)
+             for profile in options.profiles if (name := book_name(slug, profile)) in books]
+    if narrated is None:
+        return items
+    name = book_name(slug, "standard", narrated=True)
+    items.append(products.narrated_epub(name, narrated.book.accessibility, narrated.duration, narrated.narrator))
+    folder = narrated.audio_folder.name
+    main, *others = [f"{folder}/{path.name}" for path in narrated.audio_files]
+    items.append(products.audiobook(main, prepared.documents, narrated.duration, narrated.narrator,
+                                    [products.File(name, AUDIOBOOK_FILE_TYPES[Path(name).suffix]) for name in others]))
+    return items
+
+
+AUDIOBOOK_FILE_TYPES = {".mp3": "audio/mpeg", ".vtt": "text/vtt", ".m3u8": "audio/mpegurl",
+                        ".json": "application/audiobook+json"}  # the Readium audiobook manifest
 
 
 def remove_abandoned_staging(output: Path) -> None:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 CACHE_MAX_VARIABLE = "EDITION_BUILDER_CACHE_MAX"
 
 EXIT_OK, EXIT_USER_ERROR, EXIT_INTERRUPTED, EXIT_INTERNAL = 0, 1, 130, 70
+COMMAND = "edition-builder"  # the installed command's name (pyproject.toml), whichever way it was started
 
 
 def parser() -> argparse.ArgumentParser:
@@ -33,7 +34,7 @@ def parser() -> argparse.ArgumentParser:
         prog="python -m builder",
         description="Build accessible EPUB 3 editions, narrated EPUBs and audiobooks from Markdown sources.",
     )
-    main_parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    main_parser.add_argument("--version", action="version", version=f"{COMMAND} {__version__}")
     commands = main_parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     build = commands.add_parser("build", help="build the edition's books, audiobook and report",

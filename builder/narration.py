@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import ctypes
 import functools
 import hashlib
 import io
@@ -25,7 +26,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, Thr
 from dataclasses import dataclass
 from pathlib import Path
 from queue import Empty, Queue
-from typing import BinaryIO, Protocol, TypeVar
+from typing import Any, BinaryIO, Protocol, TypeVar
 
 import lameenc
 
@@ -131,12 +132,41 @@ class Pyttsx3Synthesizer:
     def engine_id(self) -> str:
         from importlib.metadata import version
 
-        return f"pyttsx3 {version('pyttsx3')}; espeak-ng {espeak.version(espeak.binding().dll)}"
+        dll = espeak.binding().dll
+        check_espeak_data(dll)  # narrate asks this first, in the parent: a helper without data would just exit
+        return f"pyttsx3 {version('pyttsx3')}; espeak-ng {espeak.version(dll)}"
 
     def synthesize(self, text: str, voice: Voice) -> Clip:
         if not text.strip():
             return Clip(b"", SAMPLE_RATE)  # nothing to say
         return Clip(speaker().speak(text, voice.voice, voice.rate, voice.volume), SAMPLE_RATE)
+
+
+# The phoneme tables espeak-ng loads when it starts; without one, espeak_Initialize ends the process.
+ESPEAK_DATA_FILES = ("phontab", "phonindex", "phondata", "intonations")
+
+
+def check_espeak_data(dll: Any) -> None:
+    """Refuse early when espeak-ng could not start for want of its data.
+
+    espeak_Initialize does not return on that error: it prints the missing file and exits the process
+    (the speech helper, in a narration worker), so the build could only guess why. The folder is found
+    as espeak-ng finds it (ESPEAK_DATA_PATH, else its built-in path), without starting the engine.
+    """
+    if not hasattr(dll, "espeak_ng_InitializePath"):  # classic eSpeak: nothing to ask
+        return
+    initialize_path, info = dll.espeak_ng_InitializePath, dll.espeak_Info
+    initialize_path.argtypes, initialize_path.restype = [ctypes.c_char_p], None
+    info.restype, info.argtypes = ctypes.c_char_p, [ctypes.c_void_p]  # as espeak.version types it
+    initialize_path(None)
+    found = ctypes.c_char_p()
+    info(ctypes.byref(found))  # espeak_Info(&path_data): the data folder now chosen
+    folder = Path(os.fsdecode(found.value or b""))
+    missing = [name for name in ESPEAK_DATA_FILES if not (folder / name).is_file()]
+    if missing:
+        chosen = " (ESPEAK_DATA_PATH)" if os.environ.get("ESPEAK_DATA_PATH") else ""
+        raise EngineUnavailable(f"espeak-ng cannot start: its data folder {folder}{chosen} has no {', '.join(missing)};"
+                                f" point ESPEAK_DATA_PATH at espeak-ng's data or {INSTALL_HINT}")
 
 
 @functools.cache

@@ -24,6 +24,9 @@ class Narrated:
     book: Book
     audio_folder: Path
     report: dict
+    duration: float = 0.0  # seconds, the whole narration
+    narrator: str = ""
+    audio_files: tuple[Path, ...] = ()  # the audiobook folder's files, main MP3 first
 
 
 def voice_for(prepared: Prepared, options: BuildOptions) -> narration.Voice:
@@ -136,8 +139,8 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path,
                               tuple(author.name for author in document.article.authors),
                               document.language or edition.language)
                 for document, sentences in marked.values() if document.article]
-    audio.write_audiobook(folder, edition.full_title, edition.publisher, chapters, edition.date[:4],
-                          edition.language)
+    written = audio.write_audiobook(folder, edition.full_title, edition.publisher, chapters, edition.date[:4],
+                                    edition.language)
     report = {
         "voice": f"{voice.voice}, {voice.rate} words a minute, volume {voice.volume}",
         "voices": voices_used(sorted(used.values()), choose),
@@ -145,7 +148,9 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path,
         "duration": overlays.format_clock(total),
         "articles": {item.slug: overlays.format_clock(item.duration) for item in audios},
     }
-    return Narrated(book, folder, report)
+    main = [path for path in written if path.name == audio.edition_file_name(edition.full_title)]
+    return Narrated(book, folder, report, total, narrator(voice),
+                    (*main, *(path for path in written if path not in main)))
 
 
 LISTENING_TIME = re.compile(r'(<span class="listening-time">)[^<]*(</span>)')

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -269,7 +269,8 @@ def parse_authors(values: Any, path: Path, text: str) -> tuple[tuple[Author, ...
             value = {"name": value}
         if not isinstance(value, dict) or not isinstance(value.get("name"), str):
             raise error("E012", "every author needs a name", "Write '- name: …' under 'authors:'.", path, line)
-        diagnostics += unknown_keys(value, AUTHOR_FIELDS, path, text, "W003")
+        diagnostics += [found if found.line else replace(found, line=line)  # a flow mapping: the authors line
+                        for found in unknown_keys(value, AUTHOR_FIELDS, path, text, "W003")]
         role = value.get("role", "author")
         if role not in ROLES:
             raise error("E013", f"unknown author role '{role}'", f"Use one of: {', '.join(ROLES)}.", path,

@@ -115,3 +115,33 @@ def broken_cases() -> list[BrokenCase]:
         lines = (folder / "expected.txt").read_text(encoding="utf-8").splitlines()
         cases.append(BrokenCase(folder.name, folder, tuple(line for line in lines if line.strip())))
     return cases
+
+
+GOLDEN = TESTS / "golden"
+GOLDEN_MANIFEST = """title = "Golden Edition"
+subtitle = "A Small Magazine"
+edition = "Spring 2025"
+date = "2025-04-01"
+publisher = "Test Press"
+language = "en-GB"
+identifier = "urn:uuid:00000000-0000-4000-8000-00000000901d"
+slug = "golden-edition"
+description = "Two articles that exercise the renderer, the navigation and the package."
+print_source = "Golden Edition, Spring 2025 (print)"
+cover = "images/cover.png"
+cover_alt = "The cover: one grey pixel."
+articles = ["notes-math-pullquote", "bibliography-figure"]
+"""
+
+
+def write_golden_edition(root: Path) -> Path:
+    """The golden edition: the renderer's two golden cases as one edition (nav, package and SMIL goldens)."""
+    (root / "articles").mkdir(parents=True)
+    (root / "images").mkdir()
+    for name in ("chart.png", "rule.png", "cover.png"):
+        (root / "images" / name).write_bytes(PIXEL)
+    for case in sorted((GOLDEN / "cases").glob("*.md")):
+        (root / "articles" / case.name).write_text(case.read_text(encoding="utf-8"), encoding="utf-8")
+    (root / "edition.toml").write_text(GOLDEN_MANIFEST, encoding="utf-8")
+    (root / "pronunciation.toml").write_text('[titles]\nDr = "Doctor"\n', encoding="utf-8")
+    return root

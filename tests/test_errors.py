@@ -14,7 +14,6 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -160,22 +159,20 @@ def test_a_bug_is_one_line_unless_debugging(monkeypatch: pytest.MonkeyPatch, tmp
 
 FAULTED = {"version": "5.3.0", "fatal": 0, "errors": 2, "warnings": 0, "usages": 0,
            "messages": ["ERROR(RSC-005): EPUB/text/first.xhtml(12,4): Error while parsing file\nsecond line"]}
-UNAVAILABLE = "not run: Java is not available (no 'java' on PATH); run scripts/setup-tools.sh"
 
 
-@pytest.mark.parametrize(("validator_says", "expected"), [
-    (lambda name: FAULTED if name == "epubcheck" else "skip-me",
-     "error E070: fixture-edition.epub fails EPUBCheck 5.3.0: 0 fatal, 2 errors, 0 warnings; first: ERROR(RSC-005):"),
-    (lambda name: UNAVAILABLE, "error E071: cannot validate the books: Java is not available"),
-])
-def test_a_book_the_validators_fault_or_cannot_check_is_not_published(
-        validator_says: Callable[[str], object], expected: str, previous_build: Path, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    """Its metadata would say it was checked: the last good outputs stay, and one line says why."""
+def test_a_book_the_validators_fault_is_not_published(previous_build: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """Its metadata would say it was checked: the last good outputs stay, and one line says why.
+
+    The verdict is a stand-in: sources that pass their checks make books the validators pass, so a faulted
+    book needs a builder bug. Validators that cannot run are tested for real in test_machine.py."""
     clean = {"version": "1.4.6", "violations": {"critical": 0, "serious": 0, "moderate": 0, "minor": 0},
              "messages": []}
-    monkeypatch.setattr(report_module, "validator_result",
-                        lambda name, path: clean if validator_says(name) == "skip-me" else validator_says(name))
+    monkeypatch.setattr(report_module, "validator_result", lambda name, path: FAULTED if name == "epubcheck" else clean)
+    expected = ("error E070: fixture-edition.epub fails EPUBCheck 5.3.0: 0 fatal, 2 errors, 0 warnings; first:"
+                " ERROR(RSC-005):")
     output = tmp_path / "output"
     shutil.copytree(previous_build, output)
     before = snapshot(output)
@@ -267,9 +264,8 @@ def test_front_matter_values_of_the_wrong_kind(tmp_path: Path, capsys: pytest.Ca
         text = f"---\ntitle: T\nkind: feature\nsummary: S.\n{line}\n---\nText.\n"
         source = write_edition(tmp_path / f"s{number}", {"first": text})
         run = run_cli(["check", source], capsys)
-        assert expected in run.err, (line, run.err)
-        assert "articles/first.md:5:" in run.err or "articles/first.md:" in run.err
-        assert "Traceback" not in run.err
+        (only,) = run.lines()
+        assert only.startswith(f"{source / 'articles' / 'first.md'}:5: {expected}"), (line, run.err)
 
 
 def test_a_content_note_written_as_text_is_one_note(tmp_path: Path) -> None:
@@ -284,7 +280,7 @@ def test_manifest_values_of_the_wrong_kind(tmp_path: Path, capsys: pytest.Captur
     cases = {
         'narration = "loud"\n': "edition.toml:9: error E005: 'narration' must be a table",
         "\n[narration]\nvolume = 3\n": "edition.toml:11: error E005: narration volume is not valid",
-        'slug = "Not A Slug"\n': "error E002",  # a repeated key is a TOML error
+        'slug = "Not A Slug"\n': "edition.toml:9: error E002",  # a repeated key is a TOML error
         'subtitle = ["a"]\n': "edition.toml:9: error E005: field 'subtitle' must be text",
     }
     for number, (extra, expected) in enumerate(cases.items()):
@@ -292,7 +288,8 @@ def test_manifest_values_of_the_wrong_kind(tmp_path: Path, capsys: pytest.Captur
         shutil.copytree(PROJECT / "tests" / "broken" / "article-unlisted", root)
         (root / "edition.toml").write_text(base + extra, encoding="utf-8")
         run = run_cli(["check", root], capsys)
-        assert expected in run.err, (extra, run.err)
+        (only,) = run.lines()
+        assert only.startswith(f"{root}/{expected}"), (extra, run.err)
     root = tmp_path / "date"
     shutil.copytree(PROJECT / "tests" / "broken" / "article-unlisted", root)
     (root / "edition.toml").write_text(base.replace('"2025-01-01"', "2025-01-01"), encoding="utf-8")

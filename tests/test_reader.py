@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lxml import etree
 
 from builder.build import BuildResult
 
@@ -197,41 +198,23 @@ def check_highlight(epub_path: Path, shots_dir: Path | None = None, label: str =
     return result
 
 
-# --------------------------------------------------------------------------- the narrated-style book
+# --------------------------------------------------------------------------- the sentence being read
 
 
-def narrated_style_epub(text_epub: Path, target: Path) -> Path:
-    """The text EPUB with its first sentences of the first article wrapped as a narrated book does
-    (``<span id="s1" class="sentence">``) and the package's media:active-class; otherwise unchanged.
-    Stands in for <slug>-narrated.epub until the test build makes one."""
-    name = f"EPUB/{FIRST_ARTICLE}"
-    with zipfile.ZipFile(text_epub) as source, zipfile.ZipFile(target, "w") as out:
-        for info in source.infolist():
-            data = source.read(info)
-            if info.filename == name:
-                data = wrap_first_sentences(data.decode("utf-8")).encode("utf-8")
-            elif info.filename.endswith(".opf"):
-                meta = f'<meta property="media:active-class">{ACTIVE_CLASS}</meta>'
-                data = data.decode("utf-8").replace("</metadata>", f"  {meta}\n  </metadata>", 1).encode("utf-8")
-            out.writestr(info, data, compress_type=info.compress_type)
-    return target
+# The moment of the first article's narration the highlight shows: the sentence its Media Overlay plays then.
+OVERLAY_TIME = 20.0
 
 
-def wrap_first_sentences(xhtml: str, paragraphs: int = 2) -> str:
-    """Wrap the first sentence of each of the first plain paragraphs of the article text."""
-    start = xhtml.index('class="article-text"')
-    pattern = re.compile(r"<p>([^<]+)</p>")
-    position = start
-    for number in range(1, paragraphs + 1):
-        match = pattern.search(xhtml, position)
-        assert match, "no plain paragraph to wrap in the first article"
-        text = match.group(1)
-        sentence = re.match(r".+?[.!?](?=\s|$)", text)
-        end = sentence.end() if sentence else len(text)
-        wrapped = f'<span id="s{number}" class="sentence">{text[:end]}</span>{text[end:]}'
-        xhtml = xhtml[: match.start(1)] + wrapped + xhtml[match.end(1) :]
-        position = match.start(1) + len(wrapped)
-    return xhtml
+def sentence_playing(epub: Path, document: str, at: float) -> str:
+    """The id of the sentence `document`'s Media Overlay plays `at` seconds into its audio."""
+    with zipfile.ZipFile(epub) as book:
+        name = f"EPUB/smil/{Path(document).stem}.smil"
+        smil = etree.fromstring(book.read(name))
+    for par in smil.iter("{http://www.w3.org/ns/SMIL}par"):
+        audio = par.find("{http://www.w3.org/ns/SMIL}audio")
+        if float(audio.get("clipBegin")[:-1]) <= at < float(audio.get("clipEnd")[:-1]):
+            return par.find("{http://www.w3.org/ns/SMIL}text").get("src").partition("#")[2]
+    raise AssertionError(f"{name} plays nothing at {at} s")
 
 
 # --------------------------------------------------------------------------- tests
@@ -270,11 +253,14 @@ def test_text_book_has_no_sentence_spans(text_epub: Path) -> None:
 
 
 def test_narrated_book_reads_and_highlights_a_sentence(narrated_epub: Path, tmp_path: Path) -> None:
-    result = read_book(narrated_epub, tmp_path, "narrated", "reading,highlight")
+    """The sentence highlighted is the one the first article's overlay plays at OVERLAY_TIME (as in the README)."""
+    playing = sentence_playing(narrated_epub, FIRST_ARTICLE, OVERLAY_TIME)
+    result = read_book(narrated_epub, tmp_path, "narrated", "reading,highlight", "--sentence", f"#{playing}")
     check_reading(result)
     assert_highlight(result)
     mark = result["steps"]["highlight"]
     assert mark["classFromPackage"], "the package declares no media:active-class"
+    assert mark["id"] == playing
     assert mark["location"]["href"] == FIRST_ARTICLE
     assert result["book"]["overlays"] > 0 and result["book"]["documentsWithOverlay"] > 0
 
@@ -295,21 +281,25 @@ def write_doc_shot(source: Path, target: Path) -> None:
 
 
 def update_doc_screenshots() -> None:
-    """Build the text EPUB, read it and a narrated-style copy, and save the README screenshots."""
+    """Build every book (the narrated one by the real engine, clips from the default cache), read them, and
+    save the README screenshots; the narrated one shows the sentence its overlay plays at OVERLAY_TIME."""
     from builder.build import BuildOptions, build
+    from builder.narration import default_cache_dir
 
     with tempfile.TemporaryDirectory(prefix="reader-docs-") as tmp:
         root = Path(tmp)
-        build(BuildOptions(source=PROJECT / "source", output=root, audio=False, validate=False,
+        build(BuildOptions(source=PROJECT / "source", output=root, validate=False, cache_dir=default_cache_dir(),
                            profiles=("standard", "readable", "large-print")))
         text = read_book(root / f"{SLUG}.epub", root, "text")
         check_reading(text)
         profiles = {profile: read_book(root / f"{SLUG}-{profile}.epub", root, profile)
                     for profile in ("readable", "large-print")}
-        narrated = narrated_style_epub(root / f"{SLUG}.epub", root / "narrated.epub")
-        # The README shows a whole sentence being read: the second one (first of paragraph 2).
-        highlight = read_book(narrated, root, "narrated", "highlight", "--sentence", "#s2")
+        narrated = root / f"{SLUG}-narrated.epub"
+        playing = sentence_playing(narrated, FIRST_ARTICLE, OVERLAY_TIME)
+        highlight = read_book(narrated, root, "narrated", "highlight", "--sentence", f"#{playing}")
         assert_highlight(highlight)
+        said = highlight["steps"]["highlight"]["text"]
+        print(f"narrated: {FIRST_ARTICLE} at {OVERLAY_TIME} s plays #{playing}: {said}")
         DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
         for source, name in (
             (text["screenshots"]["cover"], "title-page.png"),

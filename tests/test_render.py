@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import Golden
 from lxml import etree
 
 from builder.config import load_manifest
@@ -32,16 +33,12 @@ def edition_with(tmp_path: Path, case: Path) -> Path:
 
 
 @pytest.mark.parametrize("case", sorted(CASES.glob("*.md")), ids=lambda path: path.stem)
-def test_rendered_xhtml_matches_golden(case: Path, tmp_path: Path, update_goldens: bool) -> None:
+def test_rendered_xhtml_matches_golden(case: Path, tmp_path: Path, golden: Golden) -> None:
     root = edition_with(tmp_path, case)
     article, _ = load_article(root / "articles" / case.name, case.stem, load_manifest(root))
     xhtml = render_article(article, "en-GB").document.xhtml
     etree.fromstring(xhtml.encode("utf-8"))  # well-formed
-    golden = case.with_suffix(".xhtml")
-    if update_goldens:
-        golden.write_text(xhtml, encoding="utf-8")
-    assert golden.exists(), f"no golden file {golden.name}: run pytest --update-goldens and review it"
-    assert xhtml == golden.read_text(encoding="utf-8")
+    golden(case.with_suffix(".xhtml"), xhtml)
 
 
 def test_noterefs_and_notes_link_both_ways(tmp_path: Path) -> None:
@@ -61,7 +58,7 @@ def test_noterefs_and_notes_link_both_ways(tmp_path: Path) -> None:
     assert pullquote.get("aria-hidden") == "true"
 
 
-def test_contents_page_matches_golden(tmp_path: Path, update_goldens: bool) -> None:
+def test_contents_page_matches_golden(tmp_path: Path, golden: Golden) -> None:
     """The printed contents: its page numbers as printed for the eye ("07"), said as the page list says them
     ("Page 7") for the ear; and the nav document titled for what it is, not as the title page."""
     from builder.build import render_edition
@@ -74,10 +71,7 @@ def test_contents_page_matches_golden(tmp_path: Path, update_goldens: bool) -> N
         encoding="utf-8")
     rendered = render_edition(edition_with(tmp_path, case / "notes-math-pullquote.md"))
     xhtml = contents_page(rendered.edition, rendered.articles).xhtml
-    golden = CASES.parent / "contents.xhtml"
-    if update_goldens:
-        golden.write_text(xhtml, encoding="utf-8")
-    assert xhtml == golden.read_text(encoding="utf-8")
+    golden(CASES.parent / "contents.xhtml", xhtml)
     assert '<span class="visually-hidden">Page 7</span> <span aria-hidden="true">07</span>' in xhtml
     nav = nav_document(rendered.edition, rendered.articles)
     assert "<title>Table of contents</title>" in nav and f"<title>{rendered.edition.title}</title>" not in nav

@@ -189,8 +189,9 @@ def test_narrated_outputs_are_identical_with_one_job_and_no_cache(
                 if path.is_file() and path.name not in ("report.json", "report.md")}  # reports: validators ran once
 
     ours, theirs = digests(first), digests(tmp_path)
-    # four books; an MP3 and a transcript per article; the edition MP3, playlist and Readium manifest
-    assert len(ours) == 4 + 16 * 2 + 3
+    # four books; an MP3 and a transcript per article; the edition MP3, playlist and Readium manifest; the
+    # records (ONIX 3.1 and 3.0, MARC binary and MARCXML, OPDS 2 and 1.2, the feeds' cover)
+    assert len(ours) == 4 + 16 * 2 + 3 + 7
     assert ours == theirs
 
 

@@ -31,7 +31,7 @@ from builder import validate
 from builder.run.cache import mark_used
 
 VALIDATORS = ("epubcheck", "ace")
-VERDICT_FORMAT = 1  # part of the key: bump when what a verdict records changes
+VERDICT_FORMAT = 2  # part of the key: bump when what a verdict records changes (2: message locations)
 ACE_BATCH = validate.TOOLS_DIR / "ace-batch.js"
 ACE_PACKAGES = ("ace-cli", "ace-core", "ace-axe-runner-puppeteer", "axe-core-for-ace")
 
@@ -149,14 +149,14 @@ def judge(books: Mapping[str, tuple[Path, str]], run: Runner, cache: VerdictCach
 class Helper:
     """A long-lived validator process answering one JSON line per request, its stderr kept in a file."""
 
-    def __init__(self, command: list[str], prefix: str = "", **popen: Any) -> None:
+    def __init__(self, what: str, command: list[str], prefix: str = "", **popen: Any) -> None:
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 (kept open for the helper's life; closed in close())
         self.prefix = prefix
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
                                         text=True, encoding="utf-8", **popen)
         self.lock = threading.Lock()
         if not self._answer().get("ready"):
-            raise validate.ValidatorFailed(f"{command[0]} did not start:\n{self.tail()}")
+            raise validate.ValidatorFailed(f"{what} did not start: {without_traceback(self.tail())}")
 
     def _answer(self) -> dict[str, Any]:
         stdout: IO[str] = self.process.stdout  # type: ignore[assignment]
@@ -187,6 +187,21 @@ class Helper:
         self.log.close()
 
 
+def without_traceback(text: str) -> str:
+    """What a helper said on stderr, without the Python traceback's frames (its last line, the error, stays):
+    the user's line names the tool's complaint, not our stack."""
+    kept, frames = [], False
+    for line in text.splitlines():
+        if line.startswith("Traceback (most recent call last):"):
+            frames = True
+        elif frames and (line.startswith(" ") or not line.strip()):
+            continue
+        else:
+            frames = False
+            kept.append(line)
+    return "\n".join(kept)
+
+
 class Session:
     """A validator's helper process, started on the first book and kept for the others."""
 
@@ -209,12 +224,13 @@ class EpubcheckSession(Session):
         if importlib.util.find_spec("jpype") is None:
             return validate.run_epubcheck(epub)
         if self.helper is None:
-            self.helper = Helper([sys.executable, "-P", "-m", "builder.run.epubcheck_jvm", str(jar)])
+            self.helper = Helper("EPUBCheck", [sys.executable, "-P", "-m", "builder.run.epubcheck_jvm", str(jar)])
         with tempfile.TemporaryDirectory(prefix="epubcheck-") as folder:
             report = Path(folder) / "report.json"
             answer = self.helper.ask({"epub": str(Path(epub).resolve()), "report": str(report)})
             if "error" in answer or not report.is_file():
-                raise validate.ValidatorFailed(f"EPUBCheck wrote no report for {epub}: {answer.get('error', '')}"
+                raise validate.ValidatorFailed(f"EPUBCheck wrote no report for {Path(epub).name}:"
+                                               f" {answer.get('error', '')}"
                                                f"\n{self.helper.tail()}")
             return validate.parse_epubcheck_report(json.loads(report.read_text(encoding="utf-8")))
 
@@ -229,7 +245,7 @@ class AceSession(Session):
         if os.environ.get("ACE_BIN") or not ACE_BATCH.is_file():
             return validate.run_ace(epub)
         if self.helper is None:
-            self.helper = Helper([shutil.which("node") or "node", str(ACE_BATCH)], prefix="ACE-BATCH ",
+            self.helper = Helper("DAISY Ace", [shutil.which("node") or "node", str(ACE_BATCH)], prefix="ACE-BATCH ",
                                  cwd=validate.TOOLS_DIR, env=validate.ace_environment(chromium))
         with tempfile.TemporaryDirectory(prefix="ace-") as folder:
             outdir, workdir = Path(folder) / "out", Path(folder) / "work"
@@ -238,7 +254,7 @@ class AceSession(Session):
                                       "tmpdir": str(workdir), "lang": "en"})
             report = outdir / "report.json"
             if "error" in answer or not report.is_file():
-                raise validate.ValidatorFailed(f"DAISY Ace failed on {epub}: {answer.get('error', '')}"
+                raise validate.ValidatorFailed(f"DAISY Ace failed on {Path(epub).name}: {answer.get('error', '')}"
                                                f"\n{self.helper.tail()}")
             return validate.parse_ace_report(json.loads(report.read_text(encoding="utf-8")))
 
