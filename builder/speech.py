@@ -314,8 +314,7 @@ class _Marker:
         for row in rows:
             said = 0
             cells = _cells(row)
-            header_row = _local(row.getparent()) == "thead" or all(
-                _local(cell) == "th" or not _spoken_text(cell).strip() for _, cell in cells)
+            header_row = _is_header_row(row)
             for column, cell in cells:
                 if header_row and not _spoken_text(cell).strip():
                     continue  # the empty corner of a table with row and column headers, th or td
@@ -360,15 +359,21 @@ class _Marker:
 
 
 def _column_headers(rows: list[etree._Element]) -> dict[int, etree._Element]:
-    """Column index → its header cell: th cells with scope="col", or a first row made only of th."""
+    """Column index → its header cell: th cells with scope="col", or the th cells of a header row (in thead, or
+    a first row of th cells besides an empty corner)."""
     headers: dict[int, etree._Element] = {}
     for row in rows:
-        cells = _cells(row)
-        all_headers = bool(cells) and all(_local(cell) == "th" for _, cell in cells)
-        for column, cell in cells:
-            if _local(cell) == "th" and (cell.get("scope") == "col" or (all_headers and row is rows[0])):
+        header_row = _is_header_row(row) and (row is rows[0] or _local(row.getparent()) == "thead")
+        for column, cell in _cells(row):
+            if _local(cell) == "th" and (cell.get("scope") == "col" or header_row):
                 headers.setdefault(column, cell)
     return headers
+
+
+def _is_header_row(row: etree._Element) -> bool:
+    cells = _cells(row)
+    return _local(row.getparent()) == "thead" or (bool(cells) and all(
+        _local(cell) == "th" or not _spoken_text(cell).strip() for _, cell in cells))
 
 
 def _cells(row: etree._Element) -> list[tuple[int, etree._Element]]:

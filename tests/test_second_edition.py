@@ -1,6 +1,6 @@
 """The second test edition (tests/editions/second): what it must hold for the tests that build it, that its
 sources pass `check`, that its images are the ones its script draws, that narration says what the reviewed
-speech script says, and that its narrated book has exact overlays and says which voice reads each language."""
+speech script says, and that every book of it, narrated included, passes the validators with exact overlays."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import Golden, in_ci, validators_present
 from edition_fixtures import run_cli
 from lxml import etree
 
@@ -83,27 +84,47 @@ def speech_script_of(source: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_speech_script_matches_the_reviewed_golden(update_goldens: bool) -> None:
-    script = speech_script_of(SECOND)
-    if update_goldens:
-        GOLDEN_SCRIPT.parent.mkdir(parents=True, exist_ok=True)
-        GOLDEN_SCRIPT.write_text(script, encoding="utf-8")
-    assert GOLDEN_SCRIPT.exists(), "no golden speech script: run pytest --update-goldens and review it"
-    assert script == GOLDEN_SCRIPT.read_text(encoding="utf-8")
-# --- the narrated build (one per test run) ----------------------------------------
+def test_speech_script_matches_the_reviewed_golden(golden: Golden) -> None:
+    golden(GOLDEN_SCRIPT, speech_script_of(SECOND))
+
+
+# --- the narrated build, validated (one per test run) ----------------------------------------
 
 
 @pytest.fixture(scope="module")
 def second_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, BuildResult]:
-    """The second edition as `make edition` builds it: every profile, narrated by the real engine (not validated
-    until the renderer gives the empty corner of a table a data cell: Ace's empty-table-header, peer-markdown's)."""
+    """The second edition as `make edition` builds it: every profile, narrated by the real engine, validated."""
     output = tmp_path_factory.mktemp("second-build")
     options = BuildOptions(source=SECOND, output=output, profiles=("standard", "readable", "large-print"),
-                           cache_dir=tmp_path_factory.mktemp("second-clips"), validate=False)
+                           cache_dir=tmp_path_factory.mktemp("second-clips"), validate=in_ci() or validators_present())
     try:
         return output, build(options)
     except BuildError as failed:
         pytest.fail(f"the second edition does not build: {failed}")
+
+
+def validated(result: BuildResult, validator: str) -> dict[str, dict]:
+    found = {}
+    for name, book in result.report["books"].items():
+        outcome = book["validators"][validator]
+        if isinstance(outcome, str):
+            (pytest.fail if in_ci() else pytest.skip)(f"VALIDATOR DID NOT RUN for {name}: {outcome}")
+        found[name] = outcome
+    return found
+
+
+@pytest.mark.validators
+@pytest.mark.engine
+def test_every_book_of_the_second_edition_passes_the_validators(second_build: tuple[Path, BuildResult]) -> None:
+    output, result = second_build
+    assert not result.failures, result.failures
+    assert {path.name for path in output.glob("*.epub")} == {
+        "common-ground-winter-2026.epub", "common-ground-winter-2026-readable.epub",
+        "common-ground-winter-2026-large-print.epub", "common-ground-winter-2026-narrated.epub"}
+    for name, outcome in validated(result, "epubcheck").items():
+        assert (outcome["fatal"], outcome["errors"], outcome["warnings"]) == (0, 0, 0), f"{name}: {outcome}"
+    for name, outcome in validated(result, "ace").items():
+        assert sum(outcome["violations"].values()) == 0, f"{name}: {outcome['messages']}"
 
 
 @pytest.mark.engine

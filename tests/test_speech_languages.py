@@ -11,7 +11,7 @@ from typing import ClassVar
 import pytest
 from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
-from conftest import in_ci
+from conftest import Golden, in_ci
 from edition_fixtures import article, run_cli, write_edition
 from lxml import etree
 from test_narration import BrokenSynthesizer, espeak_available
@@ -170,18 +170,12 @@ def test_no_english_word_is_inserted_in_french_or_german_speech() -> None:
 # --- the golden speech script -----------------------------------------------------------------
 
 
-def test_speech_script_of_three_paragraphs_matches_the_reviewed_golden(update_goldens: bool) -> None:
+def test_speech_script_of_three_paragraphs_matches_the_reviewed_golden(golden: Golden) -> None:
     """A French, a German and an English paragraph full of fractions, units, dates, times, numerals, formulae,
     emoji, quotes and abbreviations, as sent to the engine (language, then words): reviewed line by line."""
     _, sentences = mark_sentences((TESTS / "fixtures" / "speech" / "paragraphs.xhtml").read_text(encoding="utf-8"),
                                   LEXICONS, "g")
-    script = "".join(f"{s.language}\t{s.spoken}\n" for s in sentences)
-    golden = GOLDEN / "paragraphs.txt"
-    if update_goldens:
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(script, encoding="utf-8")
-    assert golden.exists(), "no golden speech script: run pytest --update-goldens and review it"
-    assert script == golden.read_text(encoding="utf-8")
+    golden(GOLDEN / "paragraphs.txt", "".join(f"{s.language}\t{s.spoken}\n" for s in sentences))
 
 
 # --- sentences per language -------------------------------------------------------------------
