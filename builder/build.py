@@ -6,6 +6,7 @@ import dataclasses
 import os
 import shutil
 import tempfile
+from concurrent.futures import Future, wait
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -170,10 +171,12 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
     options.output.mkdir(parents=True, exist_ok=True)
     remove_abandoned_staging(options.output)
     staging = Path(tempfile.mkdtemp(prefix=f".staging-{os.getpid()}-", dir=options.output))
+    pending: tuple[Future, ...] = ()  # formats the speech branch still writes, beside the packaging
     try:
         books = {book_name(edition.slug, profile): text_book(prepared, profile, options.validate)
                  for profile in options.profiles}
         audio_folder = None
+        formats: dict[str, str] = {}  # the speech branch's other outputs (name → what): DAISY, M4B, podcast feed
         narrated = None
         narration_report: dict = {}
         failures: tuple[Diagnostic, ...] = ()
@@ -181,10 +184,11 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
             from builder import narration, read_aloud  # the speech branch; imported only when narrating
 
             try:
-                narrated = read_aloud.narrate_edition(prepared, options, staging, progress)
+                narrated = read_aloud.narrate_edition(prepared, options, staging, modified, progress)
                 books[book_name(edition.slug, "standard", narrated=True)] = narrated.book
                 audio_folder = narrated.audio_folder
                 narration_report = narrated.report
+                formats, pending = narrated.formats, narrated.pending
             except narration.EngineUnavailable as missing:  # the text book is still worth publishing
                 failures = (Diagnostic("E060", f"no speech engine: {missing}",
                                        "The text EPUB was built; --no-audio skips narration."),)
@@ -200,13 +204,18 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
             records = record_files.write_all(release, staging)
         report = build_report.report(prepared, books, staging, options.validate, narration_report, options.cache_dir,
                                      release=release, records=records)
+        for job in pending:  # written beside the packaging and the validators
+            job.result()  # raises what the job raised
+        report["formats"] = build_report.formats_report(staging, formats)
         if options.validate and (refused := build_report.validation_failures(
                 report, {name: book.documents for name, book in books.items()})):
             raise BuildError(*refused)  # their metadata says they were checked: publish none of them
         build_report.write_report(report, staging)
-        outputs = publish(staging, options.output, [*books, *records, *build_report.REPORT_FILES],
+        top_level = [name for name in formats if "/" not in name]  # the rest are inside the audio folder
+        outputs = publish(staging, options.output, [*books, *records, *top_level, *build_report.REPORT_FILES],
                           audio_folder.name if audio_folder else None)
     finally:
+        wait(pending)  # a failed build still lets them finish before their folder goes
         shutil.rmtree(staging, ignore_errors=True)
     return BuildResult(outputs, prepared.warnings, report, failures, release)
 
@@ -225,6 +234,10 @@ def build_products(prepared: Prepared, options: BuildOptions, books: dict[str, p
     main, *others = [f"{folder}/{path.name}" for path in narrated.audio_files]
     items.append(products.audiobook(main, prepared.documents, narrated.duration, narrated.narrator,
                                     [products.File(name, AUDIOBOOK_FILE_TYPES[Path(name).suffix]) for name in others]))
+    from builder.distribution import daisy202, m4b  # written by the speech branch, beside the packaging
+
+    items.append(products.daisy(daisy202.file_name(slug), prepared.documents, narrated.duration, narrated.narrator))
+    items.append(products.m4b(m4b.file_name(slug), prepared.documents, narrated.duration, narrated.narrator))
     return items
 
 

@@ -6,12 +6,15 @@ import functools
 import html
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 
-from builder import accessibility, audio, lexicon, narration, navigation, overlays, speech, voices
+from builder import __version__, accessibility, audio, lexicon, narration, navigation, overlays, speech, voices
+from builder.distribution import daisy202, m4b, podcast
 from builder.i18n import Words, primary_language
-from builder.model import Document, Resource
+from builder.model import Document, Edition, Resource
 from builder.package import Book, Narration
 from builder.records import BuildOptions, Prepared, Progress
 from builder.styles import stylesheet
@@ -27,6 +30,8 @@ class Narrated:
     duration: float = 0.0  # seconds, the whole narration
     narrator: str = ""
     audio_files: tuple[Path, ...] = ()  # the audiobook folder's files, main MP3 first
+    formats: dict[str, str] = field(default_factory=dict)  # further outputs in staging: path → what it is
+    pending: tuple[Future, ...] = ()  # the formats still being written: wait for them before publishing
 
 
 def voice_for(prepared: Prepared, options: BuildOptions) -> narration.Voice:
@@ -87,7 +92,7 @@ def mark_articles(prepared: Prepared) -> tuple[Marked, dict[str, str]]:
     return marked, used
 
 
-def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path,
+def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path, modified: datetime,
                     progress: Progress | None = None) -> Narrated:
     edition = prepared.edition
     lexicons = lexicon.load_lexicons(edition.root, edition.language)
@@ -95,12 +100,15 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path,
 
     voice = voice_for(prepared, options)
     choose = voice_chooser(prepared, options)
-    spoken = [(document.article.slug, sentences) for document, sentences in marked.values() if document.article]
+    title_xhtml, title_sentences = speech.mark_sentences(
+        daisy202.title_xhtml(edition.full_title, edition.publisher, edition.language), lexicons, daisy202.TITLE_NAME)
+    spoken = [(daisy202.TITLE_NAME, title_sentences)]  # the talking book's spoken title
+    spoken += [(document.article.slug, sentences) for document, sentences in marked.values() if document.article]
     parts = staging / ".audio-parts"  # the articles' MP3s, for both the EPUB and the audiobook
     parts.mkdir()
-    audios = narration.narrate(spoken, voice, narration.Pyttsx3Synthesizer, options.cache_dir, options.jobs,
-                               progress, keep=narration.store_audio(parts), scheduler=options.scheduler,
-                               voice_for=choose)
+    title_audio, *audios = narration.narrate(spoken, voice, narration.Pyttsx3Synthesizer, options.cache_dir,
+                                             options.jobs, progress, keep=narration.store_audio(parts),
+                                             scheduler=options.scheduler, voice_for=choose)
     by_slug = {item.slug: item for item in audios}
 
     resources = [stylesheet("standard"), *prepared.resources]
@@ -141,6 +149,22 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path,
                 for document, sentences in marked.values() if document.article]
     written = audio.write_audiobook(folder, edition.full_title, edition.publisher, chapters, edition.date[:4],
                                     edition.language)
+    feed = podcast.write_podcast(folder, podcast_show(prepared, narrator(voice), folder),
+                                 episodes(marked, by_slug, folder))[-1]
+    title_part = daisy202.Part(daisy202.TITLE_NAME, edition.full_title, title_xhtml, "title.xhtml", title_audio,
+                               tuple(sentence.id for sentence in title_sentences))
+    daisy_name, m4b_name = daisy202.file_name(edition.slug), m4b.file_name(edition.slug)
+    # Beside the EPUB packaging, on the other core: PyAV and zlib release the GIL while they work.
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="formats")
+    pending = (
+        pool.submit(daisy202.write_daisy202,
+                    talking_book(edition, prepared, marked, by_slug, title_part, narrator(voice)),
+                    modified, staging / daisy_name),
+        pool.submit(m4b.write_m4b, staging / m4b_name,
+                    [m4b.Chapter(chapter.title, chapter.audio.path) for chapter in chapters],
+                    audiobook_tags(prepared, narrator(voice)), options.cache_dir),
+    )
+    pool.shutdown(wait=False)
     report = {
         "voice": f"{voice.voice}, {voice.rate} words a minute, volume {voice.volume}",
         "voices": voices_used(sorted(used.values()), choose),
@@ -148,9 +172,64 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path,
         "duration": overlays.format_clock(total),
         "articles": {item.slug: overlays.format_clock(item.duration) for item in audios},
     }
+    formats = {daisy_name: "DAISY 2.02 talking book, full text and full audio",
+               m4b_name: "M4B audiobook (AAC), a chapter per article",
+               f"{folder.name}/{feed.name}": "podcast feed (RSS 2.0, Podcasting 2.0 chapters and transcripts)"}
     main = [path for path in written if path.name == audio.edition_file_name(edition.full_title)]
     return Narrated(book, folder, report, total, narrator(voice),
-                    (*main, *(path for path in written if path not in main)))
+                    (*main, *(path for path in written if path not in main)), formats, pending)
+
+
+def podcast_show(prepared: Prepared, reader: str, folder: Path) -> podcast.Show:
+    """The feed's channel; the cover is copied beside it as the show's artwork."""
+    edition, cover = prepared.edition, prepared.cover
+    image = f"cover{Path(cover.file_name).suffix.lower()}"
+    (folder / image).write_bytes(cover.content)
+    return podcast.Show(title=edition.full_title, description=edition.description, language=edition.language,
+                        publisher=edition.publisher, identifier=edition.identifier, date=edition.date,
+                        narrator=reader, image=image)
+
+
+def episodes(marked: dict[str, tuple[Document, list[speech.SpokenSentence]]],
+             audio_of: dict[str, narration.StoredAudio], folder: Path) -> list[podcast.Episode]:
+    documents = [document for document, _ in marked.values() if document.article]
+    names = audio.track_names([document.article.slug for document in documents if document.article])
+    found = []
+    for number, (document, name) in enumerate(zip(documents, names, strict=True), start=1):
+        article = document.article
+        assert article is not None
+        clip = audio_of[article.slug]
+        found.append(podcast.Episode(
+            number=number, title=article.title, summary=article.summary,
+            authors=tuple(author.name for author in article.authors), audio=folder / f"{name}.mp3",
+            transcript=f"{name}.vtt", duration=clip.duration,
+            chapters=podcast.chapters_of(document.xhtml, clip.timings)))
+    return found
+
+
+def audiobook_tags(prepared: Prepared, reader: str) -> m4b.Tags:
+    edition = prepared.edition
+    words = Words(edition.language)
+    return m4b.Tags(title=edition.full_title, artist=edition.publisher, publisher=edition.publisher,
+                    year=edition.date[:4], description=edition.description,
+                    comment=words("Read by {narrator}", narrator=reader),
+                    cover=prepared.cover.content, cover_type=prepared.cover.media_type)
+
+
+def talking_book(edition: Edition, prepared: Prepared,
+                 marked: dict[str, tuple[Document, list[speech.SpokenSentence]]],
+                 audio: dict[str, narration.StoredAudio], title: daisy202.Part, reader: str) -> daisy202.TalkingBook:
+    parts = [title] + [
+        daisy202.Part(document.article.slug, document.article.title, document.xhtml, document.file_name,
+                      audio[document.article.slug], tuple(sentence.id for sentence in sentences))
+        for document, sentences in marked.values() if document.article
+    ]
+    images = {resource.file_name: resource.path or resource.content for resource in prepared.resources
+              if resource.media_type.startswith("image/")}
+    return daisy202.TalkingBook(
+        identifier=edition.identifier, title=edition.full_title, language=edition.language,
+        publisher=edition.publisher, date=edition.date, creators=edition.creators(), narrator=reader,
+        generator=f"edition-builder {__version__}", parts=tuple(parts), images=images)
 
 
 LISTENING_TIME = re.compile(r'(<span class="listening-time">)[^<]*(</span>)')

