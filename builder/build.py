@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -15,7 +16,7 @@ from builder import accessibility, i18n, images, mathml, navigation, package
 from builder import report as build_report
 from builder.config import line_of, read_text
 from builder.distribution import products
-from builder.errors import BuildError, Diagnostic, Problems, warning
+from builder.errors import BuildError, Diagnostic, Problems, Severity, warning
 from builder.i18n import languages
 from builder.model import Article, Edition, Resource
 from builder.records import BuildOptions, BuildResult, Prepared, Progress, Rendered
@@ -133,12 +134,37 @@ def text_book(prepared: Prepared, profile: str = "standard", checked: bool = Fal
 
 def check(source: Path) -> tuple[Diagnostic, ...]:
     """Every source validation, without packaging: for editors' save-and-check loops."""
-    return render_edition(source).warnings
+    rendered = render_edition(source)
+    return rendered.warnings + narration_sources(rendered.edition)
+
+
+def narration_sources(edition: Edition, voice: str | None = None) -> tuple[Diagnostic, ...]:
+    """The narration's sources checked as edition.toml is: pronunciation.toml's sections and entries, and a
+    voice for every language the sources use. Every error is raised together; warnings are returned."""
+    from builder import lexicon, voices  # the speech engine's list is read only here
+
+    found: list[Diagnostic] = []
+    try:
+        lexicon.load_lexicons(edition.root, edition.language)
+    except BuildError as failed:
+        found += failed.diagnostics
+    if voice:  # --voice replaces the manifest's voice
+        edition = dataclasses.replace(edition, narration=dataclasses.replace(edition.narration, voice=voice))
+    found += voices.check_voices(edition)[0]
+    errors = [diagnostic for diagnostic in found if diagnostic.severity is Severity.ERROR]
+    if errors:
+        raise BuildError(*errors)
+    return tuple(found)
 
 
 def build(options: BuildOptions, progress: Progress | None = None) -> BuildResult:
     prepared = prepare(options.source)
     mathml.converter.stop_helper()  # every formula is converted: free its memory before narration
+    # A wrong voice or lexicon entry is a source error, as a wrong rate is, and stops the build before anything
+    # is written; a machine without a speech engine is E060's business when narrating, and no warning otherwise.
+    narration_warnings = tuple(found for found in narration_sources(prepared.edition, options.voice)
+                               if found.code != "W060")
+    prepared = dataclasses.replace(prepared, warnings=prepared.warnings + narration_warnings)
     if options.strict and prepared.warnings:
         raise BuildError(*prepared.warnings)
     edition = prepared.edition

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import re
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
-from builder import __version__, accessibility, audio, narration, navigation, overlays, speech
+from builder import __version__, accessibility, audio, lexicon, narration, navigation, overlays, speech, voices
 from builder.distribution import daisy202, m4b, podcast
-from builder.i18n import Words
+from builder.i18n import Words, primary_language
 from builder.model import Document, Edition, Resource
 from builder.package import Book, Narration
 from builder.records import BuildOptions, Prepared, Progress
 from builder.styles import stylesheet
 
-LEXICON = "lexicon.pls"
-LEXICON_SOURCE = "pronunciation.toml"
+LEXICON = "lexicon.pls"  # the edition language's; another language's is lexicon-<language>.pls
 
 
 @dataclass(frozen=True)
@@ -42,37 +43,78 @@ def voice_for(prepared: Prepared, options: BuildOptions) -> narration.Voice:
     )
 
 
-def with_lexicon_link(xhtml: str, language: str) -> str:
-    """Point the document at the edition's pronunciation lexicon (EPUB 3 PLS support)."""
-    link = f'<link rel="pronunciation" type="application/pls+xml" hreflang="{language}" href="../{LEXICON}"/>'
-    return xhtml.replace("</head>", f"{link}</head>", 1)
+def lexicon_name(language: str, edition_language: str) -> str:
+    if primary_language(language) == primary_language(edition_language):
+        return LEXICON
+    return f"lexicon-{primary_language(language)}.pls"
+
+
+def with_lexicon_link(xhtml: str, languages: dict[str, str]) -> str:
+    """Point the document at the pronunciation lexicons of its languages (EPUB 3 PLS support): language → file."""
+    links = "".join(f'<link rel="pronunciation" type="application/pls+xml" hreflang="{language}" href="../{name}"/>'
+                    for language, name in languages.items())
+    return xhtml.replace("</head>", f"{links}</head>", 1)
+
+
+def voice_chooser(prepared: Prepared, options: BuildOptions) -> Callable[[str], narration.Voice]:
+    """Language tag → the voice that speaks it, at the edition's rate and volume (checked by `check`)."""
+    base = voice_for(prepared, options)
+    table = voices.voice_table(prepared.edition, options.voice)
+    engine = voices.engine_voices()
+
+    @functools.cache
+    def choose(language: str) -> narration.Voice:
+        return replace(base, voice=table.voice_for(language or prepared.edition.language, engine))
+
+    return choose
+
+
+Marked = dict[str, tuple[Document, list[speech.SpokenSentence]]]
+
+
+def mark_articles(prepared: Prepared) -> tuple[Marked, dict[str, str]]:
+    """Every article's sentences marked (document file → marked document, its spoken sentences), and the
+    languages they are in (primary language → the first tag that uses it). What narration sends the engine."""
+    edition = prepared.edition
+    lexicons = lexicon.load_lexicons(edition.root, edition.language)
+    settings = speech.SpeechSettings(edition.narration.read_emoji, edition.narration.read_code)
+    marked: Marked = {}
+    used: dict[str, str] = {}
+    for document in prepared.articles:
+        assert document.article is not None
+        xhtml, sentences = speech.mark_sentences(document.xhtml, lexicons, document.article.slug, settings)
+        languages = {primary_language(s.language or edition.language): s.language or edition.language
+                     for s in sentences}
+        for code, tag in languages.items():
+            used.setdefault(code, tag)
+        links = {tag: lexicon_name(tag, edition.language) for tag in languages.values()}
+        marked[document.file_name] = (replace(document, xhtml=with_lexicon_link(xhtml, links)), sentences)
+    return marked, used
 
 
 def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path, modified: datetime,
                     progress: Progress | None = None) -> Narrated:
     edition = prepared.edition
-    lexicon = speech.load_lexicon(edition.root / LEXICON_SOURCE)
-    marked: dict[str, tuple[Document, list[speech.SpokenSentence]]] = {}
-    for document in prepared.articles:
-        assert document.article is not None
-        xhtml, sentences = speech.mark_sentences(document.xhtml, lexicon, document.article.slug)
-        marked[document.file_name] = (replace(document, xhtml=with_lexicon_link(xhtml, edition.language)), sentences)
+    lexicons = lexicon.load_lexicons(edition.root, edition.language)
+    marked, used = mark_articles(prepared)
 
     voice = voice_for(prepared, options)
+    choose = voice_chooser(prepared, options)
     title_xhtml, title_sentences = speech.mark_sentences(
-        daisy202.title_xhtml(edition.full_title, edition.publisher, edition.language), lexicon, daisy202.TITLE_NAME)
+        daisy202.title_xhtml(edition.full_title, edition.publisher, edition.language), lexicons, daisy202.TITLE_NAME)
     spoken = [(daisy202.TITLE_NAME, title_sentences)]  # the talking book's spoken title
     spoken += [(document.article.slug, sentences) for document, sentences in marked.values() if document.article]
     parts = staging / ".audio-parts"  # the articles' MP3s, for both the EPUB and the audiobook
     parts.mkdir()
     title_audio, *audios = narration.narrate(spoken, voice, narration.Pyttsx3Synthesizer, options.cache_dir,
                                              options.jobs, progress, keep=narration.store_audio(parts),
-                                             scheduler=options.scheduler)
+                                             scheduler=options.scheduler, voice_for=choose)
     by_slug = {item.slug: item for item in audios}
 
     resources = [stylesheet("standard"), *prepared.resources]
-    resources.append(Resource(LEXICON, "application/pls+xml",
-                              speech.lexicon_pls(lexicon, edition.language).encode("utf-8")))
+    for _, tag in sorted(used.items()):
+        resources.append(Resource(lexicon_name(tag, edition.language), "application/pls+xml",
+                                  lexicon.lexicon_pls(lexicons.of(tag), tag).encode("utf-8")))
     overlay_for, durations = {}, {}
     for document, sentences in marked.values():
         slug = document.article.slug if document.article else ""
@@ -125,6 +167,7 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path, mo
     pool.shutdown(wait=False)
     report = {
         "voice": f"{voice.voice}, {voice.rate} words a minute, volume {voice.volume}",
+        "voices": voices_used(sorted(used.values()), choose),
         "sentences": sum(len(sentences) for _, sentences in marked.values()),
         "duration": overlays.format_clock(total),
         "articles": {item.slug: overlays.format_clock(item.duration) for item in audios},
@@ -211,6 +254,16 @@ def duration(say: Words, seconds: int) -> str:
     if seconds % 60 or not parts:
         parts.append(say.plural("{n} second", "{n} seconds", seconds % 60))
     return say("{minutes} {seconds}", minutes=parts[0], seconds=parts[1]) if len(parts) == 2 else parts[0]
+
+
+def voices_used(languages: list[str], choose: Callable[[str], narration.Voice]) -> str:
+    """"en-GB: English (Great Britain) (gmw/en); fr: French (France) (roa/fr)": each language and its voice."""
+    engine = {voice_id: name for voice_id, name, _ in voices.engine_voices()}
+    parts = []
+    for language in languages:
+        voice_id = voices.resolve_voice(choose(language).voice, voices.engine_voices())
+        parts.append(f"{language}: {engine.get(voice_id, voice_id)} ({voice_id})")
+    return "; ".join(parts)
 
 
 def narrator(voice: narration.Voice) -> str:
