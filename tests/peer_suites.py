@@ -104,7 +104,10 @@ def pandoc_html(blocks: list[str]) -> list[str | None]:
         return [None] * len(blocks)
 
     def read(markdown: str) -> str:
-        return pypandoc.convert_text(markdown, "html", format="markdown", extra_args=["--reference-location=block", "--quiet"])
+        # Without the words pandoc makes up itself: example numbers (@foo → 2), math as Unicode (α for \alpha),
+        # expanded LaTeX macros.
+        return pypandoc.convert_text(markdown, "html", format="markdown-example_lists-latex_macros",
+                                     extra_args=["--reference-location=block", "--mathjax", "--quiet"])
 
     pieces = read(f"\n\n{SEPARATOR}\n\n".join(blocks)).split(SEPARATOR)
     if len(pieces) == len(blocks):
@@ -116,18 +119,27 @@ class TextCollector(HTMLParser):
     """The text a reader meets in HTML, alt text included; no tags, comments or script and style content."""
 
     HIDDEN = frozenset({"script", "style", "textarea", "title"})
+    # Note numbers and back links are the renderer's, not the author's (pandoc numbers notes across a file).
+    GENERATED = frozenset({"footnote-ref", "footnote-back", "footnote-backref"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self.hidden = 0
+        self.open: list[bool] = []  # per open <a>/<sup>: whether it hides its text
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.hidden += tag in self.HIDDEN
+        if tag in ("a", "sup"):
+            hides = bool(self.GENERATED & set((dict(attrs).get("class") or "").split()))
+            self.open.append(hides)
+            self.hidden += hides
         self.parts += [value or "" for name, value in attrs if tag == "img" and name == "alt"]
 
     def handle_endtag(self, tag: str) -> None:
         self.hidden -= tag in self.HIDDEN and self.hidden > 0
+        if tag in ("a", "sup") and self.open and self.open.pop():
+            self.hidden -= 1
 
     def handle_data(self, data: str) -> None:
         if not self.hidden:
