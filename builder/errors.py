@@ -91,6 +91,8 @@ CODES: dict[str, str] = {
     "E060": "the speech engine is missing (narration not built)",
     "E070": "a book fails EPUBCheck or DAISY Ace (nothing is published)",
     "E071": "EPUBCheck or DAISY Ace cannot run (nothing is published; --no-validate builds unchecked books)",
+    "E080": "pronunciation.toml is not valid TOML, or has an unknown section or a bad entry",
+    "E081": "a language or voice the speech engine does not have (manifest voices, front matter, passages)",
     "E090": "a file or folder cannot be read or written",
     "W001": "an unknown manifest field (ignored), with a did-you-mean",
     "W002": "an article file no manifest lists (left out)",
@@ -101,6 +103,7 @@ CODES: dict[str, str] = {
     "W046": "an image is very large (over 2 MB or 4000 px)",
     "W050": "unsafe raw HTML removed (script, iframe, object, embed, on* handlers, javascript:/data: URLs, style)",
     "W052": "a link with an unsupported URL scheme is removed (only https, http and mailto)",
+    "W060": "the voices were not checked: no speech engine on this machine",
 }
 
 

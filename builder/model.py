@@ -39,9 +39,12 @@ class Article:
 
 @dataclass(frozen=True)
 class NarrationSettings:
-    voice: str = "en-gb"
+    voice: str = "en-gb"  # the voice of the edition's language
     rate: int = 170
     volume: float = 1.0
+    voices: tuple[tuple[str, str], ...] = ()  # [narration.voices]: language tag → voice, for the other languages
+    read_emoji: bool = False  # say emoji's names (in the text's language) instead of leaving them out
+    read_code: bool = False  # read code blocks line by line after announcing them (default: announce only)
 
 
 @dataclass(frozen=True)
