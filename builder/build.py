@@ -7,6 +7,7 @@ import os
 import shutil
 import tempfile
 from concurrent.futures import Future, wait
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -224,12 +225,16 @@ def build_products(prepared: Prepared, options: BuildOptions, books: dict[str, p
                    narrated: Narrated | None) -> list[products.Product]:
     """What this build publishes, for the records (builder.distribution): each book with its claims."""
     slug = prepared.edition.slug
-    items = [products.text_epub(name, books[name].accessibility, profile)
+    own = prepared.edition.identifier
+    items = [replace(products.text_epub(name, books[name].accessibility, profile),
+                     identifier=package.rendition_identifier(own, books[name].rendition))
              for profile in options.profiles if (name := book_name(slug, profile)) in books]
     if narrated is None:
         return items
     name = book_name(slug, "standard", narrated=True)
-    items.append(products.narrated_epub(name, narrated.book.accessibility, narrated.duration, narrated.narrator))
+    items.append(replace(products.narrated_epub(name, narrated.book.accessibility, narrated.duration,
+                                                narrated.narrator),
+                         identifier=package.rendition_identifier(own, narrated.book.rendition)))
     folder = narrated.audio_folder.name
     main, *others = [f"{folder}/{path.name}" for path in narrated.audio_files]
     items.append(products.audiobook(main, prepared.documents, narrated.duration, narrated.narrator,

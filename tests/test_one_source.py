@@ -74,7 +74,7 @@ def claims(output: Path) -> dict[str, dict[str, Any]]:
                      if code in "bcd"}
     feed = json.loads((output / "opds.json").read_text(encoding="utf-8"))
     opds = next(item["metadata"]["accessibility"] for item in feed["publications"]
-                if item["metadata"]["identifier"].endswith("#epub"))
+                if item["links"][0]["href"] == f"{slug}.epub")
     return {
         "epub": {"features": {text for name, text in metas if name == "schema:accessibilityFeature"},
                  "modes": {text for name, text in metas if name == "schema:accessMode"},
@@ -119,3 +119,18 @@ def test_removing_every_image_removes_the_visual_claims_from_every_format(varian
         assert ("14" in found["onix"]["codes"]) is present
         assert ("alternative text" in found["epub"]["summary"]) is present
     assert "MathML" in after["epub"]["features"]  # the equation is still there
+
+
+def test_the_daisy_books_claims_follow_the_images_too(variants: dict[str, Path]) -> None:
+    """The DAISY 2.02 NCC has no accessibility metadata of its own (the format defines none); the DAISY book's
+    claims are in the records, derived like the others (describe_daisy), and change with the sources."""
+    def daisy(output: Path) -> dict[str, Any]:
+        feed = json.loads((output / "opds.json").read_text(encoding="utf-8"))
+        entry = next(item for item in feed["publications"] if item["links"][0]["href"].endswith("-daisy202.zip"))
+        assert (output / entry["links"][0]["href"]).is_file()
+        return entry["metadata"]["accessibility"]
+
+    before, after = daisy(variants["as-printed"]), daisy(variants["no-images"])
+    assert "alternativeText" in before["feature"] and "visual" in before["accessMode"]
+    assert "alternativeText" not in after["feature"] and "visual" not in after["accessMode"]
+    assert "synchronizedAudioText" in after["feature"]

@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -115,8 +116,9 @@ def test_the_code_list_check_rejects_a_wrong_list_196_code_that_the_schemas_acce
 
 def test_onixcheck_rejects_a_product_without_its_identifier(output: Path, tmp_path: Path) -> None:
     onix = etree.parse(str(output / f"{SLUG}-onix.xml"))
-    identifier = next(onix.iter("{*}ProductIdentifier"))
-    identifier.getparent().remove(identifier)
+    product = next(onix.iter("{*}Product"))
+    for identifier in product.findall("{*}ProductIdentifier"):  # the proprietary one and the URN
+        product.remove(identifier)
     broken = tmp_path / "no-identifier.xml"
     onix.write(str(broken), encoding="utf-8", xml_declaration=True)
     run = onixcheck_run(broken)
@@ -247,14 +249,23 @@ def opds_errors(document: dict[str, Any], schema_id: str) -> list[str]:
 
 
 FEED_SCHEMA = "https://drafts.opds.io/schema/feed.schema.json"
+KEYS = {f"{SLUG}.epub": "epub", f"{SLUG}-readable.epub": "epub-readable",
+        f"{SLUG}-large-print.epub": "epub-large-print", f"{SLUG}-narrated.epub": "narrated-epub"}
+
+
+def product_key(publication: dict[str, Any]) -> str:
+    href = publication["links"][0]["href"]
+    return KEYS.get(href, "audiobook" if href.endswith(".mp3") else href)
 
 
 def test_opds2_feed_is_valid_against_the_opds_and_readium_schemas(output: Path) -> None:
     feed = json.loads((output / "opds.json").read_text(encoding="utf-8"))
     assert opds_errors(feed, FEED_SCHEMA) == []
-    kinds = {publication["metadata"]["identifier"].rsplit("#", 1)[1]: publication
-             for publication in feed["publications"]}
+    kinds = {product_key(publication): publication for publication in feed["publications"]}
     assert set(kinds) >= {"epub", "epub-readable", "epub-large-print", "narrated-epub", "audiobook"}
+    with zipfile.ZipFile(output / f"{SLUG}-readable.epub") as book:
+        own = etree.fromstring(book.read("EPUB/content.opf")).findtext(".//{http://purl.org/dc/elements/1.1/}identifier")
+    assert kinds["epub-readable"]["metadata"]["identifier"] == own  # the book's own dc:identifier
     for publication in kinds.values():
         assert (output / publication["images"][0]["href"]).is_file()
         for link in publication["links"]:

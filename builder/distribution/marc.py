@@ -76,7 +76,7 @@ def ebook_record(release: Release) -> Record:
         Field("006", data="m     o  d        "),  # computer file: online, a document
         Field("007", data="cr cn|||||||||"),  # electronic resource, remote, in colour
         Field("008", data=fixed_fields(release, books_part(claims))),
-        *identifier_fields(release, "EPUB"),
+        *identifier_fields(items),
         *description_fields(release),
         Field("300", Indicators(" ", " "), extent(release, None, claims)),
         *content_fields("text", "txt", (product for product in items if product.kind is Kind.NARRATED_EPUB)),
@@ -102,7 +102,7 @@ def audiobook_record(release: Release) -> Record:
         Field("006", data="m     o  h        "),  # computer file: online, sound
         Field("007", data="cr una||||||||"),  # electronic resource, remote, with sound
         Field("008", data=fixed_fields(release, sound_part(release))),
-        *identifier_fields(release, ""),
+        *identifier_fields(items),
         *description_fields(release),
         Field("300", Indicators(" ", " "), extent(release, audiobook.duration, claims)),
         Field("306", Indicators(" ", " "), [Subfield("a", hhmmss(audiobook.duration or 0))]),
@@ -156,12 +156,10 @@ def sound_part(release: Release) -> str:
     return f"nnnn o      {text} n "
 
 
-def identifier_fields(release: Release, qualifier: str) -> list[Field]:
-    """024 with the EPUB's own identifier (the edition has no ISBN, so no 020)."""
-    if not qualifier:
-        return []
-    return [Field("024", Indicators("7", " "), [Subfield("a", release.edition.identifier), Subfield("q", qualifier),
-                                                 Subfield("2", "uri")])]
+def identifier_fields(items: Sequence[Product]) -> list[Field]:
+    """024 with each product's own identifier, qualified by its form (the edition has no ISBN, so no 020)."""
+    return [Field("024", Indicators("7", " "), [Subfield("a", item.identifier), Subfield("q", label(item)),
+                                                 Subfield("2", "uri")]) for item in items if item.identifier]
 
 
 def description_fields(release: Release) -> list[Field]:

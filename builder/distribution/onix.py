@@ -96,20 +96,27 @@ def sub(parent: etree._Element, tag: str, text: str | None = None) -> etree._Ele
 
 
 def product_id(release: Release, item: Product) -> str:
+    """Our product number (the record reference too): the edition's identifier and the product's key."""
     return f"{release.edition.identifier}#{item.key}"
 
 
-def identifier(parent: etree._Element, value: str) -> None:
-    sub(parent, "ProductIDType", "01")  # proprietary: the edition has no ISBN
-    sub(parent, "IDTypeName", PROPRIETARY_ID)
-    sub(parent, "IDValue", value)
+def identifiers(parent: etree._Element, release: Release, item: Product) -> None:
+    """Our own product number (the edition has no ISBN), and the URN the product carries inside, if any."""
+    proprietary = sub(parent, "ProductIdentifier")
+    sub(proprietary, "ProductIDType", "01")
+    sub(proprietary, "IDTypeName", PROPRIETARY_ID)
+    sub(proprietary, "IDValue", product_id(release, item))
+    if item.identifier.startswith("urn:"):
+        urn = sub(parent, "ProductIdentifier")
+        sub(urn, "ProductIDType", "22")  # URN: the EPUB's own dc:identifier
+        sub(urn, "IDValue", item.identifier)
 
 
 def product(release: Release, item: Product, element: etree._Element) -> None:
     sub(element, "RecordReference", product_id(release, item))
     sub(element, "NotificationType", "03")  # confirmed on publication
     sub(element, "RecordSourceType", "01")  # the publisher
-    identifier(sub(element, "ProductIdentifier"), product_id(release, item))
+    identifiers(element, release, item)
     descriptive(release, item, sub(element, "DescriptiveDetail"))
     collateral(release, sub(element, "CollateralDetail"))
     if item.form.text:
@@ -121,7 +128,7 @@ def product(release: Release, item: Product, element: etree._Element) -> None:
         for other in others:
             related = sub(material, "RelatedProduct")
             sub(related, "ProductRelationCode", "06")  # alternative format
-            identifier(sub(related, "ProductIdentifier"), product_id(release, other))
+            identifiers(related, release, other)
 
 
 def descriptive(release: Release, item: Product, element: etree._Element) -> None:

@@ -78,10 +78,6 @@ def timestamp(release: Release) -> str:
     return release.modified.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def product_id(release: Release, item: Product) -> str:
-    return f"{release.edition.identifier}#{item.key}"
-
-
 def title(release: Release, item: Product) -> str:
     profile = f", {item.profile} profile" if item.profile != "standard" else ""
     return f"{release.edition.full_title} ({LABELS[item.kind]}{profile})"
@@ -92,7 +88,7 @@ def publication(release: Release, item: Product) -> dict[str, Any]:
     metadata: dict[str, Any] = {
         "@type": SCHEMA_TYPES[item.kind],
         "title": title(release, item),
-        "identifier": product_id(release, item),
+        "identifier": item.identifier_in(edition),
         "modified": timestamp(release),
         "published": edition.date,
         "language": list(release.languages) if len(release.languages) > 1 else release.languages[0],
@@ -186,7 +182,7 @@ def link(parent: etree._Element, rel: str, href: str, kind: str, title_text: str
 def atom_entry(release: Release, item: Product, entry: etree._Element) -> None:
     edition = release.edition
     add(entry, "title", title(release, item))
-    add(entry, "id", product_id(release, item))
+    add(entry, "id", item.identifier_in(edition))
     add(entry, "updated", timestamp(release))
     for name, _ in credits(edition):
         add(add(entry, "author"), "name", name)

@@ -66,6 +66,7 @@ class Product:
     duration: float | None = None  # seconds, for a product with audio
     narrator: str = ""  # the synthetic voice, named as such
     files: tuple[File, ...] = ()  # the product's other files, if it has any
+    identifier: str = ""  # the product's own identifier (an EPUB's dc:identifier), when it has one
 
     @property
     def form(self) -> Form:
@@ -74,6 +75,10 @@ class Product:
     @property
     def media_type(self) -> str:
         return self.form.media_type
+
+    def identifier_in(self, edition: Edition) -> str:
+        """Its own identifier, or one made from the edition's for a product that carries none inside it."""
+        return self.identifier or f"{edition.identifier}#{self.key}"
 
     @property
     def key(self) -> str:
