@@ -20,6 +20,9 @@ class AccessibilityMetadata:
     summary: str
     conforms_to: str = CONFORMS_TO
     certified_by: str = CERTIFIED_BY
+    # Every document's language is marked (lang and xml:lang, contract 2): no schema.org term says so, but ONIX
+    # (List 196 code 22) and the Display Guide do.
+    language_tagged: bool = False
 
 
 def describe(documents: Sequence[Document], narrated: bool, checked: bool,
@@ -63,7 +66,8 @@ def describe(documents: Sequence[Document], narrated: bool, checked: bool,
                         Extras(has_notes, has_pullquotes, print_source,
                                pages_reached(documents, print_pages) if print_source else ""))
     return AccessibilityMetadata(tuple(modes), tuple(sufficient), tuple(sorted(features)), ("none",), summary,
-                                 certified_by=CERTIFIED_BY if checked else "")
+                                 certified_by=CERTIFIED_BY if checked else "",
+                                 language_tagged=languages_marked(documents))
 
 
 @dataclass(frozen=True)
@@ -126,3 +130,50 @@ def images_with_alt(count: int) -> str:
     if count == 2:
         return "Both informative images have"
     return f"All {count} informative images have"
+
+
+def describe_audiobook(documents: Sequence[Document], transcripts: bool) -> AccessibilityMetadata:
+    """What an audio-only product (MP3s, M4B) offers: the whole text read in reading order, one chapter per
+    article; `transcripts` when WebVTT transcripts come with it. No WCAG claim: that is for the EPUB."""
+    features = ["readingOrder", "tableOfContents"] + (["transcript"] if transcripts else [])
+    parts = ["A synthetic voice reads the whole text in reading order, with one chapter per article, so a"
+             " listener can move from article to article."]
+    if informative_images(documents):
+        parts.append("Images are described in the narration by their alternative text.")
+    if transcripts:
+        parts.append("Each article comes with a WebVTT transcript, timed sentence by sentence.")
+    parts.append("There are no flashing, sound or motion hazards.")
+    return AccessibilityMetadata(("auditory",), ("auditory",), tuple(sorted(features)), ("none",), " ".join(parts),
+                                 conforms_to="", certified_by="")
+
+
+def describe_daisy(documents: Sequence[Document]) -> AccessibilityMetadata:
+    """What a DAISY 2.02 full-text, full-audio book offers: the text and the narration, synchronised, with the
+    NCC's headings and print pages to move by. No WCAG claim: its validity is DAISY 2.02's own."""
+    informative = informative_images(documents)
+    has_pages = any(document.pages for document in documents)
+    modes = ["auditory", "textual"] + (["visual"] if informative else [])
+    sufficient = ["auditory", "textual"] + (["textual,visual"] if informative else [])
+    features = ["readingOrder", "structuralNavigation", "synchronizedAudioText", "tableOfContents"]
+    if informative:
+        features.append("alternativeText")
+    if has_pages:
+        features += ["pageNavigation", "printPageNumbers"]
+    parts = ["A DAISY 2.02 talking book with the full text and a synthetic voice reading all of it, each"
+             " sentence synchronised with the text; its navigation centre lists every article and section."]
+    if informative:
+        parts.append(f"{images_with_alt(informative)} alternative text.")
+    if has_pages:
+        parts.append("Print page numbers let a reader go to a page of the print edition.")
+    parts.append("There are no flashing, sound or motion hazards.")
+    return AccessibilityMetadata(tuple(modes), tuple(sufficient), tuple(sorted(features)), ("none",),
+                                 " ".join(parts), conforms_to="", certified_by="",
+                                 language_tagged=languages_marked(documents))
+
+
+def informative_images(documents: Sequence[Document]) -> int:
+    return sum(not image.decorative for document in documents for image in document.images)
+
+
+def languages_marked(documents: Sequence[Document]) -> bool:
+    return bool(documents) and all(' xml:lang="' in document.xhtml for document in documents)

@@ -35,6 +35,7 @@ COPY_CHUNK = 1 << 20
 GENRE = "Speech"  # ID3v1 genre 101: players file the tracks with spoken word
 PLAYLIST = "playlist.m3u8"
 MANIFEST = "manifest.json"
+CHAPTER_ENCODING = 1  # UTF-16: ID3v2.3 has no UTF-8
 
 
 def write_audiobook(
@@ -49,18 +50,28 @@ def write_audiobook(
     publisher (the album artist); each track's artist is its article's authors."""
     written: list[Path] = []
     chapters = [credited(Chapter(*article), artist, language) for article in articles]
-    names = [f"{number:02d}-{chapter.audio.slug}" for number, chapter in enumerate(chapters, start=1)]
+    names = track_names([chapter.audio.slug for chapter in chapters])
     for number, (chapter, name) in enumerate(zip(chapters, names, strict=True), start=1):
         track = _tags(chapter.title, edition_title, chapter.authors, artist, year, [chapter.language])
         track.add(TRCK(encoding=3, text=[f"{number}/{len(chapters)}"]))
         written.append(_write_tagged(folder / f"{name}.mp3", [chapter.audio], track))
         written.append(_write_text(folder / f"{name}.vtt", webvtt(chapter.audio, chapter.sentences)))
-    edition_name = f"{slugify(edition_title)}.mp3"
+    edition_name = edition_file_name(edition_title)
     written.append(_write_edition(folder / edition_name, edition_title, artist, year, chapters))
     written.append(_write_text(folder / PLAYLIST, playlist(edition_title, artist, chapters, names)))
     manifest = readium_manifest(edition_title, artist, year, chapters, names, language)
     written.append(_write_text(folder / MANIFEST, manifest))
     return written
+
+
+def track_names(slugs: Sequence[str]) -> list[str]:
+    """Each article's file stem in the folder, numbered so that a file list is the reading order."""
+    return [f"{number:02d}-{slug}" for number, slug in enumerate(slugs, start=1)]
+
+
+def edition_file_name(edition_title: str) -> str:
+    """The whole edition's MP3, with every article as a chapter."""
+    return f"{slugify(edition_title)}.mp3"
 
 
 def credited(chapter: Chapter, publisher: str, language: str) -> Chapter:
@@ -107,10 +118,10 @@ def _tags(title: str, album: str, artists: Sequence[str], album_artist: str, yea
     return tags
 
 
-def _write_tagged(path: Path, streams: Sequence[Audio], tags: ID3) -> Path:
+def _write_tagged(path: Path, streams: Sequence[Audio], tags: ID3, version: int = 4) -> Path:
     """The ID3 tag, then each stream's MP3 frames, copied in chunks: never a whole edition in memory."""
     tag = io.BytesIO()
-    tags.save(tag, v2_version=4)
+    tags.save(tag, v2_version=version)
     with path.open("wb") as out:
         out.write(tag.getvalue())
         for audio in streams:
@@ -144,7 +155,7 @@ def _write_edition(path: Path, title: str, artist: str, year: str, articles: Seq
                 end_time=round(end * 1000),
                 start_offset=0xFFFFFFFF,  # offsets unused: times are exact
                 end_offset=0xFFFFFFFF,
-                sub_frames=[TIT2(encoding=3, text=[chapter_title])],
+                sub_frames=[TIT2(encoding=CHAPTER_ENCODING, text=[chapter_title])],
             )
         )
         start = end
@@ -156,17 +167,20 @@ def _write_edition(path: Path, title: str, artist: str, year: str, articles: Seq
             sub_frames=[TIT2(encoding=3, text=[title])],
         )
     )
-    return _write_tagged(path, [chapter.audio for chapter in articles], tags)
+    # ID3v2.3, which the chapter addendum was written for and players and audiobook apps read chapters from
+    # (its multi-valued frames are joined with "/"); the article tracks keep v2.4's one value per author.
+    return _write_tagged(path, [chapter.audio for chapter in articles], tags, version=3)
 
 
 def _chapter_ids(titles: Sequence[str]) -> list[str]:
     """Element ids that make mutagen write the CHAP frames in reading order.
 
     mutagen orders frames by size, then by key; ffprobe and many players list chapters in
-    file order. Padding each id so that id + title has the same length across chapters makes
-    every CHAP frame the same size, and then "chp001" < "chp002" < … decides.
+    file order. Padding each id (one byte a character) so that id + title (UTF-16, as ID3v2.3
+    stores text) has the same length in bytes across chapters makes every CHAP frame the same
+    size, and then "chp001" < "chp002" < … decides.
     """
-    lengths = [len(title.encode("utf-8")) for title in titles]
+    lengths = [len(title.encode("utf-16-le")) for title in titles]
     longest = max(lengths, default=0)
     return [f"chp{number:03d}" + "_" * (longest - length) for number, length in enumerate(lengths, start=1)]
 

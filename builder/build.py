@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import tempfile
+from concurrent.futures import Future, wait
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from builder import accessibility, i18n, images, mathml, navigation, package
 from builder import report as build_report
 from builder.config import line_of, read_text
-from builder.errors import BuildError, Diagnostic, Problems, warning
+from builder.distribution import products
+from builder.errors import BuildError, Diagnostic, Problems, Severity, warning
 from builder.i18n import languages
 from builder.model import Article, Edition, Resource
 from builder.records import BuildOptions, BuildResult, Prepared, Progress, Rendered
 from builder.render import Neighbourhood, markdown_parser, render_article
 from builder.sources import load_sources
 from builder.styles import stylesheet
+
+if TYPE_CHECKING:
+    from builder.read_aloud import Narrated
 
 DRAWN_COVER = "images/drawn-cover.jpg"  # a name no edition image is likely to have
 
@@ -126,12 +134,37 @@ def text_book(prepared: Prepared, profile: str = "standard", checked: bool = Fal
 
 def check(source: Path) -> tuple[Diagnostic, ...]:
     """Every source validation, without packaging: for editors' save-and-check loops."""
-    return render_edition(source).warnings
+    rendered = render_edition(source)
+    return rendered.warnings + narration_sources(rendered.edition)
+
+
+def narration_sources(edition: Edition, voice: str | None = None) -> tuple[Diagnostic, ...]:
+    """The narration's sources checked as edition.toml is: pronunciation.toml's sections and entries, and a
+    voice for every language the sources use. Every error is raised together; warnings are returned."""
+    from builder import lexicon, voices  # the speech engine's list is read only here
+
+    found: list[Diagnostic] = []
+    try:
+        lexicon.load_lexicons(edition.root, edition.language)
+    except BuildError as failed:
+        found += failed.diagnostics
+    if voice:  # --voice replaces the manifest's voice
+        edition = dataclasses.replace(edition, narration=dataclasses.replace(edition.narration, voice=voice))
+    found += voices.check_voices(edition)[0]
+    errors = [diagnostic for diagnostic in found if diagnostic.severity is Severity.ERROR]
+    if errors:
+        raise BuildError(*errors)
+    return tuple(found)
 
 
 def build(options: BuildOptions, progress: Progress | None = None) -> BuildResult:
     prepared = prepare(options.source)
     mathml.converter.stop_helper()  # every formula is converted: free its memory before narration
+    # A wrong voice or lexicon entry is a source error, as a wrong rate is, and stops the build before anything
+    # is written; a machine without a speech engine is E060's business when narrating, and no warning otherwise.
+    narration_warnings = tuple(found for found in narration_sources(prepared.edition, options.voice)
+                               if found.code != "W060")
+    prepared = dataclasses.replace(prepared, warnings=prepared.warnings + narration_warnings)
     if options.strict and prepared.warnings:
         raise BuildError(*prepared.warnings)
     edition = prepared.edition
@@ -139,35 +172,82 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
     options.output.mkdir(parents=True, exist_ok=True)
     remove_abandoned_staging(options.output)
     staging = Path(tempfile.mkdtemp(prefix=f".staging-{os.getpid()}-", dir=options.output))
+    pending: tuple[Future, ...] = ()  # formats the speech branch still writes, beside the packaging
     try:
         books = {book_name(edition.slug, profile): text_book(prepared, profile, options.validate)
                  for profile in options.profiles}
         audio_folder = None
+        formats: dict[str, str] = {}  # the speech branch's other outputs (name → what): DAISY, M4B, podcast feed
+        narrated = None
         narration_report: dict = {}
         failures: tuple[Diagnostic, ...] = ()
         if options.audio:
             from builder import narration, read_aloud  # the speech branch; imported only when narrating
 
             try:
-                narrated = read_aloud.narrate_edition(prepared, options, staging, progress)
+                narrated = read_aloud.narrate_edition(prepared, options, staging, modified, progress)
                 books[book_name(edition.slug, "standard", narrated=True)] = narrated.book
                 audio_folder = narrated.audio_folder
                 narration_report = narrated.report
+                formats, pending = narrated.formats, narrated.pending
             except narration.EngineUnavailable as missing:  # the text book is still worth publishing
                 failures = (Diagnostic("E060", f"no speech engine: {missing}",
                                        "The text EPUB was built; --no-audio skips narration."),)
                 narration_report = {"status": f"not built: {missing}"}
         for name, book in books.items():
             package.write_epub(book, modified, staging / name)
-        report = build_report.report(prepared, books, staging, options.validate, narration_report, options.cache_dir)
-        if options.validate and (refused := build_report.validation_failures(report)):
+        release = products.release(edition, prepared.documents, build_products(prepared, options, books, narrated),
+                                   modified, options.validate, prepared.cover)
+        records: list[str] = []
+        if narrated is not None:  # full builds only: the text build's start-up stays free of pymarc and co.
+            from builder.distribution import files as record_files
+
+            records = record_files.write_all(release, staging)
+        report = build_report.report(prepared, books, staging, options.validate, narration_report, options.cache_dir,
+                                     release=release, records=records)
+        for job in pending:  # written beside the packaging and the validators
+            job.result()  # raises what the job raised
+        report["formats"] = build_report.formats_report(staging, formats)
+        if options.validate and (refused := build_report.validation_failures(
+                report, {name: book.documents for name, book in books.items()})):
             raise BuildError(*refused)  # their metadata says they were checked: publish none of them
         build_report.write_report(report, staging)
-        outputs = publish(staging, options.output, [*books, *build_report.REPORT_FILES],
+        top_level = [name for name in formats if "/" not in name]  # the rest are inside the audio folder
+        outputs = publish(staging, options.output, [*books, *records, *top_level, *build_report.REPORT_FILES],
                           audio_folder.name if audio_folder else None)
     finally:
+        wait(pending)  # a failed build still lets them finish before their folder goes
         shutil.rmtree(staging, ignore_errors=True)
-    return BuildResult(outputs, prepared.warnings, report, failures)
+    return BuildResult(outputs, prepared.warnings, report, failures, release)
+
+
+def build_products(prepared: Prepared, options: BuildOptions, books: dict[str, package.Book],
+                   narrated: Narrated | None) -> list[products.Product]:
+    """What this build publishes, for the records (builder.distribution): each book with its claims."""
+    slug = prepared.edition.slug
+    own = prepared.edition.identifier
+    items = [replace(products.text_epub(name, books[name].accessibility, profile),
+                     identifier=package.rendition_identifier(own, books[name].rendition))
+             for profile in options.profiles if (name := book_name(slug, profile)) in books]
+    if narrated is None:
+        return items
+    name = book_name(slug, "standard", narrated=True)
+    items.append(replace(products.narrated_epub(name, narrated.book.accessibility, narrated.duration,
+                                                narrated.narrator),
+                         identifier=package.rendition_identifier(own, narrated.book.rendition)))
+    folder = narrated.audio_folder.name
+    main, *others = [f"{folder}/{path.name}" for path in narrated.audio_files]
+    items.append(products.audiobook(main, prepared.documents, narrated.duration, narrated.narrator,
+                                    [products.File(name, AUDIOBOOK_FILE_TYPES[Path(name).suffix]) for name in others]))
+    from builder.distribution import daisy202, m4b  # written by the speech branch, beside the packaging
+
+    items.append(products.daisy(daisy202.file_name(slug), prepared.documents, narrated.duration, narrated.narrator))
+    items.append(products.m4b(m4b.file_name(slug), prepared.documents, narrated.duration, narrated.narrator))
+    return items
+
+
+AUDIOBOOK_FILE_TYPES = {".mp3": "audio/mpeg", ".vtt": "text/vtt", ".m3u8": "audio/mpegurl",
+                        ".json": "application/audiobook+json"}  # the Readium audiobook manifest
 
 
 def remove_abandoned_staging(output: Path) -> None:

@@ -26,7 +26,7 @@ OPTIONAL = ("subtitle", "description", "print_source", "print_pages", "disclaime
             "cover_lines", "narration", "suppress_warnings", "contents_heading")
 TEXT_FIELDS = ("title", "edition", "date", "publisher", "language", "identifier", "slug", "subtitle", "description",
                "print_source", "disclaimer", "cover", "cover_alt", "contents_heading")
-NARRATION_KEYS = ("voice", "rate", "volume")
+NARRATION_KEYS = ("voice", "rate", "volume", "voices", "read_emoji", "read_code")
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 # An article's slug names its file and becomes an XML id in the book, so it must start with a letter.
 ARTICLE_SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -213,6 +213,29 @@ def check_articles(slugs: Any, path: Path, text: str, problems: Problems) -> lis
     return good
 
 
+def check_voices_table(voices: Any, path: Path, text: str) -> None:
+    """[narration.voices] maps language tags to voices: fr = "fr", "de-CH" = "de"."""
+    header = re.search(r"^[ \t]*\[narration\.voices\]", text, re.MULTILINE)
+    header_line = text[: header.start()].count("\n") + 1 if header else line_of(text, "voices")
+    if not isinstance(voices, dict):
+        raise error("E005", "narration voices must be a table of language = voice", 'Write [narration.voices] and '
+                    'below it e.g. fr = "fr".', path, header_line)
+    for tag, voice in voices.items():
+        line = line_of_entry(text, header_line, tag)
+        if wrong := languages.problem(tag):
+            raise error("E006", f"{wrong.message} in [narration.voices]", wrong.remedy, path, line)
+        if not isinstance(voice, str) or not voice.strip():
+            raise error("E005", f"the voice for '{shown(tag)}' must be a voice name", f'Write {tag} = "{tag}".', path,
+                        line)
+
+
+def line_of_entry(text: str, header_line: int | None, key: str) -> int | None:
+    """The line of `key = …` after a table header (for a key that other tables may repeat)."""
+    lines = text.splitlines()
+    for number in range(header_line or 0, len(lines)):
+        if re.match(rf"^[ \t]*[\"']?{re.escape(key)}[\"']?\s*=", lines[number]):
+            return number + 1
+    return header_line
 def check_print_pages(count: Any, path: Path, text: str) -> None:
     """How many pages the print edition has: the accessibility summary says how many the page list reaches."""
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
@@ -232,19 +255,28 @@ def check_suppressed(codes: Any, path: Path, text: str) -> None:
 
 def narration_settings(values: dict[str, Any], path: Path, text: str) -> NarrationSettings:
     defaults = NarrationSettings()
+    voices = values.get("voices", {})
+    check_voices_table(voices, path, text)
     settings = NarrationSettings(
         voice=values.get("voice", defaults.voice),
         rate=values.get("rate", defaults.rate),
         volume=values.get("volume", defaults.volume),
+        voices=tuple(voices.items()),
+        read_emoji=values.get("read_emoji", defaults.read_emoji),
+        read_code=values.get("read_code", defaults.read_code),
     )
     valid = {
         "voice": isinstance(settings.voice, str) and bool(settings.voice.strip()),
         "rate": isinstance(settings.rate, int) and not isinstance(settings.rate, bool) and 0 < settings.rate < 1000,
         "volume": isinstance(settings.volume, int | float) and 0 <= settings.volume <= 1,
     }
+    for key in ("read_emoji", "read_code"):
+        if not isinstance(getattr(settings, key), bool):
+            raise error("E005", f"narration {key} must be true or false", f"Write {key} = true.", path,
+                        line_of(text, key))
     wrong = [key for key, ok in valid.items() if not ok]
     if wrong:
-        header = re.search(r"^\s*\[narration\]", text, re.MULTILINE)
+        header = re.search(r"^[ \t]*\[narration\]", text, re.MULTILINE)
         line = (line_of(text, wrong[0]) if wrong[0] in values else None) or (
             text[: header.start()].count("\n") + 1 if header else None)
         raise error("E005", f"narration {wrong[0]} is not valid: voice is text, rate is words a minute"

@@ -39,9 +39,12 @@ class Article:
 
 @dataclass(frozen=True)
 class NarrationSettings:
-    voice: str = "en-gb"
+    voice: str = "en-gb"  # the voice of the edition's language
     rate: int = 170
     volume: float = 1.0
+    voices: tuple[tuple[str, str], ...] = ()  # [narration.voices]: language tag → voice, for the other languages
+    read_emoji: bool = False  # say emoji's names (in the text's language) instead of leaving them out
+    read_code: bool = False  # read code blocks line by line after announcing them (default: announce only)
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,9 @@ class Document:
     landmark: str = ""  # epub:type for the landmarks nav, e.g. "bodymatter"
     language: str = ""  # the document's language (its root's lang)
     languages: tuple[str, ...] = ()  # every language the document uses, its own first
+    # (line of the XHTML, line of the article file) where a rendered element starts: validators' verdicts
+    # told as source lines (builder.source_lines), kept here because the published markup carries none.
+    source_lines: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)

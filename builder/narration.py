@@ -334,6 +334,7 @@ class ArticleJob:
     spoken: tuple[str, ...]
     keys: tuple[str, ...]
     pauses: tuple[float, ...]  # seconds of silence after each sentence, counted in its clip
+    voices: tuple[Voice, ...] = ()  # the voice of each sentence (its language's); () for the narrate() voice
 
 
 _ARTICLE_MAGIC = b"EBART001"
@@ -418,11 +419,13 @@ def narrate_article(
     """
     synthesizer: Synthesizer | None = None  # made on the first clip the cache does not have
     encoder = ArticleEncoder()
-    for sentence_id, text, key, pause in zip(job.sentence_ids, job.spoken, job.keys, job.pauses, strict=True):
+    voices = job.voices or (voice,) * len(job.spoken)
+    for sentence_id, text, key, pause, said_by in zip(job.sentence_ids, job.spoken, job.keys, job.pauses, voices,
+                                                       strict=True):
         clip = clips.load(key) if clips is not None else None
         if clip is None:
             synthesizer = synthesizer or factory()
-            clip = spoken_clip(synthesizer, text, voice)
+            clip = spoken_clip(synthesizer, text, said_by)
             if clips is not None:
                 clips.store(key, clip)
         encoder.add(sentence_id, clip.pcm, pause)
@@ -462,6 +465,7 @@ def narrate(
     jobs: int,
     progress: Progress | None = None,
     keep: Callable[[ArticleAudio], Kept] = lambda audio: audio,  # type: ignore[assignment,return-value]
+    voice_for: Callable[[str], Voice] | None = None,
     scheduler: str | None = None,
 ) -> list[Kept]:
     """Speak every article's sentences and encode each article to MP3 with measured timings.
@@ -473,13 +477,20 @@ def narrate(
     article's audio is in memory at a time). Only this process reads and writes the cache.
     """
     engine_id = synthesizer_factory().engine_id()  # fails early when there is no engine
+
+    def voices_of(sentences: Sequence[SpokenSentence]) -> tuple[Voice, ...]:
+        """With `voice_for` (a language tag → its voice) each sentence is spoken in its language's voice."""
+        return tuple(voice_for(s.language) if voice_for else voice for s in sentences)
+
     work = [
         ArticleJob(
             slug,
             tuple(s.id for s in sentences),
             tuple(s.spoken for s in sentences),
-            tuple(clip_key(s.spoken, voice, engine_id) for s in sentences),
+            tuple(clip_key(s.spoken, said_by, engine_id) for s, said_by in zip(sentences, voices_of(sentences),
+                                                                              strict=True)),
             tuple(s.pause for s in sentences),
+            voices_of(sentences),
         )
         for slug, sentences in articles
     ]

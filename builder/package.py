@@ -109,7 +109,7 @@ def ebooklib_book(book: Book) -> epub.EpubBook:
     elif any(document.pages for document in book.documents):
         # Page numbers with no print edition named: EPUB 3.3 says so with pageBreakSource "none".
         package.add_metadata(None, "meta", "none", {"property": "pageBreakSource"})
-    add_accessibility(package, book.accessibility)
+    add_accessibility(package, book.accessibility, edition.language)
     for name, value in book.extra_metadata:
         package.add_metadata(None, "meta", value, {"property": name})
 
@@ -149,9 +149,12 @@ def book_languages(book: Book) -> tuple[str, ...]:
     return tuple(found.values())
 
 
-def add_accessibility(package: epub.EpubBook, metadata: AccessibilityMetadata) -> None:
-    def meta(name: str, value: str) -> None:
-        package.add_metadata(None, "meta", value, {"property": name})
+def add_accessibility(package: epub.EpubBook, metadata: AccessibilityMetadata, language: str) -> None:
+    def meta(name: str, value: str, attributes: dict[str, str] | None = None) -> None:
+        package.add_metadata(None, "meta", value, {"property": name, **(attributes or {})})
+
+    # The summary and the certifier are written in English: say so in a book of another language.
+    english = {} if language.lower().split("-")[0] == "en" else {XML_LANG: "en"}
 
     for mode in metadata.access_modes:
         meta("schema:accessMode", mode)
@@ -161,10 +164,10 @@ def add_accessibility(package: epub.EpubBook, metadata: AccessibilityMetadata) -
         meta("schema:accessibilityFeature", feature)
     for hazard in metadata.hazards:
         meta("schema:accessibilityHazard", hazard)
-    meta("schema:accessibilitySummary", metadata.summary)
+    meta("schema:accessibilitySummary", metadata.summary, english)
     meta("dcterms:conformsTo", metadata.conforms_to)
     if metadata.certified_by:
-        meta("a11y:certifiedBy", metadata.certified_by)
+        meta("a11y:certifiedBy", metadata.certified_by, english)
 
 
 def add_narration(package: epub.EpubBook, narration: Narration) -> None:

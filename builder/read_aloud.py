@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import re
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 
-from builder import accessibility, audio, narration, navigation, overlays, speech
-from builder.i18n import Words
-from builder.model import Document, Resource
+from builder import __version__, accessibility, audio, lexicon, narration, navigation, overlays, speech, voices
+from builder.distribution import daisy202, m4b, podcast
+from builder.i18n import Words, primary_language
+from builder.model import Document, Edition, Resource
 from builder.package import Book, Narration
 from builder.records import BuildOptions, Prepared, Progress
 from builder.styles import stylesheet
 
-LEXICON = "lexicon.pls"
-LEXICON_SOURCE = "pronunciation.toml"
+LEXICON = "lexicon.pls"  # the edition language's; another language's is lexicon-<language>.pls
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,11 @@ class Narrated:
     book: Book
     audio_folder: Path
     report: dict
+    duration: float = 0.0  # seconds, the whole narration
+    narrator: str = ""
+    audio_files: tuple[Path, ...] = ()  # the audiobook folder's files, main MP3 first
+    formats: dict[str, str] = field(default_factory=dict)  # further outputs in staging: path → what it is
+    pending: tuple[Future, ...] = ()  # the formats still being written: wait for them before publishing
 
 
 def voice_for(prepared: Prepared, options: BuildOptions) -> narration.Voice:
@@ -34,33 +43,78 @@ def voice_for(prepared: Prepared, options: BuildOptions) -> narration.Voice:
     )
 
 
-def with_lexicon_link(xhtml: str, language: str) -> str:
-    """Point the document at the edition's pronunciation lexicon (EPUB 3 PLS support)."""
-    link = f'<link rel="pronunciation" type="application/pls+xml" hreflang="{language}" href="../{LEXICON}"/>'
-    return xhtml.replace("</head>", f"{link}</head>", 1)
+def lexicon_name(language: str, edition_language: str) -> str:
+    if primary_language(language) == primary_language(edition_language):
+        return LEXICON
+    return f"lexicon-{primary_language(language)}.pls"
 
 
-def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path,
-                    progress: Progress | None = None) -> Narrated:
+def with_lexicon_link(xhtml: str, languages: dict[str, str]) -> str:
+    """Point the document at the pronunciation lexicons of its languages (EPUB 3 PLS support): language → file."""
+    links = "".join(f'<link rel="pronunciation" type="application/pls+xml" hreflang="{language}" href="../{name}"/>'
+                    for language, name in languages.items())
+    return xhtml.replace("</head>", f"{links}</head>", 1)
+
+
+def voice_chooser(prepared: Prepared, options: BuildOptions) -> Callable[[str], narration.Voice]:
+    """Language tag → the voice that speaks it, at the edition's rate and volume (checked by `check`)."""
+    base = voice_for(prepared, options)
+    table = voices.voice_table(prepared.edition, options.voice)
+    engine = voices.engine_voices()
+
+    @functools.cache
+    def choose(language: str) -> narration.Voice:
+        return replace(base, voice=table.voice_for(language or prepared.edition.language, engine))
+
+    return choose
+
+
+Marked = dict[str, tuple[Document, list[speech.SpokenSentence]]]
+
+
+def mark_articles(prepared: Prepared) -> tuple[Marked, dict[str, str]]:
+    """Every article's sentences marked (document file → marked document, its spoken sentences), and the
+    languages they are in (primary language → the first tag that uses it). What narration sends the engine."""
     edition = prepared.edition
-    lexicon = speech.load_lexicon(edition.root / LEXICON_SOURCE)
-    marked: dict[str, tuple[Document, list[speech.SpokenSentence]]] = {}
+    lexicons = lexicon.load_lexicons(edition.root, edition.language)
+    settings = speech.SpeechSettings(edition.narration.read_emoji, edition.narration.read_code)
+    marked: Marked = {}
+    used: dict[str, str] = {}
     for document in prepared.articles:
         assert document.article is not None
-        xhtml, sentences = speech.mark_sentences(document.xhtml, lexicon, document.article.slug)
-        marked[document.file_name] = (replace(document, xhtml=with_lexicon_link(xhtml, edition.language)), sentences)
+        xhtml, sentences = speech.mark_sentences(document.xhtml, lexicons, document.article.slug, settings)
+        languages = {primary_language(s.language or edition.language): s.language or edition.language
+                     for s in sentences}
+        for code, tag in languages.items():
+            used.setdefault(code, tag)
+        links = {tag: lexicon_name(tag, edition.language) for tag in languages.values()}
+        marked[document.file_name] = (replace(document, xhtml=with_lexicon_link(xhtml, links)), sentences)
+    return marked, used
+
+
+def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path, modified: datetime,
+                    progress: Progress | None = None) -> Narrated:
+    edition = prepared.edition
+    lexicons = lexicon.load_lexicons(edition.root, edition.language)
+    marked, used = mark_articles(prepared)
 
     voice = voice_for(prepared, options)
-    spoken = [(document.article.slug, sentences) for document, sentences in marked.values() if document.article]
+    choose = voice_chooser(prepared, options)
+    title_xhtml, title_sentences = speech.mark_sentences(
+        daisy202.title_xhtml(edition.full_title, edition.publisher, edition.language), lexicons, daisy202.TITLE_NAME)
+    spoken = [(daisy202.TITLE_NAME, title_sentences)]  # the talking book's spoken title
+    spoken += [(document.article.slug, sentences) for document, sentences in marked.values() if document.article]
     parts = staging / ".audio-parts"  # the articles' MP3s, for both the EPUB and the audiobook
     parts.mkdir()
-    audios = narration.narrate(spoken, voice, narration.Pyttsx3Synthesizer, options.cache_dir, options.jobs,
-                               progress, keep=narration.store_audio(parts), scheduler=options.scheduler)
+    title_audio, *audios = narration.narrate(spoken, voice, narration.Pyttsx3Synthesizer, options.cache_dir,
+                                             options.jobs, progress, keep=narration.store_audio(parts),
+                                             scheduler=options.scheduler, voice_for=choose)
     by_slug = {item.slug: item for item in audios}
 
     resources = [stylesheet("standard"), *prepared.resources]
-    resources.append(Resource(LEXICON, "application/pls+xml",
-                              speech.lexicon_pls(lexicon, edition.language).encode("utf-8")))
+    for _, tag in sorted(used.items()):
+        resources.append(Resource(lexicon_name(tag, edition.language), "application/pls+xml",
+                                  lexicon.lexicon_pls(lexicons.of(tag), tag).encode("utf-8")))
     overlay_for, durations = {}, {}
     for document, sentences in marked.values():
         slug = document.article.slug if document.article else ""
@@ -93,15 +147,89 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path,
                               tuple(author.name for author in document.article.authors),
                               document.language or edition.language)
                 for document, sentences in marked.values() if document.article]
-    audio.write_audiobook(folder, edition.full_title, edition.publisher, chapters, edition.date[:4],
-                          edition.language)
+    written = audio.write_audiobook(folder, edition.full_title, edition.publisher, chapters, edition.date[:4],
+                                    edition.language)
+    feed = podcast.write_podcast(folder, podcast_show(prepared, narrator(voice), folder),
+                                 episodes(marked, by_slug, folder))[-1]
+    title_part = daisy202.Part(daisy202.TITLE_NAME, edition.full_title, title_xhtml, "title.xhtml", title_audio,
+                               tuple(sentence.id for sentence in title_sentences))
+    daisy_name, m4b_name = daisy202.file_name(edition.slug), m4b.file_name(edition.slug)
+    # Beside the EPUB packaging, on the other core: PyAV and zlib release the GIL while they work.
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="formats")
+    pending = (
+        pool.submit(daisy202.write_daisy202,
+                    talking_book(edition, prepared, marked, by_slug, title_part, narrator(voice)),
+                    modified, staging / daisy_name),
+        pool.submit(m4b.write_m4b, staging / m4b_name,
+                    [m4b.Chapter(chapter.title, chapter.audio.path) for chapter in chapters],
+                    audiobook_tags(prepared, narrator(voice)), options.cache_dir),
+    )
+    pool.shutdown(wait=False)
     report = {
         "voice": f"{voice.voice}, {voice.rate} words a minute, volume {voice.volume}",
+        "voices": voices_used(sorted(used.values()), choose),
         "sentences": sum(len(sentences) for _, sentences in marked.values()),
         "duration": overlays.format_clock(total),
         "articles": {item.slug: overlays.format_clock(item.duration) for item in audios},
     }
-    return Narrated(book, folder, report)
+    formats = {daisy_name: "DAISY 2.02 talking book, full text and full audio",
+               m4b_name: "M4B audiobook (AAC), a chapter per article",
+               f"{folder.name}/{feed.name}": "podcast feed (RSS 2.0, Podcasting 2.0 chapters and transcripts)"}
+    main = [path for path in written if path.name == audio.edition_file_name(edition.full_title)]
+    return Narrated(book, folder, report, total, narrator(voice),
+                    (*main, *(path for path in written if path not in main)), formats, pending)
+
+
+def podcast_show(prepared: Prepared, reader: str, folder: Path) -> podcast.Show:
+    """The feed's channel; the cover is copied beside it as the show's artwork."""
+    edition, cover = prepared.edition, prepared.cover
+    image = f"cover{Path(cover.file_name).suffix.lower()}"
+    (folder / image).write_bytes(cover.content)
+    return podcast.Show(title=edition.full_title, description=edition.description, language=edition.language,
+                        publisher=edition.publisher, identifier=edition.identifier, date=edition.date,
+                        narrator=reader, image=image)
+
+
+def episodes(marked: dict[str, tuple[Document, list[speech.SpokenSentence]]],
+             audio_of: dict[str, narration.StoredAudio], folder: Path) -> list[podcast.Episode]:
+    documents = [document for document, _ in marked.values() if document.article]
+    names = audio.track_names([document.article.slug for document in documents if document.article])
+    found = []
+    for number, (document, name) in enumerate(zip(documents, names, strict=True), start=1):
+        article = document.article
+        assert article is not None
+        clip = audio_of[article.slug]
+        found.append(podcast.Episode(
+            number=number, title=article.title, summary=article.summary,
+            authors=tuple(author.name for author in article.authors), audio=folder / f"{name}.mp3",
+            transcript=f"{name}.vtt", duration=clip.duration,
+            chapters=podcast.chapters_of(document.xhtml, clip.timings)))
+    return found
+
+
+def audiobook_tags(prepared: Prepared, reader: str) -> m4b.Tags:
+    edition = prepared.edition
+    words = Words(edition.language)
+    return m4b.Tags(title=edition.full_title, artist=edition.publisher, publisher=edition.publisher,
+                    year=edition.date[:4], description=edition.description,
+                    comment=words("Read by {narrator}", narrator=reader),
+                    cover=prepared.cover.content, cover_type=prepared.cover.media_type)
+
+
+def talking_book(edition: Edition, prepared: Prepared,
+                 marked: dict[str, tuple[Document, list[speech.SpokenSentence]]],
+                 audio: dict[str, narration.StoredAudio], title: daisy202.Part, reader: str) -> daisy202.TalkingBook:
+    parts = [title] + [
+        daisy202.Part(document.article.slug, document.article.title, document.xhtml, document.file_name,
+                      audio[document.article.slug], tuple(sentence.id for sentence in sentences))
+        for document, sentences in marked.values() if document.article
+    ]
+    images = {resource.file_name: resource.path or resource.content for resource in prepared.resources
+              if resource.media_type.startswith("image/")}
+    return daisy202.TalkingBook(
+        identifier=edition.identifier, title=edition.full_title, language=edition.language,
+        publisher=edition.publisher, date=edition.date, creators=edition.creators(), narrator=reader,
+        generator=f"edition-builder {__version__}", parts=tuple(parts), images=images)
 
 
 LISTENING_TIME = re.compile(r'(<span class="listening-time">)[^<]*(</span>)')
@@ -126,6 +254,16 @@ def duration(say: Words, seconds: int) -> str:
     if seconds % 60 or not parts:
         parts.append(say.plural("{n} second", "{n} seconds", seconds % 60))
     return say("{minutes} {seconds}", minutes=parts[0], seconds=parts[1]) if len(parts) == 2 else parts[0]
+
+
+def voices_used(languages: list[str], choose: Callable[[str], narration.Voice]) -> str:
+    """"en-GB: English (Great Britain) (gmw/en); fr: French (France) (roa/fr)": each language and its voice."""
+    engine = {voice_id: name for voice_id, name, _ in voices.engine_voices()}
+    parts = []
+    for language in languages:
+        voice_id = voices.resolve_voice(choose(language).voice, voices.engine_voices())
+        parts.append(f"{language}: {engine.get(voice_id, voice_id)} ({voice_id})")
+    return "; ".join(parts)
 
 
 def narrator(voice: narration.Voice) -> str:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from builder.distribution.products import Release
 from builder.errors import Diagnostic
 from builder.model import Document, Edition, Resource
 
@@ -65,3 +66,4 @@ class BuildResult:
     warnings: tuple[Diagnostic, ...] = ()
     report: dict = field(default_factory=dict)
     failures: tuple[Diagnostic, ...] = ()  # errors that still let some outputs be published
+    release: Release | None = None  # what was published, as the records (builder.distribution) describe it

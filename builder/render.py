@@ -7,12 +7,9 @@ roles, figures, notes with links both ways, page breaks, MathML with its spoken 
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 import html
 import re
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +23,23 @@ from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 
-from builder import images, mathml
-from builder.errors import Diagnostic, error, shown, warning
-from builder.i18n import N_, Words, languages
-from builder.images import CSS_URL, url_scheme
+from builder import images, source_lines
+from builder.errors import Diagnostic
+from builder.i18n import N_, Words
+from builder.markdown_checks import (  # noqa: F401  (the sanitiser's policy, re-exported for its users)
+    ALLOWED_ATTRIBUTES,
+    ALLOWED_TAGS,
+    LANG_CONTAINER,
+    URL_SCHEMES,
+    author_note_line,
+    check_finished,
+    check_ids,
+    check_tokens,
+    container_language,
+    latex_to_mathml,
+    start_tags,
+    unsafe_parts,
+)
 from builder.model import Article, Author, Document, Heading, Image
 
 XHTML = "http://www.w3.org/1999/xhtml"
@@ -41,25 +51,6 @@ NS = {"h": XHTML, "epub": OPS, "m": MATHML}
 STYLESHEET = "../css/edition.css"
 Z3998 = "z3998: http://www.daisy.org/z3998/2012/vocab/structure/#"
 CONTAINERS = ("pullquote", "bibliography", "equation", "description", "verse", "question")
-# A passage in another language: '::: {lang=de}' … ':::' (pandoc's fenced div with a lang attribute).
-LANG_CONTAINER = re.compile(r"^\{\s*lang\s*=\s*[\"']?([^\"'}\s]*)[\"']?\s*\}$")
-
-ALLOWED_TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "div", "dl", "dt", "em",
-    "figcaption", "figure", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark", "ol",
-    "p", "pre", "q", "s", "section", "small", "span", "strong", "sub", "sup", "table", "tbody", "td", "tfoot",
-    "th", "thead", "tr", "u", "ul",
-}
-ALLOWED_ATTRIBUTES = {
-    "*": {"id", "class", "title", "lang"},
-    "a": {"href"},
-    "img": {"src", "alt"},
-    "td": {"colspan", "rowspan"},
-    "th": {"colspan", "rowspan", "scope"},
-    "ol": {"start"},
-    "div": {"data-math"},
-}
-URL_SCHEMES = {"http", "https", "mailto"}
 ENGLISH = Words("en")  # the msgids themselves
 
 
@@ -84,24 +75,24 @@ def markdown_parser() -> MarkdownIt:
            render=render_lang_container)
     md.disable("math_inline")  # "$" in prose is money, not math; display math is $$…$$ only
     md.add_render_rule("math_block", render_math_block)
+    md.add_render_rule("math_block_label", render_math_block)  # $$…$$ (2): MyST's numbered equation
     md.add_render_rule("container_equation_open", render_equation_open)
     return md
 
 
 def render_math_block(self: Any, tokens: list[Token], idx: int, options: Any, env: dict) -> str:
     # Stashed as an attribute so that nh3 never sees MathML; it is converted after sanitising.
-    return f'<div class="math" data-math="{html.escape(tokens[idx].content.strip())}"></div>\n'
+    token = tokens[idx]
+    label = f' data-math-label="{html.escape(token.info)}"' if token.type == "math_block_label" else ""
+    line = token.attrGet(source_lines.MARK)
+    marker = f' {source_lines.MARK}="{line}"' if line is not None else ""
+    return f'<div class="math" data-math="{html.escape(token.content.strip())}"{label}{marker}></div>\n'
 
 
 def render_lang_container(self: Any, tokens: list[Token], idx: int, options: Any, env: dict) -> str:
     if tokens[idx].nesting == 1:
         return f'<div lang="{html.escape(container_language(tokens[idx]))}">\n'
     return "</div>\n"
-
-
-def container_language(token: Token) -> str:
-    match = LANG_CONTAINER.match(token.info.strip())
-    return match.group(1) if match else ""
 
 
 def break_verse_lines(tokens: list[Token], whole: bool) -> None:
@@ -123,304 +114,18 @@ def render_equation_open(self: Any, tokens: list[Token], idx: int, options: Any,
     return f'<div class="equation" title="{html.escape(alt)}">\n'
 
 
-# --- diagnostics on the token stream (they know the line numbers) ---------------------------------
-
-# Classes and attributes the enrichment stage gives meaning to: in raw HTML they would be taken for the
-# builder's own markup (footnotes, math) and could break it, so they are refused rather than trusted.
-RESERVED_CLASSES = {"footnote-ref", "footnotes", "footnotes-sep", "footnote-item", "footnote-backref", "math",
-                    "noteref", "backlink"}
-RESERVED_ATTRIBUTES = {"data-math"}
-# xsd:NCName, near enough: EPUBCheck refuses ids that start with a digit or hold spaces or colons.
-XML_NAME = re.compile(r"^[^\W\d][\w.\-]*$")
-TABLE_SCOPES = {"row", "col", "rowgroup", "colgroup"}
-
-
-class TagCollector(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.found: list[tuple[str, list[tuple[str, str | None]]]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.found.append((tag, attrs))
-
-
-def start_tags(fragment: str) -> list[tuple[str, dict[str, str]]]:
-    collector = TagCollector()
-    collector.feed(fragment)
-    collector.close()
-    return [(tag, {name: value or "" for name, value in attrs}) for tag, attrs in collector.found]
-
-
-def attribute_problems(tag: str, attrs: dict[str, str]) -> list[str]:
-    """What nh3 will remove from one element, named for the editor."""
-    if tag not in ALLOWED_TAGS:
-        return [f"<{tag}>"]
-    allowed = ALLOWED_ATTRIBUTES["*"] | ALLOWED_ATTRIBUTES.get(tag, set())
-    removed = []
-    for name, value in attrs.items():
-        if name == "style" and CSS_URL.search(value):
-            removed.append(f"CSS url() in style= on <{tag}>")
-        elif name not in allowed:
-            removed.append(f"{name}= on <{tag}>")
-        elif name in ("href", "src") and url_scheme(value) not in (None, *URL_SCHEMES):
-            removed.append(f"{url_scheme(value)}: URL on <{tag}>")
-    return removed
-
-
-def unsafe_parts(fragment: str) -> list[str]:
-    """What nh3 will remove from a raw HTML fragment, named for the editor."""
-    return [part for tag, attrs in start_tags(fragment) for part in attribute_problems(tag, attrs)]
-
-
-def check_tokens(tokens: list[Token], env: dict, article: Article, md: MarkdownIt) -> list[Diagnostic]:
-    diagnostics: list[Diagnostic] = []
-    base = article.body_line
-    here = base
-    previous_level = 1
-    for token in tokens:
-        if token.map:
-            here = base + token.map[0]
-        if token.type == "html_block":
-            diagnostics += check_raw_html(token.content, article, here)
-        elif token.attrs and token.tag not in ("", "th", "td"):  # table cells: markdown-it's alignment style
-            diagnostics += removed_attributes(token.tag, token.attrs, article, here)
-        if token.type == "math_block":
-            check_math(token.content, article, here)
-        if token.type == "container_lang_open":
-            check_language(container_language(token), article, here)
-        elif token.attrs and "lang" in token.attrs:
-            check_language(str(token.attrs["lang"]), article, here)
-        if token.type == "heading_open":
-            level = int(token.tag[1])
-            if level == 1:
-                raise error("E020", "a level-1 heading in the article body",
-                            "The title comes from the front matter: use '##' for sections.", article.source, here)
-            if level > previous_level + 1:
-                raise error("E021", f"heading level skips from {previous_level} to {level}",
-                            f"Use '{'#' * (previous_level + 1)}' here.", article.source, here)
-            previous_level = level
-        if token.type == "inline":
-            diagnostics += check_inline(token, article, here)
-    diagnostics = merge_removals(diagnostics + check_author_note(article, md))
-    for label, index in env.get("footnotes", {}).get("refs", {}).items():
-        if index == -1:
-            note_line = find_line(article, f"[{label.replace(':', '^', 1)}]:")
-            diagnostics.append(warning("W032", f"footnote [{label.replace(':', '^', 1)}] is never referenced",
-                                       "Reference it in the text or delete it.", article.source, note_line))
-    return diagnostics
-
-
-def check_author_note(article: Article, md: MarkdownIt) -> list[Diagnostic]:
-    """The author note is Markdown too: its raw HTML and links get the body's checks, at its line."""
-    if not article.author_note:
-        return []
-    try:
-        line = article.source.read_text(encoding="utf-8").split("\nauthor_note:")[0].count("\n") + 2
-    except (OSError, UnicodeDecodeError):
-        line = 1
-    diagnostics: list[Diagnostic] = []
-    for token in md.parse(article.author_note, {}):
-        if token.type == "html_block":
-            diagnostics += check_raw_html(token.content, article, line)
-        if token.type == "inline":
-            if any(child.type == "image" or (child.type == "html_inline" and "<img" in child.content.lower())
-                   for child in token.children or []):
-                # Only the body's images are packed into the book: one here would be a broken reference.
-                raise error("E049", "an image in the author note", "Put the image in the article body.",
-                            article.source, line)
-            diagnostics += [dataclasses.replace(d, line=line) for d in check_inline(token, article, line)]
-    return diagnostics
-
-
-def merge_removals(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
-    """One W050 per line, however many tags the line's HTML is split into."""
-    merged: dict[tuple[str, int | None], Diagnostic] = {}
-    out: list[Diagnostic] = []
-    for diagnostic in diagnostics:
-        key = (diagnostic.code, diagnostic.line)
-        if diagnostic.code != "W050" or key not in merged:
-            out.append(diagnostic)
-            merged.setdefault(key, diagnostic)
-            continue
-        first = merged[key]
-        parts = sorted(set(first.message.split(": ", 1)[1].split(", ")) | set(
-            diagnostic.message.split(": ", 1)[1].split(", ")))
-        combined = dataclasses.replace(first, message=f"{first.message.split(': ', 1)[0]}: {', '.join(parts)}")
-        out[out.index(first)] = combined
-        merged[key] = combined
-    return out
-
-
-def check_inline(inline: Token, article: Article, first_line: int) -> list[Diagnostic]:
-    """Images, links and inline HTML of one paragraph, each at its own line."""
-    diagnostics: list[Diagnostic] = []
-    line = first_line
-    for child in inline.children or []:
-        if child.type in ("softbreak", "hardbreak"):
-            line += 1
-        elif child.type == "html_inline":
-            diagnostics += check_raw_html(child.content, article, line)
-        elif child.type == "image":
-            diagnostics += removed_attributes("img", child.attrs, article, line)
-            alt = "".join(part.content for part in child.children or [])
-            diagnostics += check_image(str(child.attrs.get("src", "")), alt,
-                                       "decorative" in str(child.attrs.get("class", "")).split(), article, line)
-        elif child.attrs and child.tag:
-            diagnostics += removed_attributes(child.tag, child.attrs, article, line)
-        if child.attrs and "lang" in child.attrs:
-            check_language(str(child.attrs["lang"]), article, line)
-        if child.type == "link_open":
-            diagnostics += check_link(str(child.attrs.get("href", "")), article, line)
-            diagnostics += check_link_text(link_text(inline.children or [], child), article, line)
-        line += child.content.count("\n") if child.type in ("text", "html_inline", "code_inline") else 0
-    missing = re.search(r"\[\^([^\]\s]+)\]", "".join(c.content for c in inline.children or [] if c.type == "text"))
-    if missing:
-        raise error("E031", f"footnote reference [^{shown(missing.group(1))}] has no note",
-                    f"Add '[^{shown(missing.group(1))}]: …' after the text, or remove the reference.",
-                    article.source, first_line)
-    return diagnostics
-
-
-def removed_attributes(tag: str, attrs: dict[str, Any], article: Article, line: int) -> list[Diagnostic]:
-    ignored = {"alt"} if tag == "img" else set()  # markdown-it fills alt in when rendering
-    parts = [part for part in attribute_problems(tag, {k: str(v) for k, v in attrs.items() if k not in ignored})
-             if "URL on <a>" not in part]  # link schemes get their own warning, W052
-    if not parts:
-        return []
-    return [warning("W050", f"HTML removed from the book: {', '.join(sorted(set(parts)))}",
-                    "Remove it from the source; books carry no scripts, embeds, styles or unknown attributes.",
-                    article.source, line)]
-
-
-def check_raw_html(fragment: str, article: Article, line: int) -> list[Diagnostic]:
-    """Raw HTML goes through nh3: say what it will remove, and check what it keeps (images, links)."""
-    diagnostics = []
-    parts = unsafe_parts(fragment)
-    if parts:
-        diagnostics.append(warning("W050", f"raw HTML removed: {', '.join(sorted(set(parts)))}",
-                                   "Remove it from the source; books carry no scripts, embeds or styles.",
-                                   article.source, line))
-    for tag, attrs in start_tags(fragment):
-        reserved = set(attrs.get("class", "").split()) & RESERVED_CLASSES or set(attrs) & RESERVED_ATTRIBUTES
-        if reserved and tag in ALLOWED_TAGS:
-            raise error("E051", f"raw <{tag}> uses '{sorted(reserved)[0]}', which the builder reserves",
-                        "Write footnotes as [^1] and math as $$…$$ in Markdown, not as HTML.", article.source, line)
-        if tag == "img":
-            if url_scheme(attrs.get("src", "")) == "data":  # nh3 drops it; the empty <img> left is an error
-                raise error("E040", "image with a data: URL", "Save the image in images/ and write ../images/<name>.",
-                            article.source, line)
-            if "alt" not in attrs and "decorative" not in attrs.get("class", "").split():
-                raise error("E042", f"image '{shown(attrs.get('src', ''))}' has no alt text",
-                            'Add alt="…" describing the image, or class="decorative" if it carries no information.',
-                            article.source, line)
-            diagnostics += check_image(attrs.get("src", ""), attrs.get("alt", ""),
-                                       "decorative" in attrs.get("class", "").split(), article, line)
-        if tag == "a" and "href" in attrs and url_scheme(attrs["href"]) is None:  # schemes: W050 above
-            diagnostics += check_link(attrs["href"], article, line)
-    return diagnostics
-
-
-def check_link(href: str, article: Article, line: int) -> list[Diagnostic]:
-    scheme = url_scheme(href)
-    if scheme is None and not href.startswith("#"):
-        # A relative link has nothing to point to in the book: articles become files named by the builder.
-        raise error("E030", f"link to '{shown(href)}' goes nowhere",
-                    "Link to a full https:// address, or to an {#id} in this article with '#id'.",
-                    article.source, line)
-    if scheme is not None and scheme not in URL_SCHEMES:
-        return [warning("W052", f"link '{shown(href)}' is removed: '{scheme}:' links are not allowed",
-                        "Use an https:// or mailto: link, or write the address as plain text.", article.source, line)]
-    return []  # '#id' links are checked against the finished document by check_ids
-
-
-# A screen reader lists a page's links by their text alone: these say nothing about where they go.
-TEXT_SAYING_NOTHING = {"link", "here", "click here", "this link", "click", "more", "read more"}
-RAW_ADDRESS = re.compile(r"^(?:https?://|www\.)\S+$", re.IGNORECASE)
-RAW_ADDRESS_LIMIT = 40  # characters: past this, an address spelled out takes seconds to hear
-
-
-def link_text(children: list[Token], opening: Token) -> str:
-    """The words between a link_open token and its link_close."""
-    start = children.index(opening)
-    words, depth = [], 0
-    for token in children[start + 1:]:
-        if token.type == "link_close" and depth == 0:
-            break
-        depth += {"link_open": 1, "link_close": -1}.get(token.type, 0)
-        words.append(token.content if token.type in ("text", "code_inline") else " ")
-    return " ".join("".join(words).split())
-
-
-def check_link_text(text: str, article: Article, line: int) -> list[Diagnostic]:
-    """A link is named by its text: 'link' or a 150-character address is what a screen reader says for it."""
-    if text.lower().strip(" .:!") in TEXT_SAYING_NOTHING:
-        return [warning("W037", f"the link text '{shown(text)}' does not say where the link goes",
-                        "Put the link on words that name its destination (the event, the document, the site).",
-                        article.source, line)]
-    if RAW_ADDRESS.match(text) and len(text) > RAW_ADDRESS_LIMIT:
-        return [warning("W037", f"the link text is an address of {len(text)} characters, spelled out by screen readers",
-                        "Put the link on words that name its destination; keep a printed address as plain text.",
-                        article.source, line)]
-    return []
-
-
-def check_language(tag: str, article: Article, line: int) -> None:
-    if wrong := languages.problem(tag):
-        raise error("E006", f"{shown(wrong.message)} in lang=", wrong.remedy, article.source, line)
-
-
-@functools.cache  # checked, then converted: one conversion per formula
-def latex_to_mathml(latex: str) -> str:
-    return mathml.converter.convert(latex)
-
-
-def check_math(latex: str, article: Article, line: int) -> None:
-    try:
-        etree.fromstring(latex_to_mathml(latex))
-    except (mathml.UnreadableLatex, etree.XMLSyntaxError) as exc:
-        reason = shown(exc) if isinstance(exc, mathml.UnreadableLatex) else f"XMLSyntaxError: {shown(exc)}"
-        raise error("E036", f"display math cannot be read ({reason})",
-                    "Check the LaTeX between $$ and $$ (braces, \\frac{…}{…}).", article.source, line) from None
-
-
-def walk(tokens: list[Token]) -> list[Token]:
-    out = []
-    for token in tokens:
-        out.append(token)
-        if token.children:
-            out += walk(token.children)
-    return out
-
-
-def find_line(article: Article, *needles: str) -> int:
-    """The first body line holding the first needle found (for checks made on the finished tree)."""
-    for needle in needles:
-        for number, text in enumerate(article.body.splitlines(), start=article.body_line):
-            if needle in text:
-                return number
-    return article.body_line
-
-
-def check_image(src: str, alt: str, decorative: bool, article: Article, line: int) -> list[Diagnostic]:
-    if not decorative and not alt.strip():
-        raise error("E042", f"image '{shown(src)}' has no alt text",
-                    "Describe the image in ![…](…), or mark it {.decorative} if it carries no information.",
-                    article.source, line)
-    if not decorative and images.is_placeholder_alt(alt, src):
-        raise error("E043", f"image '{shown(src)}' has placeholder alt text '{shown(alt)}'",
-                    "Write what the image shows for someone who cannot see it.", article.source, line)
-    path = images.resolve(src, article.source, article.source.parent.parent, line)
-    return images.inspect(path, src, article.source, line)
-
-
 # --- HTML → namespaced XHTML ----------------------------------------------------------------------
 
 
-def sanitise(html_text: str) -> str:
+def sanitise(html_text: str, marked: bool = False) -> str:
+    """`marked`: keep the source-line markers too (the source has none of its own: E051 refuses them)."""
+    attributes = ALLOWED_ATTRIBUTES
+    if marked:
+        attributes = {**ALLOWED_ATTRIBUTES, "*": ALLOWED_ATTRIBUTES["*"] | {source_lines.MARK}}
     return nh3.clean(
         html_text,
         tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
+        attributes=attributes,
         url_schemes=URL_SCHEMES,
         link_rel=None,
         strip_comments=True,
@@ -495,6 +200,8 @@ def enrich_body(body: etree._Element, slug: str, words: Words) -> tuple[list[str
     pictures = make_figures(body, slug, words)
     pages = mark_page_breaks(body, words)
     has_math = convert_math(body)
+    repair_preformatted(body)
+    empty_header_cells_as_data(body)
     wrap_tables(body, slug, words)
     for element in body.iter():  # ids with ':' (footnote plugin) are not valid XML ids
         if element.get("id"):
@@ -504,6 +211,48 @@ def enrich_body(body: etree._Element, slug: str, words: Words) -> tuple[list[str
     if notes is not None:
         body.append(notes)
     return pages, pictures, has_math
+
+
+# Phrasing content (what a <pre> may hold): raw HTML whose blank line ended its block leaves Markdown
+# paragraphs inside a <pre>, which is invalid; their words stay, the block elements go.
+PHRASING = frozenset({"a", "abbr", "b", "br", "cite", "code", "del", "em", "i", "img", "ins", "kbd", "mark", "q",
+                      "s", "small", "span", "strong", "sub", "sup", "u", "math"})
+
+
+def repair_preformatted(body: etree._Element) -> None:
+    for pre in xpath(body, ".//h:pre"):
+        for inner in list(pre.iterdescendants()):
+            if isinstance(inner.tag, str) and etree.QName(inner).localname not in PHRASING:
+                unwrap(inner)
+
+
+def unwrap(element: etree._Element) -> None:
+    """Replace an element by its content (text, children, tail), in place."""
+    parent = element.getparent()
+    index = parent.index(element)
+    previous = element.getprevious()
+    text = (element.text or "") + ("\n" if etree.QName(element).localname == "p" else "")
+    if previous is None:
+        parent.text = (parent.text or "") + text
+    else:
+        previous.tail = (previous.tail or "") + text
+    for offset, child in enumerate(list(element)):
+        parent.insert(index + offset, child)
+    last = element.getprevious()
+    tail = element.tail or ""
+    if last is None:
+        parent.text = (parent.text or "") + tail
+    else:
+        last.tail = (last.tail or "") + tail
+    parent.remove(element)
+
+
+def empty_header_cells_as_data(body: etree._Element) -> None:
+    """An empty header cell (the top-left corner of a two-way table) heads nothing: a data cell says so."""
+    for cell in xpath(body, ".//h:th"):
+        if not text_of(cell) and not xpath(cell, ".//h:img[normalize-space(@alt)] | .//m:math"):
+            cell.tag = f"{{{XHTML}}}td"
+            cell.attrib.pop("scope", None)
 
 
 def mark_noterefs(body: etree._Element, words: Words) -> None:
@@ -551,16 +300,34 @@ def make_containers(body: etree._Element, slug: str, words: Words) -> None:
         aside = h("aside", class_="pullquote", epub_type="pullquote", aria_hidden="true")
         aside.extend(list(div))
         replace(div, aside)
-    for div in xpath(body, ".//h:div[@class='bibliography']"):
+    for number, div in enumerate(xpath(body, ".//h:div[@class='bibliography']"), start=1):
         adopt_preceding_heading(div)
+        # Each bibliography labelled by its own heading (a second one is not announced as the first).
+        identifier = f"{slug}-references" + (f"-{number}" if number > 1 else "")
+        if len(div) and div[0].tag.endswith(("h2", "h3")):
+            identifier = div[0].get("id") or identifier
         section = h("section", class_="bibliography", epub_type="bibliography", role="doc-bibliography",
-                    aria_labelledby=f"{slug}-references")
+                    aria_labelledby=identifier)
         if not len(div) or not div[0].tag.endswith(("h2", "h3")):
-            sub(section, "h2", words("References"), id=f"{slug}-references")
+            sub(section, "h2", words("References"), id=identifier)
         else:
-            div[0].set("id", f"{slug}-references")
+            div[0].set("id", identifier)
         section.extend(list(div))
         replace(div, section)
+    name_bibliographies_apart(body)
+
+
+def name_bibliographies_apart(body: etree._Element) -> None:
+    """Each bibliography is a landmark named by its heading: one whose heading repeats an earlier one's
+    ("References" twice) is named with its number, "References (2)", so the two can be told apart."""
+    seen: dict[str, int] = {}
+    for section in xpath(body, ".//h:section[@role='doc-bibliography']"):
+        heading = xpath(section, f".//*[@id='{section.get('aria-labelledby', '')}']")
+        name = text_of(heading[0]) if heading else ""
+        seen[name] = seen.get(name, 0) + 1
+        if seen[name] > 1:
+            section.attrib.pop("aria-labelledby", None)
+            section.set("aria-label", f"{name} ({seen[name]})")
 
 
 def adopt_preceding_heading(container: etree._Element) -> None:
@@ -715,6 +482,14 @@ def convert_math(body: etree._Element) -> bool:
         math = etree.fromstring(latex_to_mathml(div.get("data-math", "")))
         math.set("alttext", alt or div.get("data-math", ""))
         name_math(math)
+        label = div.get("data-math-label")
+        if label is not None:  # the equation's number, printed beside it as (2)
+            numbered = h("div", class_="numbered-equation")
+            numbered.append(math)
+            sub(numbered, "span", f"({label})", class_="equation-number").tail = None
+            math.tail = " "
+            replace(div, numbered)
+            continue
         replace(div, math)
     return found
 
@@ -757,10 +532,14 @@ def xhtml_document(title: str, language: str, body_content: etree._Element, styl
     return f'<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html>\n{markup}\n'
 
 
-def markdown_fragment(markdown: str, md: MarkdownIt, parsed: tuple[list[Token], dict] | None = None) -> etree._Element:
-    """The Markdown as sanitised XHTML; `parsed` (tokens and env) saves parsing it again."""
+def markdown_fragment(markdown: str, md: MarkdownIt, parsed: tuple[list[Token], dict] | None = None,
+                      first_line: int | None = None, *, fixed: bool = False) -> etree._Element:
+    """The Markdown as sanitised XHTML; `parsed` (tokens and env) saves parsing it again. With `first_line`
+    its elements carry their source lines (source_lines.MARK) until `unmark` takes them off."""
     tokens, env = parsed if parsed is not None else (md.parse(markdown, env := {}), env)
-    rendered = sanitise(md.renderer.render(tokens, md.options, env))
+    if first_line is not None:
+        source_lines.mark_tokens(tokens, first_line, fixed=fixed)
+    rendered = sanitise(md.renderer.render(tokens, md.options, env), marked=first_line is not None)
     container = lxml_html.fragment_fromstring(rendered or "<p></p>", create_parent="div")
     return to_xhtml(container)
 
@@ -916,6 +695,25 @@ def names_interviewer(text: str, article: Article) -> bool:
     return bool(speaker) and TITLES.sub("", speaker).strip() in names
 
 
+def author_note(article: Article, md: MarkdownIt, words: Words, about: str) -> etree._Element:
+    """The author note, with its own notes: ids kept apart from the body's (fn1 may be in both)."""
+    note = h("aside", class_="author-note", aria_label=about)
+    fragment = markdown_fragment(article.author_note, md, None, author_note_line(article), fixed=True)
+    mark_noterefs(fragment, words)
+    notes = mark_notes(fragment, words)
+    if notes is not None:
+        fragment.append(notes)
+    for element in fragment.iter():
+        if element.get("id"):
+            element.set("id", f"author-note-{element.get('id').replace(':', '-')}")
+        if element.get("href", "").startswith("#"):
+            element.set("href", f"#author-note-{element.get('href')[1:].replace(':', '-')}")
+        if element.get("aria-labelledby"):
+            element.set("aria-labelledby", f"author-note-{element.get('aria-labelledby')}")
+    note.extend(list(fragment))
+    return note
+
+
 def render_article(article: Article, language: str, md: MarkdownIt | None = None,
                    around: Neighbourhood | None = None) -> Rendered:
     """`language` is the edition's; the article's own, when it has one, is its document's."""
@@ -927,7 +725,7 @@ def render_article(article: Article, language: str, md: MarkdownIt | None = None
     tokens = md.parse(article.body, env)
     diagnostics = check_tokens(tokens, env, article, md)
     break_verse_lines(tokens, whole=article.kind == "poem")
-    body = markdown_fragment(article.body, md, (tokens, env))
+    body = markdown_fragment(article.body, md, (tokens, env), article.body_line)
     body.set("id", f"{article.slug}-text")
     body.set("class", "article-text")
     mark_verse(body, poem=article.kind == "poem")
@@ -949,19 +747,22 @@ def render_article(article: Article, language: str, md: MarkdownIt | None = None
         # The note is about those who wrote the piece: an interview's interviewees are its subject, not its authors.
         writers = [author for author in article.authors if author.role != "interviewee"]
         about = say.plural("About the author", "About the authors", max(1, len(writers)))
-        note = sub(section, "aside", class_="author-note", aria_label=about)
-        note.extend(list(markdown_fragment(article.author_note, md)))
+        section.append(author_note(article, md, say, about))
     for notes_section in notes:
         section.append(notes_section)
     set_listening_estimate(section, around.speech_rate, say)
+    check_finished(section, article)
     headings = [heading for heading in identify_headings(section, article.slug)
                 if not heading.id.startswith(f"{article.slug}-question-")]  # the TOC lists sections, not questions
     check_ids(section, article)
     used = passage_languages(section, language)
+    marks = source_lines.unmark(section)
+    xhtml = xhtml_document(article.title, language, section)
     document = Document(
         file_name=f"text/{article.slug}.xhtml",
         title=article.title,
-        xhtml=xhtml_document(article.title, language, section),
+        xhtml=xhtml,
+        source_lines=source_lines.line_map(xhtml, marks),
         article=article,
         headings=tuple(headings),
         pages=tuple(start_pages + pages),
@@ -1015,57 +816,3 @@ def make_stanza(paragraph: etree._Element) -> None:
         paragraph.append(line)
         if number < len(lines) - 1:
             sub(paragraph, "br").tail = "\n"
-
-
-def check_ids(section: etree._Element, article: Article) -> None:
-    """The finished document: unique, valid ids; '#' links that land; attribute values EPUBCheck accepts."""
-    seen: set[str] = set()
-    for element in section.iter():
-        if not isinstance(element.tag, str):
-            continue
-        identifier = element.get("id")
-        if identifier is not None:
-            if identifier in seen and identifier.startswith("page-") and "pagebreak" in element.get("class", ""):
-                label = identifier.removeprefix("page-")
-                raise error("E033", f"print page {shown(label)} is marked twice",
-                            "Mark each page once (the article's first page comes from 'page:' in the front matter).",
-                            article.source, find_line(article, f"[{label}]{{.pagebreak}}"))
-            if identifier in seen:
-                raise error("E033", f"the id '{shown(identifier)}' is used twice", "Give each {#id} a unique name.",
-                            article.source, second_line(article, f"#{identifier}", f'id="{identifier}"'))
-            if not XML_NAME.match(identifier):
-                raise error("E034", f"the id '{shown(identifier)}' is not a valid name",
-                            "Start an id with a letter; use only letters, digits, '-', '_' and '.'.",
-                            article.source, find_line(article, identifier))
-            seen.add(identifier)
-        check_attribute_values(element, article)
-    for link in xpath(section, ".//h:a[starts-with(@href, '#')]"):
-        if link.get("href")[1:] not in seen:
-            raise error("E030", f"link to '{shown(link.get('href'))}' goes nowhere",
-                        "Link to an id that exists in this article, or write the text without a link.",
-                        article.source, find_line(article, f"({link.get('href')})", f'"{link.get("href")}"'))
-
-
-def second_line(article: Article, *needles: str) -> int:
-    """Where an id is written the second time (the first place is right; the second is the mistake)."""
-    lines = [number for number, text in enumerate(article.body.splitlines(), start=article.body_line)
-             if any(needle in text for needle in needles)]
-    return lines[1] if len(lines) > 1 else find_line(article, *needles)
-
-
-def check_attribute_values(element: etree._Element, article: Article) -> None:
-    """Values raw HTML may carry past nh3 that would make the book invalid."""
-    for name, value in element.attrib.items():
-        problem = ""
-        if name == "lang" and value and (wrong := languages.problem(value)):  # raw HTML's lang, which no token shows
-            raise error("E006", f"{shown(wrong.message)} in lang=", wrong.remedy, article.source,
-                        find_line(article, f'lang="{value}"', f"lang={value}", value))
-        if name in ("colspan", "rowspan") and not (value.isdigit() and 0 < int(value) < 1000):
-            problem = "a whole number from 1 to 999"
-        elif name == "start" and not re.fullmatch(r"-?\d+", value):
-            problem = "a whole number"
-        elif name == "scope" and value not in TABLE_SCOPES:
-            problem = f"one of {', '.join(sorted(TABLE_SCOPES))}"
-        if problem:
-            raise error("E035", f"{name}=\"{shown(value)}\" is not valid", f"Write {problem}.", article.source,
-                        find_line(article, f"{name}="))

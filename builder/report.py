@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from builder import source_lines
 from builder.errors import Diagnostic, shown
+from builder.model import Document
 
 if TYPE_CHECKING:
+    from builder.distribution.products import Release
     from builder.package import Book
     from builder.records import Prepared
 
@@ -19,7 +22,8 @@ REPORT_FILES = ["report.json", "report.md"]
 
 
 def report(prepared: Prepared, books: Mapping[str, Book], staging: Path, run_validators: bool,
-           narration: dict, cache_dir: Path | None = None) -> dict[str, Any]:
+           narration: dict, cache_dir: Path | None = None, release: Release | None = None,
+           records: Sequence[str] = ()) -> dict[str, Any]:
     edition = prepared.edition
     articles = prepared.articles
     placed = [document.article.page for document in articles if document.article and document.article.page]
@@ -38,6 +42,9 @@ def report(prepared: Prepared, books: Mapping[str, Book], staging: Path, run_val
             "articles_with_start_page": f"{len(placed)}/{len(articles)}",
         },
         "narration": narration,
+        "formats": {},  # see formats_report
+        "products": products_report(release) if release else [],
+        "records": list(records),
         "warnings": [str(warning) for warning in prepared.warnings],
         "suppressed_warnings": [str(warning) for warning in prepared.suppressed],  # by edition.toml
     }
@@ -60,6 +67,18 @@ def languages_report(prepared: Prepared) -> dict[str, dict[str, list[str]]]:
 VALIDATORS = ("epubcheck", "ace")
 
 
+def products_report(release: Release) -> list[dict[str, Any]]:
+    """Each product with the Display Guide's statements for people, from the claims it carries."""
+    from builder.distribution import statements
+
+    return [{"file": item.file_name, "kind": item.kind.value, "profile": item.profile,
+             "media_type": item.media_type, "duration": item.duration,
+             "accessibility": asdict(item.accessibility),
+             "statements": statements.as_dicts(statements.sections(item.accessibility, release.edition.language,
+                                                                   release.modified))}
+            for item in release.products]
+
+
 def books_report(books: Mapping[str, Book], staging: Path, run_validators: bool,
                  cache_dir: Path | None = None) -> dict[str, Any]:
     """Each book's size, digest, claims and verdicts; verdicts on books already judged come from the
@@ -79,20 +98,26 @@ def books_report(books: Mapping[str, Book], staging: Path, run_validators: bool,
     return entries
 
 
+def formats_report(staging: Path, formats: Mapping[str, str]) -> dict[str, Any]:
+    """The other outputs written into staging (path → what it is: DAISY, M4B, podcast feed)."""
+    return {name: {"format": what, **file_entry(staging / name)} for name, what in formats.items()}
+
+
 def book_entry(book: Book, path: Path) -> dict[str, Any]:
+    return {**file_entry(path), "accessibility": asdict(book.accessibility), "validators": {}}
+
+
+def file_entry(path: Path) -> dict[str, Any]:
     with path.open("rb") as book_file:
         digest = hashlib.file_digest(book_file, "sha256").hexdigest()  # streamed: a narrated book is big
-    return {
-        "bytes": path.stat().st_size,
-        "sha256": digest,
-        "accessibility": asdict(book.accessibility),
-        "validators": {},
-    }
+    return {"bytes": path.stat().st_size, "sha256": digest}
 
 
-def validation_failures(data: Mapping[str, Any]) -> list[Diagnostic]:
+def validation_failures(data: Mapping[str, Any],
+                        documents: Mapping[str, Sequence[Document]] | None = None) -> list[Diagnostic]:
     """Why a validating build must publish nothing: one E070 per book a validator faults (errors, fatal
-    errors or accessibility violations; warnings pass), one E071 per reason a validator could not run."""
+    errors or accessibility violations; warnings pass), one E071 per reason a validator could not run.
+    With each book's documents, an E070 names the article file and source line of what failed first."""
     failures: list[Diagnostic] = []
     unavailable: dict[str, None] = {}  # each reason once, however many books it kept unchecked
     for name, book in data["books"].items():
@@ -100,15 +125,30 @@ def validation_failures(data: Mapping[str, Any]) -> list[Diagnostic]:
             if isinstance(result, str):
                 unavailable.setdefault(result.removeprefix("not run: ").rstrip("."))  # the line adds its own
             elif faults(result):
-                first = f"; first: {shown(result['messages'][0], 160)}" if result["messages"] else ""
-                failures.append(Diagnostic(
-                    "E070", f"{name} fails {validator_line(result)}{first}",
-                    "The sources passed their checks, so this is a builder bug: please report it. --no-validate"
-                    " publishes the books marked as unchecked."))
+                failures.append(book_failure(name, result, (documents or {}).get(name, ())))
     failures += [Diagnostic("E071", f"cannot validate the books: {reason}",
                             "Or build with --no-validate: the books then say they were not checked.")
                  for reason in unavailable]
     return failures
+
+
+def book_failure(name: str, result: Mapping[str, Any], documents: Sequence[Document]) -> Diagnostic:
+    """E070 for one book, at the source line of the first fault found in an article (its message quoted)."""
+    messages = list(result["messages"])
+    located = [(message, source_lines.locate(documents, where))
+               for message, where in zip(messages, result.get("locations") or [], strict=False)
+               if where and not message.startswith(("WARNING", "USAGE"))]
+    message, place = next(((message, place) for message, place in located if place), (
+        messages[0] if messages else "", None))
+    first = f"; first: {shown(message, 160)}" if message else ""
+    if place is None:
+        return Diagnostic("E070", f"{name} fails {validator_line(result)}{first}",
+                          "The sources passed their checks, so this is a builder bug: please report it."
+                          " --no-validate publishes the books marked as unchecked.")
+    return Diagnostic("E070", f"{name} fails {validator_line(result)}{first}",
+                      "Check what is written at this line (raw HTML goes into the book as written); if it is plain"
+                      " Markdown, this is a builder bug: please report it. --no-validate publishes the books"
+                      " marked as unchecked.", place[0], place[1])
 
 
 def faults(result: Mapping[str, Any]) -> int:
@@ -154,6 +194,10 @@ def markdown(data: dict[str, Any]) -> str:
                   f"- Hazards: {', '.join(claims['hazards'])}",
                   f"- Conforms to: {claims['conforms_to']}", "",
                   f"> {claims['summary']}", ""]
+    if data.get("formats"):
+        lines += ["## Talking book and audiobook formats", ""]
+        lines += [f"- `{name}`: {entry['format']}; {entry['bytes']:,} bytes; SHA-256 `{entry['sha256'][:16]}…`"
+                  for name, entry in data["formats"].items()] + [""]
     lines += ["## Images", ""]
     for image in data["images"]:
         alt = "decorative" if image["decorative"] else f"alt: {image['alt']}"
@@ -163,6 +207,10 @@ def markdown(data: dict[str, Any]) -> str:
               f" page: {page_list['articles_with_start_page']}.", ""]
     if data["narration"]:
         lines += ["## Narration", ""] + [f"- {key}: {value}" for key, value in data["narration"].items()] + [""]
+    lines += statements_markdown(data.get("products", []))
+    if data.get("records"):
+        lines += ["## Records for libraries and distributors", ""] + [f"- `{name}`" for name in data["records"]]
+        lines.append("")
     if data["warnings"]:
         lines += ["## Warnings", ""] + [f"- {warning}" for warning in data["warnings"]] + [""]
     if data["suppressed_warnings"]:
@@ -180,3 +228,21 @@ def validator_line(result: Any) -> str:
     violations = result["violations"]
     counts = ", ".join(f"{count} {impact}" for impact, count in violations.items())
     return f"Ace {result['version']}: {sum(violations.values())} violations ({counts})"
+
+
+def statements_markdown(products: Sequence[dict[str, Any]]) -> list[str]:
+    """The accessibility statements once per distinct set of claims, naming the products that carry it."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for product in products:
+        groups.setdefault(json.dumps(product["statements"], sort_keys=True), []).append(product)
+    if not groups:
+        return []
+    lines = ["## Accessibility statements", "",
+             "As the W3C Accessibility Metadata Display Guide 2.0 words them, from each product's own claims.", ""]
+    for members in groups.values():
+        names = ", ".join(f"`{member['file']}`" for member in members)
+        lines += [f"### {names}", ""]
+        for section in members[0]["statements"]:
+            lines += [f"**{section['title']}**", ""]
+            lines += [f"- {statement['descriptive']}" for statement in section["statements"]] + [""]
+    return lines

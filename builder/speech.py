@@ -1,346 +1,68 @@
-"""What the narration says: sentence marking of article XHTML and speech normalisation.
+"""What the narration says: sentence marking of article XHTML, in the language of each part of it.
 
 The article XHTML (see the rendering contract) is segmented into sentences; each spoken
-sentence is wrapped in one ``<span class="sentence">`` whose id the Media Overlay points at.
-``normalise_for_speech`` rewrites the displayed words into what a listener should hear.
+sentence is wrapped in one ``<span class="sentence">`` whose id the Media Overlay points at,
+and carries the language of the text it holds (the nearest ``lang``/``xml:lang``), so that
+narration speaks it with that language's voice and normalisation (builder/normalise) says it
+with that language's words. Structure is heard too: a table cell with its column header, a
+verse line with a pause at its end, a code block announced.
 """
 
 from __future__ import annotations
 
-import itertools
 import re
-import tomllib
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from itertools import groupby, pairwise
-from pathlib import Path
 
 from lxml import etree
 
+from builder.i18n import SPEECH_DOMAIN, Words
+from builder.lexicon import Lexicon, Lexicons
+from builder.normalise import normalise_for_speech
+
 XHTML_NS = "http://www.w3.org/1999/xhtml"
 OPS_NS = "http://www.idpf.org/2007/ops"
-PLS_NS = "http://www.w3.org/2005/01/pronunciation-lexicon"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 EPUB_TYPE = f"{{{OPS_NS}}}type"
 SPAN = f"{{{XHTML_NS}}}span"
 SKIPPABLE_TYPES = ("endnotes", "bibliography")
-
-_LEXICON_SECTIONS = (
-    "titles",
-    "abbreviations",
-    "phrases",
-    "before_number",
-    "months",
-    "letter_names",
-)
-
-# ---------------------------------------------------------------------------
-# Lexicon
-# ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Patterns:
-    titles: re.Pattern[str]
-    abbreviations: re.Pattern[str]
-    phrases: re.Pattern[str]
-    before_number: re.Pattern[str]
-    months: re.Pattern[str]
-    spoken_abbreviations: Mapping[str, str]
-
-
-@dataclass(frozen=True)
-class Lexicon:
-    """Pronunciations of one edition (data lives in ``pronunciation.toml``)."""
-
-    titles: Mapping[str, str] = field(default_factory=dict)
-    abbreviations: Mapping[str, str] = field(default_factory=dict)
-    phrases: Mapping[str, str] = field(default_factory=dict)
-    before_number: Mapping[str, str] = field(default_factory=dict)
-    months: Mapping[str, str] = field(default_factory=dict)
-    letter_names: Mapping[str, str] = field(default_factory=dict)
-    no_break: frozenset[str] = frozenset()
-    patterns: _Patterns = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        # Compiled once per lexicon: normalisation runs for every sentence.
-        object.__setattr__(self, "patterns", _compile_patterns(self))
-
-
-def load_lexicon(path: Path) -> Lexicon:
-    """Read a pronunciation TOML file; unknown sections are an error (typos lose words)."""
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
-    unknown = set(data) - set(_LEXICON_SECTIONS) - {"segmentation"}
-    if unknown:
-        raise ValueError(f"{path}: unknown lexicon section(s): {', '.join(sorted(unknown))}")
-    tables = {name: _string_table(path, name, data.get(name, {})) for name in _LEXICON_SECTIONS}
-    no_break = data.get("segmentation", {}).get("no_break", [])
-    if not all(isinstance(item, str) for item in no_break):
-        raise ValueError(f"{path}: segmentation.no_break must be a list of strings")
-    return Lexicon(**tables, no_break=frozenset(no_break))
-
-
-def _string_table(path: Path, name: str, table: object) -> dict[str, str]:
-    if not isinstance(table, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in table.items()
-    ):
-        raise ValueError(f"{path}: [{name}] must map strings to strings")
-    return dict(table)
-
-
-def _alternation(keys: Iterable[str]) -> str:
-    # Longest first, so "NHSE" wins over "NHS" and "et al." over "et al".
-    ordered = sorted(set(keys), key=lambda k: (-len(k), k))
-    return "|".join(re.escape(k) for k in ordered) or "(?!)"
-
-
-def _phrase_alternation(keys: Iterable[str]) -> str:
-    parts = []
-    for key in sorted(set(keys), key=lambda k: (-len(k), k)):
-        left = r"(?<!\w)" if key[0].isalnum() else ""
-        right = r"(?!\w)" if key[-1].isalnum() else ""
-        parts.append(f"{left}{re.escape(key)}{right}")
-    return "|".join(parts) or "(?!)"
-
-
-def _compile_patterns(lexicon: Lexicon) -> _Patterns:
-    spoken = {
-        key: _say_letters(value, lexicon.letter_names)
-        for key, value in lexicon.abbreviations.items()
-    }
-    months = _alternation(lexicon.months)
-    return _Patterns(
-        titles=re.compile(rf"(?<![\w.])({_alternation(lexicon.titles)})\.?(?=\s+[A-Z])"),
-        abbreviations=re.compile(rf"(?<![\w.@/])({_alternation(spoken)})(?!\w)"),
-        phrases=re.compile(_phrase_alternation(lexicon.phrases)),
-        before_number=re.compile(
-            rf"(?<![\w.])({_alternation(lexicon.before_number)})\.?\s?(?=\d)"
-        ),
-        months=re.compile(rf"(?<=\d )({months})\b\.?|(?<![\w.])({months})\.?(?= \d)"),
-        spoken_abbreviations=spoken,
-    )
-
-
-def _say_letters(value: str, letter_names: Mapping[str, str]) -> str:
-    """Spelled letters as the engine says them best: runs of two or more as "U.A.E." (espeak-ng
-    reads a dotted run letter by letter, its "A" included); a lone letter through letter_names."""
-    words, out = value.split(), []
-    for single, run in itertools.groupby(words, key=lambda word: len(word) == 1 and word.isalpha()):
-        letters = list(run)
-        if single and len(letters) > 1:
-            out.append("".join(f"{letter}." for letter in letters))
-        else:
-            out += [letter_names.get(word, word) if single else word for word in letters]
-    return " ".join(out)
-
-
-def lexicon_pls(lexicon: Lexicon, lang: str) -> str:
-    """The lexicon as a W3C PLS 1.0 document, for reading systems' own TTS."""
-    root = etree.Element(
-        f"{{{PLS_NS}}}lexicon",
-        nsmap={None: PLS_NS},
-        attrib={"version": "1.0", "alphabet": "ipa", "{http://www.w3.org/XML/1998/namespace}lang": lang},
-    )
-    entries = {**lexicon.phrases, **lexicon.titles, **lexicon.abbreviations}
-    for grapheme in sorted(entries):
-        lexeme = etree.SubElement(root, f"{{{PLS_NS}}}lexeme")
-        etree.SubElement(lexeme, f"{{{PLS_NS}}}grapheme").text = grapheme
-        etree.SubElement(lexeme, f"{{{PLS_NS}}}alias").text = entries[grapheme]
-    body = etree.tostring(root, encoding="unicode", pretty_print=True)
-    return f'<?xml version="1.0" encoding="UTF-8"?>\n{body}'
-
-
-# ---------------------------------------------------------------------------
-# Normalisation
-# ---------------------------------------------------------------------------
-
-_URL = re.compile(r"(?:https?://|www\.)[^\s<>()\[\]{}\"]+", re.IGNORECASE)
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_DOI = re.compile(r"\bdoi:\s*10\.\S+", re.IGNORECASE)
-_CITATION = re.compile(r"\((?P<body>[A-Z][^()]*?\b(?:1[5-9]|20)\d\d[a-z]?)\)")
-_CURRENCY = re.compile(
-    r"(?P<sym>[£$€])\s?(?P<num>\d[\d,]*(?:\.\d+)?)"
-    r"(?:\s?(?P<scale>bn|billion|m|million|k|thousand)\b)?"
-)
-_PERCENT_RANGE = re.compile(r"(\d+(?:\.\d+)?)\s?[–—-]\s?(\d+(?:\.\d+)?)\s?%")
-_PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s?%")
-_RANGE = re.compile(r"(?<![\w./:–—-])(\d{1,4})\s?[–—-]\s?(\d{1,4})(?![\w/]|[.,:]\d|[–—-]\d)")
-_YEAR = re.compile(r"(?<![\w£$€.,])(1[1-9])(\d\d)(s?)(?!\w|[.,]\d)")
-_DECADE_2000 = re.compile(r"(?<!\w)20(\d)0s\b")
-_SPACED_DASH = re.compile(r"\s+[–—]\s+|\s*—\s*")
-_SYMBOLS = re.compile(r"[◀▶►◄•↩†‡\u00ad\u200b]|\*\*")
-_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?)\]])")
-_SPACE_AFTER_BRACKET = re.compile(r"([(\[])\s+")
-
-_CURRENCY_UNITS = {"£": ("pound", "pounds"), "$": ("dollar", "dollars"), "€": ("euro", "euros")}
-_SCALES = {"bn": "billion", "billion": "billion", "m": "million", "million": "million",
-           "k": "thousand", "thousand": "thousand"}
-_DECADES = {"0": "hundreds", "1": "tens", "2": "twenties", "3": "thirties", "4": "forties",
-            "5": "fifties", "6": "sixties", "7": "seventies", "8": "eighties", "9": "nineties"}
-
-
-def normalise_for_speech(text: str, lexicon: Lexicon) -> str:
-    """Rewrite displayed text into the words a listener should hear."""
-    steps: Sequence[Callable[[str, Lexicon], str]] = (
-        _strip_symbols,
-        _say_urls,
-        _say_emails,
-        _say_dois,
-        _say_citations,
-        _say_currency,
-        _say_percentages,
-        _say_before_number,
-        _say_ranges,
-        _say_years,
-        _say_months,
-        _say_phrases,
-        _say_titles,
-        _say_abbreviations,
-    )
-    for step in steps:
-        text = step(text, lexicon)
-    return _tidy(text)
-
-
-def _tidy(text: str) -> str:
-    text = _SPACE_BEFORE_PUNCT.sub(r"\1", " ".join(text.split()))
-    return _SPACE_AFTER_BRACKET.sub(r"\1", text).strip()
-
-
-def _strip_symbols(text: str, _: Lexicon) -> str:
-    # Photo markers, bullets and Markdown debris are not words; a spaced dash is a pause.
-    return _SPACED_DASH.sub(", ", _SYMBOLS.sub("", text))
-
-
-def _say_urls(text: str, _: Lexicon) -> str:
-    def say(match: re.Match[str]) -> str:
-        url = match.group()
-        kept = url.rstrip(".,;:!?)>'’")  # sentence punctuation after the address stays
-        host = re.sub(r"^(?:https?://)?(?:www\.)?", "", kept, flags=re.IGNORECASE).split("/")[0]
-        return f"a link to {host}{url[len(kept):]}"
-
-    return _URL.sub(say, text)
-
-
-def _say_emails(text: str, _: Lexicon) -> str:
-    def say(match: re.Match[str]) -> str:
-        local, domain = match.group().split("@", 1)
-        local = re.sub(r"(?<=[A-Za-z])(?=\d)", " ", local.replace(".", " dot "))
-        return f"the e-mail address {local} at {domain}"
-
-    return _EMAIL.sub(say, text)
-
-
-def _say_dois(text: str, _: Lexicon) -> str:
-    return _DOI.sub("a DOI", text)
-
-
-def _say_citations(text: str, _: Lexicon) -> str:
-    # "(Abdallah et al., 2018)" is heard without brackets, set off by pauses.
-    def say(match: re.Match[str]) -> str:
-        before = text[: match.start()].rstrip()
-        after = text[match.end():]
-        lead = ", " if before and before[-1].isalnum() else ""
-        tail = "," if after[:1].isspace() and after.strip()[:1].isalnum() else ""
-        return f"{lead}{match.group('body')}{tail}"
-
-    return _CITATION.sub(say, text)
-
-
-def _say_currency(text: str, _: Lexicon) -> str:
-    def say(match: re.Match[str]) -> str:
-        one, many = _CURRENCY_UNITS[match.group("sym")]
-        number = match.group("num").replace(",", "")
-        scale = match.group("scale")
-        if scale:
-            return f"{number} {_SCALES[scale]} {many}"
-        whole, _, cents = number.partition(".")
-        unit = one if whole == "1" else many
-        if len(cents) == 2 and cents != "00":
-            return f"{whole} {unit} {cents}"
-        return f"{number} {unit}"
-
-    return _CURRENCY.sub(say, text)
-
-
-def _say_percentages(text: str, _: Lexicon) -> str:
-    text = _PERCENT_RANGE.sub(r"\1 to \2 percent", text)
-    return _PERCENT.sub(r"\1 percent", text)
-
-
-def _say_ranges(text: str, _: Lexicon) -> str:
-    return _RANGE.sub(r"\1 to \2", text)
-
-
-def _say_years(text: str, _: Lexicon) -> str:
-    # espeak-ng says 1946 as "nineteen hundred and forty six"; people say "nineteen forty six".
-    def say(match: re.Match[str]) -> str:
-        century, rest, plural = match.groups()
-        if plural:
-            return f"{century} {_DECADES[rest[0]]}" if rest[1] == "0" else match.group()
-        if rest == "00":
-            return f"{century} hundred"
-        if rest[0] == "0":
-            return f"{century} oh {rest[1]}"
-        return f"{century} {rest}"
-
-    text = _YEAR.sub(say, text)
-    return _DECADE_2000.sub(
-        lambda m: "two thousands" if m.group(1) == "0" else f"twenty {_DECADES[m.group(1)]}", text
-    )
-
-
-def _say_before_number(text: str, lexicon: Lexicon) -> str:
-    return lexicon.patterns.before_number.sub(lambda m: f"{lexicon.before_number[m.group(1)]} ", text)
-
-
-def _say_months(text: str, lexicon: Lexicon) -> str:
-    return lexicon.patterns.months.sub(lambda m: lexicon.months[m.group(1) or m.group(2)], text)
-
-
-def _say_phrases(text: str, lexicon: Lexicon) -> str:
-    return lexicon.patterns.phrases.sub(lambda m: f" {lexicon.phrases[m.group()]} ", text)
-
-
-def _say_titles(text: str, lexicon: Lexicon) -> str:
-    return lexicon.patterns.titles.sub(lambda m: lexicon.titles[m.group(1)], text)
-
-
-def _say_abbreviations(text: str, lexicon: Lexicon) -> str:
-    spoken = lexicon.patterns.spoken_abbreviations
-
-    def say(match: re.Match[str]) -> str:
-        words = spoken[match.group(1)]
-        # "the C.Q.C." at a sentence's end: the abbreviation's last dot is the full stop
-        return words[:-1] if words.endswith(".") and text[match.end() : match.end() + 1] == "." else words
-
-    return lexicon.patterns.abbreviations.sub(say, text)
-
 
 # ---------------------------------------------------------------------------
 # Sentence segmentation
 # ---------------------------------------------------------------------------
 
-_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s|$)")
+# Closing quotes of English (” ’), German („…“ ‚…‘), French (« … », often after a no-break space) and
+# brackets belong to the sentence they close.
+_CLOSERS = "\"'”’“‘»)\\]"
+_SENTENCE_END = re.compile(rf"[.!?…]+(?:[\u00a0\u202f ]?»)?[{_CLOSERS}]*(?=\s|$)")
+_OPENERS = "\"'“‘„‚«¿¡"  # quotes only: "Systems. [online] Available" still ends at the full stop
 _LAST_WORD = re.compile(r"[\w.]+$")
-_DOTTED = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]")
+_DOTTED = re.compile(r"(?:[^\W\d_]\.)+[^\W\d_]")
+# Abbreviations that end a sentence when a capitalised word follows ("at 7:30 p.m. Bring a poem").
+_MAY_END = frozenset({"a.m", "p.m", "etc", "usw"})
 
 
 def split_sentences(text: str, lexicon: Lexicon) -> list[tuple[int, int]]:
-    """Sentence ranges (start, end) in ``text``, without surrounding whitespace."""
+    """Sentence ranges (start, end) in ``text``, without surrounding whitespace, by the rules of the
+    lexicon's language (its abbreviations and month names: "z. B.", "am 12. Februar")."""
     no_break = lexicon.no_break | frozenset(lexicon.titles)
+    months = frozenset(lexicon.months) | frozenset(lexicon.months.values())
     ranges: list[tuple[int, int]] = []
     start = 0
     for match in _SENTENCE_END.finditer(text):
-        if _ends_sentence(text, match, no_break):
+        if _ends_sentence(text, match, no_break, months):
             _append_trimmed(ranges, text, start, match.end())
             start = match.end()
     _append_trimmed(ranges, text, start, len(text))
     return ranges
 
 
-def _ends_sentence(text: str, match: re.Match[str], no_break: frozenset[str]) -> bool:
-    following = text[match.end():].split(maxsplit=1)
-    if following and following[0][0].islower() and following[0].islower():
+def _ends_sentence(text: str, match: re.Match[str], no_break: frozenset[str],
+                   months: frozenset[str] = frozenset()) -> bool:
+    following = text[match.end():].lstrip(_OPENERS + " \u00a0\u202f\n\t").split(maxsplit=1)
+    word_after = following[0] if following else ""
+    if word_after[:1].islower() and word_after.islower():
         return False  # "et al. suggest", "comfort zone... but" (but "rTMS" may start a sentence)
     if not match.group().startswith("."):
         return True
@@ -349,10 +71,16 @@ def _ends_sentence(text: str, match: re.Match[str], no_break: frozenset[str]) ->
     if word is None:
         return True
     token = word.group()
+    if token in _MAY_END and match.group() == ".":
+        return word_after[:1].isupper()
     if token in no_break or _DOTTED.fullmatch(token):
-        return False  # "Dr.", "e.g.", "et al.", "U.K."
+        return False  # "Dr.", "e.g.", "et al.", "U.K.", "z. B."
     if len(token) == 1 and token.isupper():
+        if before[: word.start()].rstrip().endswith("°"):
+            return word_after[:1].isupper()  # "0 °C. In winter", but "32° F. (0 °C)"
         return False  # initials: "J. R. R. Tolkien"
+    if token.isdigit() and len(token) <= 2 and word_after.rstrip(".,") in months:
+        return False  # an ordinal day: "am 3. März 1912"
     return not (token.isdigit() and not before[: word.start()].strip())  # "1. Standards"
 
 
@@ -376,6 +104,10 @@ def _append_trimmed(ranges: list[tuple[int, int]], text: str, start: int, end: i
 SENTENCE_PAUSE = 0.3
 BLOCK_PAUSE = 0.6
 HEADING_PAUSE = 1.0
+# At a verse line's end (contract 3): more than a comma, less than a stanza's end. Where a passage in another
+# language starts or ends inside a sentence, the voice changes with hardly a break.
+LINE_PAUSE = 0.45
+PASSAGE_PAUSE = 0.1
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 
 
@@ -386,6 +118,15 @@ class SpokenSentence:
     spoken: str
     skippable: str | None
     pause: float = SENTENCE_PAUSE  # seconds of silence after it
+    language: str = ""  # BCP 47 tag of the text (nearest lang/xml:lang); "" in documents that carry none
+
+
+@dataclass(frozen=True)
+class SpeechSettings:
+    """What an edition chooses about narration's words (edition.toml [narration])."""
+
+    read_emoji: bool = False  # emoji are left out unless the edition asks for their names
+    read_code: bool = False  # code blocks are announced ("Code, 6 lines"), and read line by line only if asked
 
 
 Node = etree._Element | str
@@ -434,6 +175,15 @@ def _is_block(node: etree._Element) -> bool:
     return isinstance(node.tag, str) and _local(node) not in _INLINE
 
 
+def language_of(node: etree._Element, default: str = "") -> str:
+    """The language of a node's text: its own or its nearest ancestor's lang or xml:lang (contract 2)."""
+    for element in (node, *node.iterancestors()):
+        tag = element.get(XML_LANG) or element.get("lang")
+        if tag:
+            return tag
+    return default
+
+
 def _atomic_text(node: etree._Element) -> str:
     local = _local(node)
     if local == "math":
@@ -442,7 +192,8 @@ def _atomic_text(node: etree._Element) -> str:
         alt = " ".join((node.get("alt") or "").split())
         parent = node.getparent()
         if parent is not None and _local(parent) == "figure":
-            return f"Figure: {alt}" + ("" if alt[-1:] in ".!?" else ".")
+            words = Words(language_of(node, "en"), SPEECH_DOMAIN)
+            return words("Figure: {alt}", alt=alt) + ("" if alt[-1:] in ".!?" else ".")
         return alt
     return " " if local == "br" else ""
 
@@ -475,15 +226,36 @@ class _Piece:
 class _Marker:
     """Walks the body in reading order, wrapping each sentence in one span."""
 
-    def __init__(self, lexicon: Lexicon, id_prefix: str) -> None:
-        self.lexicon = lexicon
+    def __init__(self, lexicons: Lexicons, id_prefix: str, settings: SpeechSettings) -> None:
+        self.lexicons = lexicons
         self.id_prefix = id_prefix
+        self.settings = settings
         self.sentences: list[SpokenSentence] = []
+
+    def next_id(self) -> str:
+        return f"{self.id_prefix}-s{len(self.sentences) + 1:04d}"
+
+    def say(self, shown: str, language: str, skippable: str | None, pause: float = SENTENCE_PAUSE,
+            sentence_id: str | None = None) -> str | None:
+        """Add one spoken sentence (unless nothing in it is said); its id, or None."""
+        spoken = normalise_for_speech(shown, self.lexicons.of(language), language or self.lexicons.language,
+                                      self.settings.read_emoji).lstrip(",;: ")
+        if not any(ch.isalnum() for ch in spoken):
+            return None
+        sentence_id = sentence_id or self.next_id()
+        self.sentences.append(SpokenSentence(sentence_id, shown, spoken, skippable, pause, language))
+        return sentence_id
 
     def walk(self, node: etree._Element, skippable: str | None) -> None:
         if _is_silent(node):
             return
         skippable = _skippable_type(node) or skippable
+        if _local(node) == "table":
+            self.table(node, skippable)
+            return
+        if _local(node) == "pre":
+            self.code(node, skippable)
+            return
         children = list(node)
         lead: etree._Element | None = None
         run: list[etree._Element] = []
@@ -512,21 +284,174 @@ class _Marker:
         text = "".join(_node_text(item) for item in items)
         if not text.strip():
             return
+        language = language_of(container)
         spans = _element_ranges(items)
-        ranges = _fit_to_markup(split_sentences(text, self.lexicon), spans, text)
+        passages, lines = _breaks(items, language)
+        cut_at = frozenset([(a, b) for a, b, _ in passages] + lines)
+        ranges = _fit_to_markup(split_sentences(text, self.lexicons.of(language)), spans, text, cut_at)
+        ranges = _cut_at(ranges, [edge for a, b, _ in passages for edge in (a, b)] + [b for _, b in lines], spans,
+                         text)
         pieces = []
         for start, end in ranges:
             shown = " ".join(text[start:end].split())
-            spoken = normalise_for_speech(shown, self.lexicon)
-            if not any(ch.isalnum() for ch in spoken):
-                continue
-            sentence_id = f"{self.id_prefix}-s{len(self.sentences) + 1:04d}"
-            self.sentences.append(SpokenSentence(sentence_id, shown, spoken, skippable))
-            pieces.append(_Piece(start, end, sentence_id))
+            inner = [tag for a, b, tag in passages if a <= start and end <= b]
+            pause = _pause_after(text, end, passages, lines)
+            sentence_id = self.say(shown, inner[-1] if inner else language, skippable, pause)
+            if sentence_id is not None:
+                pieces.append(_Piece(start, end, sentence_id))
         if pieces:
             _wrap(container, lead, run, items, pieces)
             pause = HEADING_PAUSE if _local(container) in _HEADINGS else BLOCK_PAUSE  # the run ends its block
             self.sentences[-1] = replace(self.sentences[-1], pause=pause)
+
+    def table(self, table: etree._Element, skippable: str | None) -> None:
+        """Caption first, then row by row, each data cell with its column header ("Time: 1 to 3 minutes"),
+        an empty cell said as empty (contract 5). A cell is one unit: its id is on the cell itself."""
+        for caption in table.iter(f"{{{XHTML_NS}}}caption"):
+            self.walk(caption, skippable)
+        rows = list(table.iter(f"{{{XHTML_NS}}}tr"))
+        headers = _column_headers(rows)
+        for row in rows:
+            said = 0
+            cells = _cells(row)
+            header_row = _is_header_row(row)
+            for column, cell in cells:
+                if header_row and not _spoken_text(cell).strip():
+                    continue  # the empty corner of a table with row and column headers, th or td
+                said += self.cell(cell, headers.get(column), skippable)
+            if said:
+                self.sentences[-1] = replace(self.sentences[-1], pause=BLOCK_PAUSE)
+
+    def cell(self, cell: etree._Element, header: etree._Element | None, skippable: str | None) -> bool:
+        language = language_of(cell)
+        words = Words(language or self.lexicons.language, SPEECH_DOMAIN)
+        shown = " ".join(_spoken_text(cell).split())
+        if not shown.strip("—–-"):
+            shown = ""  # a dash alone in a cell means there is nothing there
+        is_header = _local(cell) == "th"
+        heading = " ".join(_spoken_text(header).split()) if header is not None and header is not cell else ""
+        if is_header or not heading:
+            spoken_text = shown or words("empty")
+        else:
+            spoken_text = words("{header}: {cell}", header=heading, cell=shown or words("empty"))
+        sentence_id = self.say(spoken_text, language, skippable, sentence_id=cell.get("id") or self.next_id())
+        if sentence_id is None:
+            return False
+        self.sentences[-1] = replace(self.sentences[-1], text=shown)
+        cell.set("id", sentence_id)
+        return True
+
+    def code(self, pre: etree._Element, skippable: str | None) -> None:
+        """A code block is announced with its length; its lines are read, as written, only if the edition
+        asks (read_code): a listener rarely wants every bracket."""
+        lines = [line for line in "".join(pre.itertext()).split("\n") if line.strip()]
+        language = language_of(pre)
+        words = Words(language or self.lexicons.language, SPEECH_DOMAIN)
+        announced = words.plural("Code, {n} line", "Code, {n} lines", len(lines))
+        sentence_id = pre.get("id") or self.next_id()
+        self.sentences.append(SpokenSentence(sentence_id, announced, announced, skippable, BLOCK_PAUSE, language))
+        pre.set("id", sentence_id)
+        if not self.settings.read_code:
+            return
+        for element in (pre, *pre.iterdescendants()):
+            _wrap_code_lines(element, self, skippable, language)
+        self.sentences[-1] = replace(self.sentences[-1], pause=BLOCK_PAUSE)
+
+
+def _column_headers(rows: list[etree._Element]) -> dict[int, etree._Element]:
+    """Column index → its header cell: th cells with scope="col", or the th cells of a header row (in thead, or
+    a first row of th cells besides an empty corner)."""
+    headers: dict[int, etree._Element] = {}
+    for row in rows:
+        header_row = _is_header_row(row) and (row is rows[0] or _local(row.getparent()) == "thead")
+        for column, cell in _cells(row):
+            if _local(cell) == "th" and (cell.get("scope") == "col" or header_row):
+                headers.setdefault(column, cell)
+    return headers
+
+
+def _is_header_row(row: etree._Element) -> bool:
+    cells = _cells(row)
+    return _local(row.getparent()) == "thead" or (bool(cells) and all(
+        _local(cell) == "th" or not _spoken_text(cell).strip() for _, cell in cells))
+
+
+def _cells(row: etree._Element) -> list[tuple[int, etree._Element]]:
+    found, column = [], 0
+    for cell in row:
+        if _local(cell) in ("td", "th"):
+            found.append((column, cell))
+            column += int(cell.get("colspan") or 1) if (cell.get("colspan") or "1").isdigit() else 1
+    return found
+
+
+def _wrap_code_lines(element: etree._Element, marker: _Marker, skippable: str | None, language: str) -> None:
+    """Each line of code in its own sentence span, spoken exactly as written."""
+    if element.text is None or len(element):
+        return  # highlighted code (nested spans) is announced but not split
+    parts = re.split(r"(\n)", element.text)
+    element.text = None
+    previous: etree._Element | None = None
+    for part in parts:
+        if part.strip():
+            span = element.makeelement(SPAN, {"id": marker.next_id(), "class": "sentence"})
+            span.text = part
+            marker.sentences.append(SpokenSentence(span.get("id") or "", part, part, skippable, SENTENCE_PAUSE,
+                                                   language))
+            element.append(span)
+            previous = span
+        elif previous is None:
+            element.text = (element.text or "") + part
+        else:
+            previous.tail = (previous.tail or "") + part
+
+
+def _breaks(items: Sequence[Node], language: str, offset: int = 0
+            ) -> tuple[list[tuple[int, int, str]], list[tuple[int, int]]]:
+    """Inline passages in another language (start, end, tag) and verse lines (start, end) of a run:
+    where a sentence is cut, so that each part is spoken in its own voice and each line ends with a pause."""
+    passages: list[tuple[int, int, str]] = []
+    lines: list[tuple[int, int]] = []
+    for item in items:
+        length = len(_node_text(item))
+        if not isinstance(item, str) and not _is_silent(item) and _local(item) not in _ATOMIC:
+            tag = item.get(XML_LANG) or item.get("lang") or language
+            if tag.lower() != language.lower():
+                passages.append((offset, offset + length, tag))
+            if "line" in _tokens(item, "class"):
+                lines.append((offset, offset + length))
+            inner_passages, inner_lines = _breaks(_items(item, None, list(item)), tag, offset)
+            passages += inner_passages
+            lines += inner_lines
+        offset += length
+    return passages, lines
+
+
+def _cut_at(ranges: list[tuple[int, int]], edges: list[int], spans: list[tuple[int, int, bool]],
+            text: str) -> list[tuple[int, int]]:
+    """Cut sentences at the given offsets, then keep every piece inside or around each inline element."""
+    if not edges:
+        return ranges
+    cut: list[tuple[int, int]] = []
+    for start, end in ranges:
+        bounds = [start, *sorted({edge for edge in edges if start < edge < end}), end]
+        for lo, hi in pairwise(bounds):
+            _append_trimmed(cut, text, lo, hi)
+    inlines = [(a, b) for a, b, atomic in spans if not atomic and b > a]
+    while True:
+        split = _split_crossing(cut, inlines, text)
+        if split == cut:
+            return cut
+        cut = split
+
+
+def _pause_after(text: str, end: int, passages: list[tuple[int, int, str]], lines: list[tuple[int, int]]) -> float:
+    if any(end <= b and not text[end:b].strip() for _, b in lines):
+        return LINE_PAUSE
+    if text[end - 1:end] not in ".!?…»”“’" and any(end <= edge and not text[end:edge].strip()
+                                                     for a, b, _ in passages for edge in (a, b)):
+        return PASSAGE_PAUSE
+    return SENTENCE_PAUSE
 
 
 def _items(container: etree._Element, lead: etree._Element | None, run: list[etree._Element]) -> list[Node]:
@@ -556,19 +481,21 @@ def _element_ranges(items: Sequence[Node], offset: int = 0) -> list[tuple[int, i
 
 
 def _fit_to_markup(
-    ranges: list[tuple[int, int]], elements: list[tuple[int, int, bool]], text: str
+    ranges: list[tuple[int, int]], elements: list[tuple[int, int, bool]], text: str,
+    cut_at: frozenset[tuple[int, int]] = frozenset(),
 ) -> list[tuple[int, int]]:
     """Make every sentence either contain or lie inside each inline element it touches.
 
     Boundaries inside an atomic element (math, image) are dropped, merging the two
     sentences. A sentence crossing an element edge (a full stop inside a link) is merged
     with its neighbours when the result stays short (better prosody), else split at the
-    edge. Either way each sentence is one span and the XHTML stays well-formed.
+    edge. Either way each sentence is one span and the XHTML stays well-formed. Sentences are never merged
+    across the elements in `cut_at` (verse lines, passages in another language): they are cut at their edges.
     """
     atoms = [(a, b) for a, b, atomic in elements if atomic and b > a]
     inlines = [(a, b) for a, b, atomic in elements if not atomic and b > a]
     ranges = _merge_atomic(ranges, atoms)
-    ranges = _merge_crossing(ranges, inlines)
+    ranges = _merge_crossing(ranges, [element for element in inlines if element not in cut_at])
     while True:
         split = _split_crossing(ranges, inlines, text)
         if split == ranges:
@@ -739,7 +666,8 @@ def _replace_run(
 _ROOT_START = re.compile(r"<(?:[\w.-]+:)?html[\s>/]")
 
 
-def mark_sentences(xhtml: str, lexicon: Lexicon, id_prefix: str) -> tuple[str, list[SpokenSentence]]:
+def mark_sentences(xhtml: str, lexicons: Lexicons | Lexicon, id_prefix: str,
+                   settings: SpeechSettings | None = None) -> tuple[str, list[SpokenSentence]]:
     """Wrap every spoken sentence of an article in ``<span id=… class="sentence">``.
 
     Returns the new XHTML (prolog, namespaces and all other markup unchanged) and the
@@ -751,7 +679,9 @@ def mark_sentences(xhtml: str, lexicon: Lexicon, id_prefix: str) -> tuple[str, l
     parser = etree.XMLParser(resolve_entities=False, huge_tree=True, remove_blank_text=False)
     root = etree.fromstring(xhtml[start.start():].encode("utf-8"), parser)
     body = root.find(f"{{{XHTML_NS}}}body")
-    marker = _Marker(lexicon, id_prefix)
+    if isinstance(lexicons, Lexicon):  # one lexicon: for the document's own language
+        lexicons = Lexicons(lexicons.language, {lexicons.language: lexicons})
+    marker = _Marker(lexicons, id_prefix, settings or SpeechSettings())
     marker.walk(body if body is not None else root, None)
     serialised = etree.tostring(root, encoding="unicode")
     trailer = "\n" if xhtml.endswith("\n") else ""

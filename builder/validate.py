@@ -56,6 +56,7 @@ class EpubcheckResult:
     warnings: int
     usages: int
     messages: tuple[str, ...]
+    locations: tuple[str, ...] = ()  # per message: "path:line" inside the EPUB, "" when it names none
 
     @property
     def ok(self) -> bool:
@@ -68,6 +69,7 @@ class AceResult:
     version: str
     violations: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ACE_IMPACTS, 0))
     messages: tuple[str, ...] = ()
+    locations: tuple[str, ...] = ()  # per message: "document#EPUB CFI" of the element Ace points at
 
     @property
     def total(self) -> int:
@@ -180,6 +182,7 @@ def run_epubcheck(
 def parse_epubcheck_report(data: Mapping[str, Any]) -> EpubcheckResult:
     checker = data.get("checker") or {}
     messages: list[str] = []
+    places: list[str] = []
     counted = dict.fromkeys(EPUBCHECK_SEVERITIES, 0)
     for msg in data.get("messages") or []:
         severity = str(msg.get("severity", "")).upper()
@@ -188,6 +191,7 @@ def parse_epubcheck_report(data: Mapping[str, Any]) -> EpubcheckResult:
         locations = msg.get("locations") or []
         if not locations:
             messages.append(f"{severity}({ident}): {text}")
+            places.append("")
             counted[severity] = counted.get(severity, 0) + 1
         for loc in locations:
             place = str(loc.get("path") or "")
@@ -195,6 +199,7 @@ def parse_epubcheck_report(data: Mapping[str, Any]) -> EpubcheckResult:
             if isinstance(line, int) and line > 0:
                 place += f":{line}"
             messages.append(f"{severity}({ident}) {place}: {text}")
+            places.append(place if isinstance(line, int) and line > 0 else "")
             counted[severity] = counted.get(severity, 0) + 1
         more = msg.get("additionalLocations") or 0
         if isinstance(more, int) and more > len(locations):
@@ -211,6 +216,7 @@ def parse_epubcheck_report(data: Mapping[str, Any]) -> EpubcheckResult:
         warnings=count("nWarning", "WARNING"),
         usages=count("nUsage", "USAGE"),
         messages=tuple(messages),
+        locations=tuple(places),
     )
 
 
@@ -254,6 +260,7 @@ def parse_ace_report(data: Mapping[str, Any]) -> AceResult:
     version = str(release.get("doap:revision", "unknown"))
     violations = dict.fromkeys(ACE_IMPACTS, 0)
     messages: list[str] = []
+    locations: list[str] = []
     for document in data.get("assertions") or []:
         subject = (document.get("earl:testSubject") or {}).get("url", "?")
         for assertion in document.get("assertions") or []:
@@ -266,7 +273,9 @@ def parse_ace_report(data: Mapping[str, Any]) -> AceResult:
             description = str(result.get("dct:description") or test.get("dct:description") or "")
             violations[impact] = violations.get(impact, 0) + 1
             messages.append(f"{impact} {rule}: {subject}: {' '.join(description.split())}")
-    return AceResult(version=version, violations=violations, messages=tuple(messages))
+            cfi = ((result.get("earl:pointer") or {}).get("cfi") or [""])[0]
+            locations.append(f"{subject}#{cfi}" if cfi else "")
+    return AceResult(version=version, violations=violations, messages=tuple(messages), locations=tuple(locations))
 
 
 # --------------------------------------------------------------------------- versions

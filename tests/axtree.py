@@ -91,6 +91,11 @@ def tools_missing() -> list[str]:
     return missing
 
 
+def language_of(folder: Path, document: str) -> str:
+    root = etree.parse(str(folder / document)).getroot()
+    return root.get("lang") or root.get("{http://www.w3.org/XML/1998/namespace}lang") or "en"
+
+
 def unpack(epub: Path, target: Path) -> tuple[Path, list[str], dict[str, str]]:
     """The book unpacked: (publication folder, its XHTML documents in spine order then nav, page list
     {page label: "document#id"})."""
@@ -198,8 +203,9 @@ def page_number(href: str) -> tuple[str, str]:
     return document, fragment
 
 
-def problems(tree: Tree, pages: dict[str, str]) -> list[str]:
-    """Everything in one document's tree a screen-reader user would trip over (issue 13's list)."""
+def problems(tree: Tree, pages: dict[str, str], page_name: Any = "Page {n}".format) -> list[str]:
+    """Everything in one document's tree a screen-reader user would trip over (issue 13's list).
+    `page_name(n=label)`: what a page-break marker is called in the document's language."""
     found: list[str] = []
     exposed = tree.exposed()
     for node in exposed:
@@ -218,7 +224,7 @@ def problems(tree: Tree, pages: dict[str, str]) -> list[str]:
             found.append(f"figure without a name (<{node.tag} id={node.attributes.get('id')!r}>)")
     found += link_problems(exposed)
     found += description_problems(exposed)
-    found += page_break_problems(tree, exposed, pages)
+    found += page_break_problems(tree, pages, page_name)
     found += note_link_problems(exposed)
     return found
 
@@ -248,8 +254,9 @@ def description_problems(exposed: list[Node]) -> list[str]:
     return found
 
 
-def page_break_problems(tree: Tree, exposed: list[Node], pages: dict[str, str]) -> list[str]:
-    """Each page-break marker is named "Page N", N as the page list gives the page it is the target of."""
+def page_break_problems(tree: Tree, pages: dict[str, str], page_name: Any) -> list[str]:
+    """Each page-break marker is named "Page N" (in the document's language), N as the page list gives the
+    page it is the target of."""
     here = tree.document.rsplit("/", 1)[-1]
     listed = {page_number(href)[1]: label for label, href in pages.items()
               if page_number(href)[0].rsplit("/", 1)[-1] == here}
@@ -261,7 +268,7 @@ def page_break_problems(tree: Tree, exposed: list[Node], pages: dict[str, str]) 
             found.append(f"page break {identifier!r} is not in the tree")
         elif identifier not in listed:
             found.append(f"page break {identifier!r} ({node.name!r}) is not in the page list")
-        elif node.name != f"Page {listed[identifier]}":
+        elif node.name != page_name(n=listed[identifier]):
             found.append(f"page break {identifier!r} is named {node.name!r}, the page list says {listed[identifier]!r}")
     marked = {node.attributes.get("id", "") for node in markers}
     found += [f"the page list's page {label!r} has no marker here" for fragment, label in listed.items()

@@ -136,13 +136,18 @@ def validators_present() -> bool:
 
 
 @pytest.fixture(scope="session")
-def full_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, BuildResult]:
+def clip_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One narration clip cache for the session's narrated builds of the edition (and of parts of it)."""
+    return tmp_path_factory.mktemp("clip-cache")
+
+
+@pytest.fixture(scope="session")
+def full_build(tmp_path_factory: pytest.TempPathFactory, clip_cache: Path) -> tuple[Path, BuildResult]:
     """The default build as `make edition` runs it, every profile, narration by the real engine, validators on.
 
     Outside CI, on a machine without the validators, the books are built unchecked and the validator tests
     skip saying so (a validating build without them publishes nothing). In CI they must be there."""
     output = tmp_path_factory.mktemp("full-build")
-    cache = tmp_path_factory.mktemp("clip-cache")
     options = BuildOptions(source=SOURCE, output=output, profiles=("standard", "readable", "large-print"),
-                           cache_dir=cache, validate=in_ci() or validators_present())
+                           cache_dir=clip_cache, validate=in_ci() or validators_present())
     return output, build(options)

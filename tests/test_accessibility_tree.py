@@ -11,16 +11,19 @@ Missing Node, Chromium, playwright-core or axe-core FAILS when $CI is set and sk
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import axtree
 import pytest
 
 from builder.build import BuildResult
+from builder.i18n import Words
 
 PROJECT = Path(__file__).resolve().parent.parent
 SLUG = "imind-spring-2025"
@@ -61,6 +64,11 @@ def read_book(epub: Path, target: Path, axe: bool = True) -> tuple[dict[str, axt
     return trees, pages, folder
 
 
+def page_name(folder: Path, document: str) -> Callable[..., str]:
+    """How the document's page-break markers are named, in its language (the builder's catalogue)."""
+    return functools.partial(Words(axtree.language_of(folder, document)), "Page {n}")
+
+
 def keep_dumps(trees: dict[str, axtree.Tree], target: Path, label: str) -> list[Path]:
     """Readable dumps of a few documents' trees, kept as build artefacts."""
     target.mkdir(parents=True, exist_ok=True)
@@ -91,10 +99,10 @@ def books(full_build: tuple[Path, BuildResult], tmp_path_factory: pytest.TempPat
 @pytest.mark.parametrize("book", BOOKS)
 def test_every_document_reads_right_in_the_accessibility_tree(book: str, books: dict[str, tuple],
                                                                 tmp_path_factory: pytest.TempPathFactory) -> None:
-    trees, pages, _ = books[book]
+    trees, pages, folder = books[book]
     dumps = keep_dumps(trees, tmp_path_factory.mktemp("axtree-dumps"), book.removesuffix(".epub"))
     assert dumps and all(path.stat().st_size > 0 for path in dumps)
-    found = {name: axtree.problems(tree, pages) for name, tree in trees.items()}
+    found = {name: axtree.problems(tree, pages, page_name(folder, name)) for name, tree in trees.items()}
     found = {name: listed for name, listed in found.items() if listed}
     assert not found, "\n".join(f"{name}: {problem}" for name, listed in found.items() for problem in listed)
     assert not [error for tree in trees.values() for error in tree.errors]
@@ -184,3 +192,51 @@ def test_the_check_fails_when_a_defect_comes_back(defect: str, tmp_path: Path) -
     trees, _ = axtree.read_trees(folder, [document], axe=False)
     found = axtree.problems(trees[document], pages)
     assert any(expected in problem for problem in found), f"{defect} came back unnoticed; the check found {found}"
+
+
+# --------------------------------------------------------------------------- each check, on a made-up tree
+
+
+def made_up(*nodes: axtree.Node, document: str = "text/a.xhtml") -> axtree.Tree:
+    """A tree: a RootWebArea holding a doc-chapter holding `nodes`."""
+    root = axtree.Node("1", "RootWebArea", "", "", False, {})
+    chapter = axtree.Node("2", "doc-chapter", "A", "", False, {}, "section", {"role": "doc-chapter"})
+    root.children, chapter.parent = [chapter], root
+    chapter.children = list(nodes)
+    for node in nodes:
+        node.parent = chapter
+    return axtree.Tree(document, root, [], [])
+
+
+def node(ax_role: str, name: str = "", tag: str = "", description: str = "", **attributes: str) -> axtree.Node:
+    """A tree node; `attributes` are its element's (id, role), `level` a heading's level."""
+    level = attributes.pop("level", "")
+    return axtree.Node(ax_role, ax_role, name, description, False, {"level": int(level)} if level else {}, tag,
+                       attributes)
+
+
+@pytest.mark.parametrize(("nodes", "expected"), [
+    ((node("banner", tag="header"),), "banner landmark inside a chapter"),
+    ((node("heading", "References", level="2"), node("heading", "References", level="2")), "2 times"),
+    ((node("MathMLMath", tag="math"),), "math without a name"),
+    ((node("figure", tag="figure"),), "figure without a name"),
+    ((node("link", "link", "a"),), "link named 'link'"),
+    ((node("link", "Click here", "a"),), "link named 'Click here'"),
+    ((node("link", "https://www.example.org/events/free-webinars/2025/a-long-address", "a"),), "raw address"),
+    ((node("DisclosureTriangle", "Description and data"),
+      node("image", "A chart", "img", description="Description and data")), "only repeats a label"),
+    ((node("doc-pagebreak", "Page 07", "span", id="page-7", role="doc-pagebreak"),), "the page list says '7'"),
+    ((node("doc-pagebreak", "Page 9", "span", id="page-9", role="doc-pagebreak"),), "is not in the page list"),
+    ((node("link", "1", "a", role="doc-noteref"),), "doc-noteref named '1'"),
+    ((node("link", "↩", "a", role="doc-backlink"),), "doc-backlink named '↩'"),
+])
+def test_each_check_finds_its_problem(nodes: tuple[axtree.Node, ...], expected: str) -> None:
+    pages = {"7": "text/a.xhtml#page-7"}
+
+    def marker() -> axtree.Node:
+        return node("doc-pagebreak", "Page 7", "span", id="page-7", role="doc-pagebreak")
+
+    extra = () if any(n.attributes.get("id") == "page-7" for n in nodes) else (marker(),)
+    found = axtree.problems(made_up(*nodes, *extra), pages)
+    assert any(expected in problem for problem in found), found
+    assert not axtree.problems(made_up(marker()), pages), "the made-up tree without the problem must be clean"

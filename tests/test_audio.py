@@ -120,6 +120,15 @@ def test_same_bytes_every_time(book: Path, chapters: list, tmp_path: Path) -> No
         assert (tmp_path / path.name).read_bytes() == path.read_bytes(), path.name
 
 
+def test_the_edition_mp3_is_id3v23_with_a_top_level_ordered_toc(book: Path) -> None:
+    """ID3v2.3 for the chapters, the version the chapter addendum was written for and audiobook apps read;
+    article tracks stay ID3v2.4 (one value per author)."""
+    assert ID3(book / "imind-spring-2025.mp3").version == (2, 3, 0)
+    assert ID3(book / "01-editors-note.mp3").version == (2, 4, 0)
+    tocs = ID3(book / "imind-spring-2025.mp3").getall("CTOC")
+    assert len(tocs) == 1 and tocs[0].flags == CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED
+
+
 def test_tracks_credit_their_authors_and_languages(tmp_path: Path, chapters: list) -> None:
     """Each track's artist is its article's authors and its language is the article's; the album artist is
     the publisher; the Readium manifest lists the book's languages, the edition's first."""
@@ -135,7 +144,7 @@ def test_tracks_credit_their_authors_and_languages(tmp_path: Path, chapters: lis
     assert third["TPE1"].text == ["The Press"] and third["TLAN"].text == ["fra"]  # no authors: the publisher
     assert fourth["TLAN"].text == ["eng"]  # a plain (title, audio, sentences) chapter: the edition's language
     whole = ID3(tmp_path / "an-edition.mp3")
-    assert whole["TPE2"].text == ["The Press"] and whole["TLAN"].text == ["eng", "deu", "fra"]
+    assert whole["TPE2"].text == ["The Press"] and whole["TLAN"].text == ["eng/deu/fra"]  # ID3v2.3's separator
     manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["metadata"]["language"] == ["en-GB", "de", "fr-CA"]
     assert manifest["metadata"]["author"] == ["Dr A Writer", "B Writer", "Franz K"]

@@ -78,8 +78,14 @@ def test_the_contents_heading_is_the_manifests_or_the_books_word(tmp_path: Path)
     french = multilingual(tmp_path / "c" / "edition")
     manifest = french / "edition.toml"
     manifest.write_text(manifest.read_text(encoding="utf-8").replace('"en-GB"', '"fr"'), encoding="utf-8")
-    assert book_files(tmp_path / "c", french)["EPUB/text/contents.xhtml"].xpath(
-        "string(//h:h1)", namespaces=NS) == "Sommaire"
+    files = book_files(tmp_path / "c", french)
+    assert files["EPUB/text/contents.xhtml"].xpath("string(//h:h1)", namespaces=NS) == "Sommaire"
+    # The accessibility summary is English: a French book says so.
+    (summary,) = files["EPUB/content.opf"].xpath("//opf:meta[@property='schema:accessibilitySummary']",
+                                                 namespaces=NS)
+    assert summary.get(XML_LANG) == "en"
+    english = default["EPUB/content.opf"].xpath("//opf:meta[@property='schema:accessibilitySummary']", namespaces=NS)
+    assert english[0].get(XML_LANG) is None
 
 
 def test_the_drawn_covers_description_follows_the_drawing(tmp_path: Path) -> None:

@@ -189,8 +189,12 @@ def test_narrated_outputs_are_identical_with_one_job_and_no_cache(
                 if path.is_file() and path.name not in ("report.json", "report.md")}  # reports: validators ran once
 
     ours, theirs = digests(first), digests(tmp_path)
-    # four books; an MP3 and a transcript per article; the edition MP3, playlist and Readium manifest
-    assert len(ours) == 4 + 16 * 2 + 3
+    # four books, the DAISY book and the M4B; an MP3, a transcript and a chapters file per article; the edition
+    # MP3, playlist, Readium manifest, podcast feed and its artwork; the records (ONIX 3.1 and 3.0, MARC binary
+    # and MARCXML, OPDS 2 and 1.2, the feeds' cover)
+    assert len(ours) == 4 + 2 + 16 * 3 + 5 + 7
+    formats = {"imind-spring-2025-daisy202.zip", "imind-spring-2025.m4b", "imind-spring-2025-audio/podcast.xml"}
+    assert formats <= set(ours)
     assert ours == theirs
 
 

@@ -15,7 +15,8 @@ def test_a_step_says_what_why_and_how_long_and_a_failure_says_so(tmp_path: Path)
               'step "waiting" "to be measured" sleep 0.3; step "failing" "to be seen" false || echo "rc=$?"')
     run = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True)
     first, second, code = run.stdout.splitlines()
-    assert re.fullmatch(r"setup: waiting, to be measured \.\.\. 0\.[3-9] s", first), first
+    measured = re.fullmatch(r"setup: waiting, to be measured \.\.\. (\d+\.\d) s", first)
+    assert measured and float(measured.group(1)) >= 0.3, first  # at least the sleep (more on a loaded machine)
     assert second == "setup: failing, to be seen ... failed" and code == "rc=1"
 
 

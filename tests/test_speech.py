@@ -10,16 +10,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
+from builder.errors import BuildError
+from builder.lexicon import Lexicon, lexicon_pls, load_lexicons
+from builder.normalise import normalise_for_speech
 from builder.speech import (
     BLOCK_PAUSE,
     HEADING_PAUSE,
     SENTENCE_PAUSE,
-    Lexicon,
     SpokenSentence,
-    lexicon_pls,
-    load_lexicon,
     mark_sentences,
-    normalise_for_speech,
     speech_script,
     split_sentences,
 )
@@ -31,7 +30,7 @@ XHTML = "{http://www.w3.org/1999/xhtml}"
 
 @pytest.fixture(scope="module")
 def lexicon() -> Lexicon:
-    return load_lexicon(PROJECT / "source" / "pronunciation.toml")
+    return load_lexicons(PROJECT / "source", "en-GB").of("en-GB")
 
 
 @pytest.fixture(scope="module")
@@ -141,9 +140,12 @@ def test_lexicon_covers_the_editions_abbreviations(lexicon: Lexicon) -> None:
 
 def test_lexicon_rejects_unknown_sections(tmp_path: Path) -> None:
     path = tmp_path / "pronunciation.toml"
-    path.write_text('[abbreviation]\nNHS = "N H S"\n', encoding="utf-8")
-    with pytest.raises(ValueError, match="unknown lexicon section"):
-        load_lexicon(path)
+    path.write_text('# lexicon\n[abbreviation]\nNHS = "N H S"\n', encoding="utf-8")
+    with pytest.raises(BuildError) as failed:
+        load_lexicons(tmp_path, "en-GB")
+    (problem,) = failed.value.diagnostics
+    assert (problem.code, problem.file, problem.line) == ("E080", path, 2)
+    assert "unknown section [abbreviation]" in problem.message and "[abbreviations]" in problem.remedy
 
 
 def test_lexicon_pls_is_a_pls_document(lexicon: Lexicon) -> None:

@@ -5,6 +5,11 @@ Messages are English in the code (the gettext msgids) and translated by catalogu
 plural rules ("1 minute", "2 minutes"; French "0 minute"). Two domains keep the stages apart:
 `builder` for what the books print, `speech` for what narration says and never prints.
 A language without a catalogue falls back to English; `has_catalogue` lets the caller warn.
+
+A new language: `pybabel init -D builder -i builder/i18n/locale/builder.pot -d builder/i18n/locale -l xx`,
+then translate every message (tests/test_i18n.py checks each shipped catalogue is complete). After a change
+to the code's messages: `.venv/bin/python scripts/extract_messages.py` re-makes the template and updates
+every catalogue.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ from builder import validate
 from builder.run.cache import mark_used
 
 VALIDATORS = ("epubcheck", "ace")
-VERDICT_FORMAT = 1  # part of the key: bump when what a verdict records changes
+VERDICT_FORMAT = 2  # part of the key: bump when what a verdict records changes (2: message locations)
 ACE_BATCH = validate.TOOLS_DIR / "ace-batch.js"
 ACE_PACKAGES = ("ace-cli", "ace-core", "ace-axe-runner-puppeteer", "axe-core-for-ace")
 

@@ -1,0 +1,120 @@
+"""The M4B audiobook (builder.distribution.m4b): AAC in MP4, chapters, tags, cover, reproducible bytes.
+
+Read back by ffprobe (FFmpeg, as most players decode it) and by mutagen (the Nero chapter list)."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import SOURCE, in_ci
+from distribution_fixtures import fake_build, narrated_edition
+from mutagen.mp3 import MP3
+from mutagen.mp4 import MP4
+
+from builder.build import BuildResult
+from builder.distribution import m4b
+from builder.sources import load_edition
+
+TITLES = ["The First Piece", "The Second Piece"]
+# An article's chapter is its MP3's length plus the AAC encoder's priming and padding: at most two frames.
+SLACK = 2 * m4b.FRAME / m4b.SAMPLE_RATE
+
+
+@pytest.fixture(scope="module")
+def edition(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return narrated_edition(tmp_path_factory.mktemp("m4b-source"))
+
+
+@pytest.fixture(scope="module")
+def built(edition: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    output = tmp_path_factory.mktemp("m4b-output")
+    fake_build(edition, output, jobs=1, cache=None)
+    return output
+
+
+def probe(path: Path) -> dict:
+    if shutil.which("ffprobe") is None:
+        pytest.fail("ffprobe is missing: run scripts/setup.sh") if in_ci() else pytest.skip("ffprobe is missing")
+    run = subprocess.run(["ffprobe", "-v", "error", "-show_chapters", "-show_streams", "-show_format", "-of", "json",
+                          str(path)], capture_output=True, text=True, check=True)
+    return json.loads(run.stdout)
+
+
+def article_durations(output: Path) -> list[float]:
+    folder = next(output.glob("*-audio"))
+    return [MP3(path).info.length for path in sorted(folder.glob("[0-9][0-9]-*.mp3"))]
+
+
+def test_ffprobe_reads_aac_chapters_and_the_cover(built: Path) -> None:
+    found = probe(built / "fixture-edition.m4b")
+    assert found["format"]["tags"]["major_brand"].strip() == "M4B"
+    audio = [stream for stream in found["streams"] if stream["codec_type"] == "audio"]
+    assert [(stream["codec_name"], stream["profile"], stream["sample_rate"]) for stream in audio] == [
+        ("aac", "LC", "22050")]
+    covers = [stream for stream in found["streams"] if stream["disposition"].get("attached_pic")]
+    assert len(covers) == 1
+    chapters = found["chapters"]
+    assert [chapter["tags"]["title"] for chapter in chapters] == TITLES
+    assert float(chapters[0]["start_time"]) == 0
+    for previous, following in itertools.pairwise(chapters):
+        assert previous["end_time"] == following["start_time"]
+    for chapter, duration in zip(chapters, article_durations(built), strict=True):
+        length = float(chapter["end_time"]) - float(chapter["start_time"])
+        assert duration - 0.002 <= length <= duration + SLACK, (chapter["tags"]["title"], length, duration)
+
+
+def test_mutagen_reads_chapters_tags_and_cover(built: Path, edition: Path) -> None:
+    book = MP4(built / "fixture-edition.m4b")
+    assert [chapter.title for chapter in book.chapters] == TITLES
+    starts = [chapter.start for chapter in book.chapters]
+    assert starts[0] == 0 and starts[1] == pytest.approx(article_durations(built)[0], abs=SLACK)
+    tags = book.tags
+    assert tags["\xa9nam"] == ["Fixture Edition"] and tags["\xa9alb"] == ["Fixture Edition"]
+    assert tags["\xa9ART"] == ["Test Press"] and tags["\xa9day"] == ["2025"]
+    assert tags["stik"] == [m4b.MEDIA_KIND_AUDIOBOOK] and tags["\xa9gen"] == ["Audiobook"]
+    assert "synthetic voice" in tags["\xa9cmt"][0]
+    cover = bytes(tags["covr"][0])
+    assert cover[:3] == b"\xff\xd8\xff"  # the edition has no cover: the drawn JPEG one
+    assert book.info.length == pytest.approx(sum(article_durations(built)), abs=2 * SLACK)
+
+
+def test_the_report_lists_it(built: Path) -> None:
+    report = json.loads((built / "report.json").read_text(encoding="utf-8"))
+    entry = report["formats"]["fixture-edition.m4b"]
+    assert entry["format"].startswith("M4B")
+    assert entry["sha256"] == hashlib.sha256((built / "fixture-edition.m4b").read_bytes()).hexdigest()
+
+
+def test_same_bytes_for_any_jobs_and_cache_state_and_a_damaged_cache(edition: Path, built: Path,
+                                                                      tmp_path: Path) -> None:
+    digest = hashlib.sha256((built / "fixture-edition.m4b").read_bytes()).hexdigest()
+    cache = tmp_path / "cache"
+    for jobs, run in ((2, "cold"), (1, "warm")):
+        fake_build(edition, tmp_path / run, jobs=jobs, cache=cache)
+        assert hashlib.sha256((tmp_path / run / "fixture-edition.m4b").read_bytes()).hexdigest() == digest, run
+    parts = sorted((cache / "aac").glob("*.part"))
+    assert len(parts) == 2  # one per article: a rebuild re-encodes only what changed
+    damaged = bytearray(parts[0].read_bytes())
+    damaged[-1] ^= 0xFF
+    parts[0].write_bytes(bytes(damaged))
+    fake_build(edition, tmp_path / "damaged", jobs=1, cache=cache)
+    assert hashlib.sha256((tmp_path / "damaged" / "fixture-edition.m4b").read_bytes()).hexdigest() == digest
+    assert m4b._read_part(parts[0]) is not None  # encoded again and stored whole
+
+
+def test_chapter_bounds_skip_only_the_first_priming() -> None:
+    parts = [[b"a"] * 10, [b"b"] * 5, [b"c"] * 1]
+    assert m4b.chapter_bounds(parts) == [(0, 9 * 1024), (9 * 1024, 14 * 1024), (14 * 1024, 15 * 1024)]
+
+
+def test_imind_m4b_has_a_chapter_per_article(full_build: tuple[Path, BuildResult]) -> None:
+    found = probe(full_build[0] / "imind-spring-2025.m4b")
+    titles = [article.title for article in load_edition(SOURCE).edition.articles]
+    assert [chapter["tags"]["title"] for chapter in found["chapters"]] == titles
+    assert [chapter.title for chapter in MP4(full_build[0] / "imind-spring-2025.m4b").chapters] == titles
