@@ -69,6 +69,7 @@ CODES: dict[str, str] = {
     "E020": "a level-1 heading in an article body",
     "E021": "a heading level is skipped",
     "E022": "a heading is empty or holds only an image",
+    "E023": "a table row has more cells than its header (the extra cells would be lost)",
     "E030": "a link goes nowhere (unknown #id, empty or relative link)",
     "E031": "a footnote reference has no note",
     "E033": "an id is used twice in one article",

@@ -16,6 +16,7 @@ from typing import Any
 
 from lxml import etree
 from markdown_it import MarkdownIt
+from markdown_it.rules_block.table import escapedSplit
 from markdown_it.token import Token
 
 from builder import images, mathml, source_lines
@@ -108,6 +109,7 @@ def check_tokens(tokens: list[Token], env: dict, article: Article, md: MarkdownI
     diagnostics: list[Diagnostic] = []
     base = article.body_line
     here = base
+    check_table_rows(tokens, article)
     for token in tokens:
         if token.map:
             here = base + token.map[0]
@@ -155,6 +157,27 @@ def check_author_note(article: Article, md: MarkdownIt) -> list[Diagnostic]:
                             article.source, line)
             diagnostics += [dataclasses.replace(d, line=line) for d in check_inline(token, article, line)]
     return diagnostics
+
+
+def check_table_rows(tokens: list[Token], article: Article) -> None:
+    """A row with more cells than its header loses the extra ones (GFM drops them): refused, not lost."""
+    lines = article.body.splitlines()
+    columns, body = 0, False
+    for token in tokens:
+        if token.type == "thead_open":
+            columns, body = 0, False
+        elif token.type == "th_open":
+            columns += 1
+        elif token.type == "tbody_open":
+            body = True
+        elif token.type == "tr_open" and body and token.map and token.map[0] < len(lines):
+            cells = escapedSplit(lines[token.map[0]].strip().lstrip(">").strip())
+            cells = cells[1:] if cells and not cells[0].strip() else cells
+            cells = cells[:-1] if cells and not cells[-1].strip() else cells
+            if len(cells) > columns:
+                raise error("E023", f"a table row has {len(cells)} cells but its header has {columns}",
+                            "Add the missing header cells, or write a '|' inside a cell (code included) as '\\|'.",
+                            article.source, article.body_line + token.map[0])
 
 
 def author_note_line(article: Article) -> int:

@@ -120,9 +120,11 @@ def require_pandoc() -> ModuleType:
         import pypandoc
 
         pypandoc.get_pandoc_version()
-    except (ImportError, OSError) as missing:
-        tool_missing(f"PANDOC UNAVAILABLE — {missing}; pypandoc-binary (the test extra) provides pandoc 3")
-    return pypandoc
+    except (ImportError, OSError) as error:
+        missing = " ".join(str(error).split())
+    else:
+        return pypandoc
+    tool_missing(f"PANDOC UNAVAILABLE — {missing}; pypandoc-binary (the test extra) provides pandoc 3")
 
 
 def validators_present() -> bool:

@@ -284,7 +284,7 @@ def update_doc_screenshots() -> None:
     """Build every book (the narrated one by the real engine, clips from the default cache), read them, and
     save the README screenshots; the narrated one shows the sentence its overlay plays at OVERLAY_TIME."""
     from builder.build import BuildOptions, build
-    from builder.narration import default_cache_dir
+    from builder.run.cache import default_cache_dir
 
     with tempfile.TemporaryDirectory(prefix="reader-docs-") as tmp:
         root = Path(tmp)

@@ -9,7 +9,7 @@ from conftest import PROJECT
 
 def test_every_debian_package_the_set_up_installs_is_listed() -> None:
     script = (PROJECT / "scripts" / "setup-tools.sh").read_text(encoding="utf-8")
-    installed = re.findall(r"apt_packages\+=\(([^)]+)\)", script)
+    installed = [package for found in re.findall(r"apt_packages\+=\(([^)]+)\)", script) for package in found.split()]
     readme = (PROJECT / "README.md").read_text(encoding="utf-8")
     assert installed, "no apt_packages in scripts/setup-tools.sh: has the set-up moved?"
     assert [package for package in installed if f"`{package}`" not in readme] == []
