@@ -27,6 +27,7 @@ import struct
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import IO, Any
 
 FRAME = struct.Struct("<cI")  # kind, length of the body
@@ -52,6 +53,33 @@ def binding() -> Any:
     except Exception as missing:
         raise EngineUnavailable(f"espeak-ng is not available ({missing}); {INSTALL_HINT}") from None
     return _espeak
+
+
+# The phoneme tables espeak-ng loads when it starts; without one, espeak_Initialize ends the process.
+ESPEAK_DATA_FILES = ("phontab", "phonindex", "phondata", "intonations")
+
+
+def check_espeak_data(dll: Any) -> None:
+    """Refuse early when espeak-ng could not start for want of its data.
+
+    espeak_Initialize does not return on that error: it prints the missing file and exits the process
+    (the speech helper, in a narration worker), so the build could only guess why. The folder is found
+    as espeak-ng finds it (ESPEAK_DATA_PATH, else its built-in path), without starting the engine.
+    """
+    if not hasattr(dll, "espeak_ng_InitializePath"):  # classic eSpeak: nothing to ask
+        return
+    initialize_path, info = dll.espeak_ng_InitializePath, dll.espeak_Info
+    initialize_path.argtypes, initialize_path.restype = [ctypes.c_char_p], None
+    info.restype, info.argtypes = ctypes.c_char_p, [ctypes.c_void_p]  # as version() types it
+    initialize_path(None)
+    found = ctypes.c_char_p()
+    info(ctypes.byref(found))  # espeak_Info(&path_data): the data folder now chosen
+    folder = Path(os.fsdecode(found.value or b""))
+    missing = [name for name in ESPEAK_DATA_FILES if not (folder / name).is_file()]
+    if missing:
+        chosen = " (ESPEAK_DATA_PATH)" if os.environ.get("ESPEAK_DATA_PATH") else ""
+        raise EngineUnavailable(f"espeak-ng cannot start: its data folder {folder}{chosen} has no {', '.join(missing)};"
+                                f" point ESPEAK_DATA_PATH at espeak-ng's data or {INSTALL_HINT}")
 
 
 def version(dll: Any) -> str:

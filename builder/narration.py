@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import ctypes
 import functools
 import hashlib
 import io
@@ -26,13 +25,14 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, Thr
 from dataclasses import dataclass
 from pathlib import Path
 from queue import Empty, Queue
-from typing import Any, BinaryIO, Protocol, TypeVar
+from typing import BinaryIO, Protocol, TypeVar
 
 import lameenc
 
 from builder import espeak
 from builder.espeak import INSTALL_HINT as INSTALL_HINT  # re-exported: the build and its tests name these here
 from builder.espeak import EngineUnavailable as EngineUnavailable
+from builder.espeak import check_espeak_data
 from builder.espeak import resolve_voice as resolve_voice
 from builder.run.cache import mark_used
 from builder.speech import SpokenSentence
@@ -140,33 +140,6 @@ class Pyttsx3Synthesizer:
         if not text.strip():
             return Clip(b"", SAMPLE_RATE)  # nothing to say
         return Clip(speaker().speak(text, voice.voice, voice.rate, voice.volume), SAMPLE_RATE)
-
-
-# The phoneme tables espeak-ng loads when it starts; without one, espeak_Initialize ends the process.
-ESPEAK_DATA_FILES = ("phontab", "phonindex", "phondata", "intonations")
-
-
-def check_espeak_data(dll: Any) -> None:
-    """Refuse early when espeak-ng could not start for want of its data.
-
-    espeak_Initialize does not return on that error: it prints the missing file and exits the process
-    (the speech helper, in a narration worker), so the build could only guess why. The folder is found
-    as espeak-ng finds it (ESPEAK_DATA_PATH, else its built-in path), without starting the engine.
-    """
-    if not hasattr(dll, "espeak_ng_InitializePath"):  # classic eSpeak: nothing to ask
-        return
-    initialize_path, info = dll.espeak_ng_InitializePath, dll.espeak_Info
-    initialize_path.argtypes, initialize_path.restype = [ctypes.c_char_p], None
-    info.restype, info.argtypes = ctypes.c_char_p, [ctypes.c_void_p]  # as espeak.version types it
-    initialize_path(None)
-    found = ctypes.c_char_p()
-    info(ctypes.byref(found))  # espeak_Info(&path_data): the data folder now chosen
-    folder = Path(os.fsdecode(found.value or b""))
-    missing = [name for name in ESPEAK_DATA_FILES if not (folder / name).is_file()]
-    if missing:
-        chosen = " (ESPEAK_DATA_PATH)" if os.environ.get("ESPEAK_DATA_PATH") else ""
-        raise EngineUnavailable(f"espeak-ng cannot start: its data folder {folder}{chosen} has no {', '.join(missing)};"
-                                f" point ESPEAK_DATA_PATH at espeak-ng's data or {INSTALL_HINT}")
 
 
 @functools.cache

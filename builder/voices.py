@@ -29,8 +29,8 @@ class NoVoice(ValueError):
     """A language or a voice the speech engine does not have; args: message, nearest match or ""."""
 
 
-class NoEngine(Exception):
-    """No speech engine to list voices from."""
+class NoEngine(espeak.EngineUnavailable):
+    """No speech engine to list voices from: `check` warns (W060), a narrating build says E060."""
 
 
 @functools.cache
@@ -38,6 +38,10 @@ def engine_voices() -> tuple[EngineVoice, ...]:
     """The speech engine's voices (espeak-ng's list, as the narration's engine reads it)."""
     try:
         engine = espeak.binding()
+    except espeak.EngineUnavailable as missing:
+        raise NoEngine(str(missing)) from None
+    try:
+        espeak.check_espeak_data(engine.dll)  # without its data, espeak_Initialize ends this process
     except espeak.EngineUnavailable as missing:
         raise NoEngine(str(missing)) from None
     if engine.Initialize(espeak.AUDIO_OUTPUT_SYNCHRONOUS, 1000) == -1:
