@@ -16,6 +16,7 @@ from builder import accessibility, i18n, images, mathml, navigation, package
 from builder import report as build_report
 from builder.config import line_of, read_text
 from builder.distribution import products
+from builder.engines import DEFAULT_ENGINE
 from builder.errors import BuildError, Diagnostic, Problems, Severity, warning
 from builder.i18n import languages
 from builder.model import Article, Edition, Resource
@@ -132,13 +133,34 @@ def text_book(prepared: Prepared, profile: str = "standard", checked: bool = Fal
     )
 
 
-def check(source: Path) -> tuple[Diagnostic, ...]:
-    """Every source validation, without packaging: for editors' save-and-check loops."""
+def check(source: Path, engine: str | None = None) -> tuple[Diagnostic, ...]:
+    """Every source validation, without packaging: for editors' save-and-check loops. An engine the edition
+    (or `engine`) asks for by name that this machine lacks is an error (E060); the default one, a warning."""
     rendered = render_edition(source)
-    return rendered.warnings + narration_sources(rendered.edition)
+    found = narration_sources(rendered.edition, engine=engine)
+    missing = [diagnostic for diagnostic in found if diagnostic.code == "W060"]
+    chosen = engine or rendered.edition.narration.engine
+    if missing and chosen != DEFAULT_ENGINE:
+        from builder import engines
+
+        raise BuildError(*(Diagnostic("E060", diagnostic.message.replace("voices not checked: ", "no speech engine: "),
+                                      f"{engines.engine(chosen).INSTALL_HINT[0].upper()}"
+                                      f"{engines.engine(chosen).INSTALL_HINT[1:]}, or narrate with engine ="
+                                      f' "{DEFAULT_ENGINE}".', diagnostic.path) for diagnostic in missing))
+    return rendered.warnings + found
 
 
-def narration_sources(edition: Edition, voice: str | None = None) -> tuple[Diagnostic, ...]:
+def with_engine(edition: Edition, engine: str | None, voice: str | None) -> Edition:
+    """The edition as --engine and --voice say it is narrated (another engine: its own voice unless --voice)."""
+    settings = edition.narration
+    if engine and engine != settings.engine:
+        settings = dataclasses.replace(settings, engine=engine, voice="" if engine != DEFAULT_ENGINE else "en-gb")
+    if voice:  # --voice replaces the manifest's voice
+        settings = dataclasses.replace(settings, voice=voice)
+    return dataclasses.replace(edition, narration=settings)
+
+
+def narration_sources(edition: Edition, voice: str | None = None, engine: str | None = None) -> tuple[Diagnostic, ...]:
     """The narration's sources checked as edition.toml is: pronunciation.toml's sections and entries, and a
     voice for every language the sources use. Every error is raised together; warnings are returned."""
     from builder import lexicon, voices  # the speech engine's list is read only here
@@ -148,9 +170,7 @@ def narration_sources(edition: Edition, voice: str | None = None) -> tuple[Diagn
         lexicon.load_lexicons(edition.root, edition.language)
     except BuildError as failed:
         found += failed.diagnostics
-    if voice:  # --voice replaces the manifest's voice
-        edition = dataclasses.replace(edition, narration=dataclasses.replace(edition.narration, voice=voice))
-    found += voices.check_voices(edition)[0]
+    found += voices.check_voices(with_engine(edition, engine, voice))[0]
     errors = [diagnostic for diagnostic in found if diagnostic.severity is Severity.ERROR]
     if errors:
         raise BuildError(*errors)
@@ -162,7 +182,7 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
     mathml.converter.stop_helper()  # every formula is converted: free its memory before narration
     # A wrong voice or lexicon entry is a source error, as a wrong rate is, and stops the build before anything
     # is written; a machine without a speech engine is E060's business when narrating, and no warning otherwise.
-    narration_warnings = tuple(found for found in narration_sources(prepared.edition, options.voice)
+    narration_warnings = tuple(found for found in narration_sources(prepared.edition, options.voice, options.engine)
                                if found.code != "W060")
     prepared = dataclasses.replace(prepared, warnings=prepared.warnings + narration_warnings)
     if options.strict and prepared.warnings:

@@ -14,13 +14,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from builder import espeak
+from builder import engines, espeak
 from builder.config import line_of_entry
 from builder.errors import Diagnostic, shown, warning
 from builder.i18n import primary_language
 from builder.model import Edition
 
-EngineVoice = tuple[str, str, tuple[str, ...]]  # id, name, languages (as pyttsx3 lists them)
+EngineVoice = tuple[str, str, tuple[str, ...]]  # id, name, languages (as the engine lists them)
 # Passage languages in the sources: `{lang=fr}` attributes, `::: {lang=de}` blocks and raw HTML lang="…".
 _PASSAGE_LANG = re.compile(r"""(?:\{[^}\n]*\blang=["']?|\blang=["'])([A-Za-z0-9-]+)""")
 
@@ -29,28 +29,26 @@ class NoVoice(ValueError):
     """A language or a voice the speech engine does not have; args: message, nearest match or ""."""
 
 
-class NoEngine(espeak.EngineUnavailable):
+class NoEngine(engines.EngineUnavailable):
     """No speech engine to list voices from: `check` warns (W060), a narrating build says E060."""
 
 
 @functools.cache
-def engine_voices() -> tuple[EngineVoice, ...]:
-    """The speech engine's voices (espeak-ng's list, as the narration's engine reads it)."""
+def engine_voices(engine: str = engines.DEFAULT_ENGINE, root: Path | None = None,
+                  configured: tuple[str, ...] = ()) -> tuple[EngineVoice, ...]:
+    """The speech engine's voices (as the narration's engine reads them); `configured`, the voices the
+    edition names, for an engine whose voices are files (relative to the edition's folder `root`)."""
     try:
-        engine = espeak.binding()
-    except espeak.EngineUnavailable as missing:
+        return engines.engine(engine).voices(root or Path("."), configured)
+    except engines.EngineUnavailable as missing:
         raise NoEngine(str(missing)) from None
-    try:
-        espeak.check_espeak_data(engine.dll)  # without its data, espeak_Initialize ends this process
-    except espeak.EngineUnavailable as missing:
-        raise NoEngine(str(missing)) from None
-    if engine.Initialize(espeak.AUDIO_OUTPUT_SYNCHRONOUS, 1000) == -1:
-        raise NoEngine(f"espeak-ng could not start (no voice data?); {espeak.INSTALL_HINT}")
-    found = []
-    for voice in engine.ListVoices(None):
-        languages = (voice.languages[1:].decode("utf-8", "ignore"),) if voice.languages else ()
-        found.append((voice.identifier.decode("utf-8").lower(), voice.name.decode("utf-8").strip(), languages))
-    return tuple(found)
+
+
+def edition_voices(edition: Edition) -> tuple[EngineVoice, ...]:
+    """The voices of the edition's engine, its configured ones among them."""
+    settings = edition.narration
+    configured = tuple(dict.fromkeys(voice for voice in (settings.voice, *dict(settings.voices).values()) if voice))
+    return engine_voices(settings.engine, edition.root, configured)
 
 
 def resolve_voice(requested: str, voices: Sequence[EngineVoice]) -> str:
@@ -133,10 +131,11 @@ def check_voices(edition: Edition) -> tuple[list[Diagnostic], dict[str, str]]:
     """Every language of the sources has a voice, and every configured voice exists: errors naming the file,
     the line and the nearest match; and the voice (engine id) chosen for each language. Without a speech
     engine nothing can be checked: one warning says so."""
+    engine = engines.engine(edition.narration.engine)
     try:
-        voices = engine_voices()
+        voices = edition_voices(edition)
     except NoEngine as missing:
-        return [warning("W060", f"voices not checked: {missing}", "Install espeak-ng to check them.",
+        return [warning("W060", f"voices not checked: {missing}", f"To check them, {engine.INSTALL_HINT}.",
                         edition.manifest)], {}
     table = voice_table(edition)
     problems: list[Diagnostic] = []
@@ -144,12 +143,14 @@ def check_voices(edition: Edition) -> tuple[list[Diagnostic], dict[str, str]]:
     manifest_text = edition.manifest.read_text(encoding="utf-8")
     header = _line(manifest_text, r"^[ \t]*\[narration\.voices\]")
     for tag, voice in (("", edition.narration.voice), *edition.narration.voices):
+        if not voice:  # no voice named: the engine's own for the edition's language (checked below)
+            continue
         try:
             resolve_voice(voice, voices)
         except NoVoice as unknown:
             message, close = unknown.args
             line = line_of_entry(manifest_text, header, tag) if tag else _line(manifest_text, r"^[ \t]*voice[ \t]*=")
-            problems.append(_no_voice(message, close, edition.manifest, line, "voice"))
+            problems.append(_no_voice(message, close, edition.manifest, line, "voice", engine.VOICES_HINT))
             broken.add(voice)
     chosen: dict[str, str] = {}
     for language, path, line in _unique(source_languages(edition)):
@@ -159,7 +160,7 @@ def check_voices(edition: Edition) -> tuple[list[Diagnostic], dict[str, str]]:
             chosen[language] = resolve_voice(table.voice_for(language, voices), voices)
         except NoVoice as unknown:
             message, close = unknown.args
-            problems.append(_no_voice(message, close, path, line, "language"))
+            problems.append(_no_voice(message, close, path, line, "language", engine.VOICES_HINT))
     return problems, chosen
 
 
@@ -174,8 +175,8 @@ def _unique(found: Iterable[tuple[str, Path, int | None]]) -> list[tuple[str, Pa
     return kept
 
 
-def _no_voice(message: str, close: str, path: Path, line: int | None, what: str) -> Diagnostic:
+def _no_voice(message: str, close: str, path: Path, line: int | None, what: str, listed: str) -> Diagnostic:
     remedy = (f"Did you mean '{close}'?" if close else "") + (
-        " Voices are listed by `espeak-ng --voices`; map a language to one in [narration.voices] of edition.toml."
-        if what == "language" else " Voices are listed by `espeak-ng --voices`.")
+        f" {listed}; map a language to one in [narration.voices] of edition.toml." if what == "language"
+        else f" {listed}.")
     return Diagnostic("E081", message, remedy.strip(), path, line)
