@@ -143,21 +143,12 @@ def check(source: Path, engine: str | None = None) -> tuple[Diagnostic, ...]:
     if missing and chosen != DEFAULT_ENGINE:
         from builder import engines
 
-        raise BuildError(*(Diagnostic("E060", diagnostic.message.replace("voices not checked: ", "no speech engine: "),
-                                      f"{engines.engine(chosen).INSTALL_HINT[0].upper()}"
-                                      f"{engines.engine(chosen).INSTALL_HINT[1:]}, or narrate with engine ="
-                                      f' "{DEFAULT_ENGINE}".', diagnostic.path) for diagnostic in missing))
+        hint = engines.engine(chosen).INSTALL_HINT
+        raise BuildError(*(replace(diagnostic, code="E060", severity=Severity.ERROR,
+                                   message=diagnostic.message.replace("voices not checked: ", "no speech engine: "),
+                                   remedy=f'{hint[0].upper()}{hint[1:]}, or narrate with engine = "{DEFAULT_ENGINE}".')
+                           for diagnostic in missing))
     return rendered.warnings + found
-
-
-def with_engine(edition: Edition, engine: str | None, voice: str | None) -> Edition:
-    """The edition as --engine and --voice say it is narrated (another engine: its own voice unless --voice)."""
-    settings = edition.narration
-    if engine and engine != settings.engine:
-        settings = dataclasses.replace(settings, engine=engine, voice="" if engine != DEFAULT_ENGINE else "en-gb")
-    if voice:  # --voice replaces the manifest's voice
-        settings = dataclasses.replace(settings, voice=voice)
-    return dataclasses.replace(edition, narration=settings)
 
 
 def narration_sources(edition: Edition, voice: str | None = None, engine: str | None = None) -> tuple[Diagnostic, ...]:
@@ -170,7 +161,7 @@ def narration_sources(edition: Edition, voice: str | None = None, engine: str | 
         lexicon.load_lexicons(edition.root, edition.language)
     except BuildError as failed:
         found += failed.diagnostics
-    found += voices.check_voices(with_engine(edition, engine, voice))[0]
+    found += voices.check_voices(voices.with_engine(edition, engine, voice))[0]
     errors = [diagnostic for diagnostic in found if diagnostic.severity is Severity.ERROR]
     if errors:
         raise BuildError(*errors)

@@ -37,9 +37,7 @@ class Narrated:
 
 def narrated_edition(prepared: Prepared, options: BuildOptions) -> Edition:
     """The edition with --engine and --voice applied to its narration settings."""
-    from builder.build import with_engine
-
-    return with_engine(prepared.edition, options.engine, options.voice)
+    return voices.with_engine(prepared.edition, options.engine, options.voice)
 
 
 def engine_of(prepared: Prepared, options: BuildOptions) -> ModuleType:
@@ -118,9 +116,13 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path, mo
         daisy202.title_xhtml(edition.full_title, edition.publisher, edition.language), lexicons, daisy202.TITLE_NAME)
     spoken = [(daisy202.TITLE_NAME, title_sentences)]  # the talking book's spoken title
     spoken += [(document.article.slug, sentences) for document, sentences in marked.values() if document.article]
+    engine = engine_of(prepared, options)
+    if engine.ACCEPTS_PHONEMES:  # lexicon entries with an IPA form are said through it
+        spoken = [(slug, [replace(sentence, spoken=lexicon.with_phonemes(sentence.spoken,
+                                                                         lexicons.of(sentence.language)))
+                          for sentence in sentences]) for slug, sentences in spoken]
     parts = staging / ".audio-parts"  # the articles' MP3s, for both the EPUB and the audiobook
     parts.mkdir()
-    engine = engine_of(prepared, options)
     title_audio, *audios = narration.narrate(spoken, voice, engine.synthesizer(edition.root), options.cache_dir,
                                              options.jobs, progress, keep=narration.store_audio(parts),
                                              scheduler=options.scheduler, voice_for=choose)

