@@ -12,17 +12,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from builder import accessibility, i18n, images, mathml, navigation, package
+from builder import accessibility, i18n, package
 from builder import report as build_report
+from builder.book import images, mathml, navigation
+from builder.book.render import Neighbourhood, markdown_parser, render_article
+from builder.book.styles import stylesheet
 from builder.config import line_of, read_text
 from builder.distribution import products
 from builder.errors import BuildError, Diagnostic, Problems, Severity, warning
 from builder.i18n import languages
 from builder.model import Article, Edition, Resource
 from builder.records import BuildOptions, BuildResult, Prepared, Progress, Rendered
-from builder.render import Neighbourhood, markdown_parser, render_article
 from builder.sources import load_sources
-from builder.styles import stylesheet
 
 if TYPE_CHECKING:
     from builder.read_aloud import Narrated
