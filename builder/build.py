@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 from builder import accessibility, i18n, package
 from builder import report as build_report
 from builder.book import images, mathml, navigation
-from builder.book.render import Neighbourhood, markdown_parser, render_article
+from builder.book.markdown import markdown_parser
+from builder.book.render import Neighbourhood, render_article
 from builder.book.styles import stylesheet
 from builder.config import line_of, read_text
 from builder.distribution import products
