@@ -43,9 +43,10 @@ class Tags:
     publisher: str
     year: str
     description: str
-    comment: str  # who reads it, in the edition's language
+    comment: str  # who reads it, in the edition's language: synthetic speech, engine, licence (builder.credits)
     cover: bytes | None = None
     cover_type: str = "image/jpeg"
+    narrators: tuple[str, ...] = ()  # each voice's narrator name (the composer atom, as audiobook apps read it)
 
 
 def file_name(slug: str) -> str:
@@ -173,6 +174,8 @@ def _tag(target: Path, tags: Tags) -> None:
         "\xa9nam": [tags.title], "\xa9alb": [tags.title], "\xa9ART": [tags.artist], "aART": [tags.publisher],
         "\xa9gen": ["Audiobook"], "stik": [MEDIA_KIND_AUDIOBOOK], "\xa9cmt": [tags.comment],
     }
+    if tags.narrators:
+        values["\xa9wrt"] = list(tags.narrators)
     if tags.year:
         values["\xa9day"] = [tags.year]
     if tags.description:

@@ -100,8 +100,8 @@ def publication(release: Release, item: Product) -> dict[str, Any]:
     }
     if edition.description:
         metadata["description"] = edition.description
-    if item.narrator:
-        metadata["narrator"] = [{"name": item.narrator}]
+    if item.narrators.names:
+        metadata["narrator"] = [{"name": name} for name in item.narrators.names]
     if item.duration is not None:
         metadata["duration"] = round(item.duration, 3)
     entry: dict[str, Any] = {"metadata": metadata, "links": links(item)}
