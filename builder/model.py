@@ -123,7 +123,7 @@ class Document:
     language: str = ""  # the document's language (its root's lang)
     languages: tuple[str, ...] = ()  # every language the document uses, its own first
     # (line of the XHTML, line of the article file) where a rendered element starts: validators' verdicts
-    # told as source lines (builder.source_lines), kept here because the published markup carries none.
+    # told as source lines (builder.sources.lines), kept here because the published markup carries none.
     source_lines: tuple[tuple[int, int], ...] = ()
 
 

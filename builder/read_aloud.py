@@ -11,13 +11,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
-from builder import __version__, accessibility, audio, credits, lexicon, narration, navigation, overlays, speech, voices
+from builder import __version__, accessibility, audio, credits, lexicon, narration, overlays, speech, voices
+from builder.book import navigation
+from builder.book.styles import stylesheet
 from builder.distribution import daisy202, m4b, podcast
 from builder.i18n import Words, primary_language
 from builder.model import Document, Edition, Resource
 from builder.package import Book, Narration
 from builder.records import BuildOptions, Prepared, Progress
-from builder.styles import stylesheet
 
 LEXICON = "lexicon.pls"  # the edition language's; another language's is lexicon-<language>.pls
 

@@ -23,10 +23,12 @@ from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 
-from builder import images, source_lines
+from builder.book import images
 from builder.errors import Diagnostic
 from builder.i18n import N_, Words
-from builder.markdown_checks import (  # noqa: F401  (the sanitiser's policy, re-exported for its users)
+from builder.model import Article, Author, Document, Heading, Image
+from builder.sources import lines as source_lines
+from builder.sources.markdown_checks import (  # noqa: F401  (the sanitiser's policy, re-exported for its users)
     ALLOWED_ATTRIBUTES,
     ALLOWED_TAGS,
     LANG_CONTAINER,
@@ -40,7 +42,6 @@ from builder.markdown_checks import (  # noqa: F401  (the sanitiser's policy, re
     start_tags,
     unsafe_parts,
 )
-from builder.model import Article, Author, Document, Heading, Image
 
 XHTML = "http://www.w3.org/1999/xhtml"
 OPS = "http://www.idpf.org/2007/ops"
