@@ -2,8 +2,8 @@
 voice by name, the engine that speaks it (with its version), the voice's licence, and that the voice is
 synthetic. The words are the edition's language's (builder/i18n): reading systems and players show them.
 
-An engine describes a voice as a `Credit` (engine, voice, licence); the text's voices come first, then, when the
-edition has interviews, the voices of their questions.
+An engine describes a voice as a `Credit` (engine and version, voice, licence: builder.engines); the text's voices
+come first, then, when the edition has interviews, the voices of their questions.
 """
 
 from __future__ import annotations
@@ -11,16 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from builder.engines.base import Credit
 from builder.i18n import Words
 
-
-@dataclass(frozen=True)
-class Credit:
-    """One voice, for the credits: the engine with its version, the voice, and the voice's licence."""
-
-    engine: str  # "eSpeak NG 1.51"
-    voice: str  # "English (Great Britain)", "English (Great Britain), female3" (a variant)
-    licence: str  # SPDX expression of the voice's data, as its engine or package states it
+__all__ = ["NO_CREDITS", "Credit", "NarratorCredits", "Narrators", "credit_line", "narrator_credits", "narrator_name",
+           "narrator_names"]
 
 
 @dataclass(frozen=True)
@@ -56,8 +51,8 @@ def narrator_credits(narrators: Narrators, language: str) -> NarratorCredits:
 
 def narrator_name(credit: Credit, words: Words) -> str:
     """A voice as a narrator's name, which says all there is to say of it wherever a format has room for a name
-    only: "English (Great Britain), synthetic voice of eSpeak NG 1.51 (licence GPL-3.0-or-later)"."""
-    return words("{voice}, synthetic voice of {engine} (licence {licence})", voice=credit.voice,
+    only: "English (Great Britain), synthetic voice of eSpeak NG 1.51, licence GPL-3.0-or-later"."""
+    return words("{voice}, synthetic voice of {engine}, licence {licence}", voice=credit.voice,
                  engine=credit.engine, licence=credit.licence)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -143,11 +144,11 @@ def test_the_credits_name_each_voice_its_engine_and_licence_and_say_it_is_synthe
     both = Narrators((TEXT_VOICE,), (QUESTION_VOICE,))
     english, french = narrator_credits(both, "en-GB"), narrator_credits(both, "fr")
     assert english.names == (
-        "English (Great Britain), synthetic voice of eSpeak NG 1.51 (licence GPL-3.0-or-later)",
-        "English (Great Britain), female3, synthetic voice of eSpeak NG 1.51 (licence GPL-3.0-or-later)")
+        "English (Great Britain), synthetic voice of eSpeak NG 1.51, licence GPL-3.0-or-later",
+        "English (Great Britain), female3, synthetic voice of eSpeak NG 1.51, licence GPL-3.0-or-later")
     assert english.line == (f"Read by {english.names[0]}; interview questions read by {english.names[1]}. The"
                             " narration is synthetic speech.")
-    assert french.names[0] == "English (Great Britain), voix de synthèse de eSpeak NG 1.51 (licence GPL-3.0-or-later)"
+    assert french.names[0] == "English (Great Britain), voix de synthèse de eSpeak NG 1.51, licence GPL-3.0-or-later"
     assert french.line.startswith("Lu par ") and french.line.endswith("La narration est une voix de synthèse.")
     assert french.line_in_english == english.line  # for records catalogued in English
     # One voice for both (question_voice set to the text's voice): one narrator, no second credit.
@@ -162,9 +163,9 @@ def id3_frames(path: Path, frame: str) -> list[str]:
 
 @pytest.mark.engine
 def test_every_format_credits_both_voices_of_an_interview(interview: Path) -> None:
-    version = espeak.version(espeak.binding().dll)
-    names = [f"English (Great Britain), synthetic voice of eSpeak NG {version} (licence GPL-3.0-or-later)",
-             f"English (Great Britain), female3, synthetic voice of eSpeak NG {version} (licence GPL-3.0-or-later)"]
+    engine = f"eSpeak NG {espeak.version(espeak.binding().dll)} (pyttsx3 {metadata.version('pyttsx3')})"
+    names = [f"English (Great Britain), synthetic voice of {engine}, licence GPL-3.0-or-later",
+             f"English (Great Britain), female3, synthetic voice of {engine}, licence GPL-3.0-or-later"]
     line = f"Read by {names[0]}; interview questions read by {names[1]}. The narration is synthetic speech."
     with zipfile.ZipFile(interview / "fixture-edition-narrated.epub") as book:
         opf = etree.fromstring(book.read("EPUB/content.opf"))

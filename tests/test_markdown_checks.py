@@ -13,7 +13,8 @@ import pytest
 from edition_fixtures import PIXEL, article, write_edition
 from lxml import etree
 
-from builder.book.render import markdown_parser, render_article
+from builder.book.markdown import markdown_parser
+from builder.book.render import render_article
 from builder.build import BuildOptions, build
 from builder.errors import BuildError
 from builder.sources import lines as source_lines

@@ -24,7 +24,8 @@ from lxml import etree
 from peer_suites import PEER_SUITES, WORD, Unit, suite_files, units, words
 
 from builder import validate
-from builder.book.render import markdown_parser, render_article
+from builder.book.markdown import markdown_parser
+from builder.book.render import render_article
 from builder.build import BuildOptions, build, prepare, text_book
 from builder.errors import BuildError, Diagnostic
 from builder.model import Document
