@@ -105,7 +105,7 @@ def summarise(images: int, long_descriptions: bool, math: bool, pages: bool, nar
         parts.append(f"{notes}; {pullquotes}.")
     elif extras.notes or extras.pullquotes:
         parts.append(f"{notes}." if extras.notes else f"{pullquotes[0].upper()}{pullquotes[1:]}.")
-    parts.append("Each article begins with a summary and, where needed, content notes.")
+    parts.append("Each article begins with its content notes, where it has any, then a summary.")
     if narrated:
         parts.append("A synthetic voice reads the whole text, with each sentence highlighted as it is read.")
     parts.append("There are no flashing, sound or motion hazards.")

@@ -47,6 +47,17 @@ class Manifest:
         return line_of(self.text, key)
 
 
+def parse_toml(text: str, path: Path, code: str) -> dict[str, Any]:
+    """The TOML of a source file, or one error under `code` naming the line tomllib stopped at."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        found = re.search(r"line (\d+)", str(exc))
+        reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        raise error(code, f"malformed TOML: {reason}", "Fix the TOML syntax.", path,
+                    int(found.group(1)) if found else None) from None
+
+
 def read_text(path: Path) -> str:
     """Read a source file as UTF-8, or fail naming the first bad byte's line.
 
@@ -120,13 +131,7 @@ def load_manifest(root: Path) -> Manifest:
     if not path.is_file():
         raise error("E001", "no edition manifest", f"Create {MANIFEST_NAME} (see source/README.md).", path)
     text = read_text(path)
-    try:
-        values = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        found = re.search(r"line (\d+)", str(exc))
-        reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
-        raise error("E002", f"malformed TOML: {reason}", "Fix the TOML syntax.", path,
-                    int(found.group(1)) if found else None) from None
+    values = parse_toml(text, path, "E002")
     check_characters(values, path, text)
     problems = Problems()  # every independent mistake of the manifest, in one run
     usable = check_fields(values, path, text, problems)

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from lxml import etree
 
-from builder.config import read_text
-from builder.errors import BuildError, Diagnostic, error, shown
+from builder.config import parse_toml, read_text
+from builder.errors import BuildError, Diagnostic, shown
 from builder.i18n import primary_language
 from builder.i18n.languages import LANGUAGE_TAG
 
@@ -88,13 +88,7 @@ def load_lexicons(root: Path, edition_language: str) -> Lexicons:
     if not path.is_file():
         return Lexicons(language)
     text = read_text(path)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        found = re.search(r"line (\d+)", str(exc))
-        reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
-        raise error("E080", f"malformed TOML: {reason}", "Fix the TOML syntax.", path,
-                    int(found.group(1)) if found else None) from None
+    data = parse_toml(text, path, "E080")
     problems: list[Diagnostic] = []
     own_sections = {key: value for key, value in data.items() if key in (*SECTIONS, SEGMENTATION)}
     by_language: dict[str, Lexicon] = {}

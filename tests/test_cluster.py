@@ -179,6 +179,9 @@ def test_a_catalogue_file_lists_its_editions(tmp_path: Path, capsys: pytest.Capt
     (tmp_path / "catalogue.toml").write_text('editions = "one"\n', encoding="utf-8")
     refused = run_cli(["build", tmp_path / "catalogue.toml", "-o", tmp_path / "out", "--no-audio"], capsys)
     assert refused.code == 1 and "catalogue.toml: error E005: the catalogue needs editions" in refused.err
+    (tmp_path / "catalogue.toml").write_text('editions = ["one"]\ntitle = Listed\n', encoding="utf-8")
+    malformed = run_cli(["build", tmp_path / "catalogue.toml", "-o", tmp_path / "out", "--no-audio"], capsys)
+    assert malformed.code == 1 and "catalogue.toml:2: error E005: malformed TOML" in malformed.err
 
 
 def test_a_worker_with_another_engine_is_refused() -> None:

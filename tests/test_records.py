@@ -341,3 +341,28 @@ def test_onix_lists_each_article_with_its_print_start_page(output: Path, full_bu
                                                                    release.edition.articles]
     pages = [item.findtext(".//{*}FirstPageNumber") for item in items]
     assert pages == [label if (label := article.page_label).isdigit() else None for article in release.edition.articles]
+
+
+def test_a_long_contents_note_is_split_into_505s_that_marc_can_hold(tmp_path: Path) -> None:
+    """MARC 21 fields hold 9,999 bytes: a hundred and twenty titled articles (a back issue bound as one)
+    fill several 505s, the first "Contents", the rest continuing it, every title kept, in order."""
+    from distribution_fixtures import fake_build
+    from edition_fixtures import article, write_edition
+
+    titles = [f"Article {number}: a title as long as the long ones in a magazine's contents, set out in full"
+              for number in range(120)]
+    articles = {f"a{number}": article("Some text.\n", title=title, authors=["Dr Ann Example", "Prof B. Sample"])
+                for number, title in enumerate(titles)}
+    source = write_edition(tmp_path / "big", articles)
+    (source / "pronunciation.toml").write_text("", encoding="utf-8")
+    fake_build(source, tmp_path / "out", jobs=1, cache=None)
+    with (tmp_path / "out" / "fixture-edition.mrc").open("rb") as binary:
+        records = list(MARCReader(binary, to_unicode=True, force_utf8=True))
+    assert len(records) == 2 and None not in records
+    for record in records:
+        notes = record.get_fields("505")
+        assert len(notes) > 1 and [field.indicator1 for field in notes] == ["0"] + ["8"] * (len(notes) - 1)
+        assert all(len(field.as_marc("utf-8")) < 10_000 for field in notes)
+        listed = [subfield.value.rstrip(" /.-") for field in notes for subfield in field.subfields
+                  if subfield.code == "t"]
+        assert listed == titles

@@ -39,6 +39,7 @@ ADAPTS = {
 FILE_FORMATS = {Kind.EPUB: ("text file", "EPUB"), Kind.NARRATED_EPUB: ("text file", "EPUB"),
                 Kind.AUDIOBOOK: ("audio file", "MP3"), Kind.M4B: ("audio file", "AAC"),
                 Kind.DAISY: ("text file", "DAISY 2.02")}
+CONTENTS_FIELD_BYTES = 9000  # under MARC 21's 9,999-byte field length, with room for indicators and terminator
 LABELS = {Kind.EPUB: "EPUB 3", Kind.NARRATED_EPUB: "EPUB 3 with synchronised narration",
           Kind.AUDIOBOOK: "MP3 audiobook, whole edition with chapters", Kind.M4B: "M4B audiobook (AAC) with chapters",
           Kind.DAISY: "DAISY 2.02 talking book, full text and full audio"}
@@ -277,11 +278,35 @@ def notes(release: Release) -> list[Field]:
         contents.append(Subfield("t", article.title + (" /" if byline else ("." if last else " --"))))
         if byline:
             contents.append(Subfield("r", byline + ("." if last else " --")))
-    if contents:
-        fields.append(Field("505", Indicators("0", "0"), contents))
+    fields += contents_fields(contents)
     if edition.description:
         fields.append(Field("520", Indicators(" ", " "), [Subfield("a", edition.description)]))
     return fields
+
+
+def contents_fields(contents: list[Subfield]) -> list[Field]:
+    """The contents note, in as many 505s as MARC's 9,999-byte field length needs: the first says
+    "Contents:" (indicator 0), the rest continue it without a display constant (indicator 8), as LC does."""
+    fields: list[Field] = []
+    chunk: list[Subfield] = []
+    size = 0
+    for number, subfield in enumerate(contents):
+        # a title and its byline stay together; 3 bytes per subfield (delimiter, code) and slack for the rest
+        length = len(subfield.value.encode("utf-8")) + 2
+        starts_entry = subfield.code == "t" and number > 0
+        if chunk and starts_entry and size + length + byline_length(contents, number) > CONTENTS_FIELD_BYTES:
+            fields.append(Field("505", Indicators("8" if fields else "0", "0"), chunk))
+            chunk, size = [], 0
+        chunk.append(subfield)
+        size += length
+    if chunk:
+        fields.append(Field("505", Indicators("8" if fields else "0", "0"), chunk))
+    return fields
+
+
+def byline_length(contents: list[Subfield], number: int) -> int:
+    following = contents[number + 1] if number + 1 < len(contents) else None
+    return len(following.value.encode("utf-8")) + 2 if following is not None and following.code == "r" else 0
 
 
 def language_note(languages: Sequence[str]) -> str:

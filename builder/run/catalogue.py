@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from builder.config import MANIFEST_NAME, SLUG
+from builder.config import MANIFEST_NAME, SLUG, parse_toml, read_text
 from builder.distribution import opds
 from builder.errors import BuildError, Diagnostic, error
 from builder.records import BuildOptions, BuildResult
@@ -54,11 +54,7 @@ def load_catalogue(source: Path) -> Catalogue:
         editions = tuple(sorted(child for child in source.iterdir() if (child / MANIFEST_NAME).is_file()))
         return Catalogue(source.resolve().name, editions)
     path = source if source.is_file() else source / CATALOGUE_NAME
-    try:
-        values = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as wrong:
-        raise error("E005", f"the catalogue is not valid TOML: {wrong}",
-                    "Write it as in the README: title, editions = [folders].", path) from None
+    values = parse_toml(read_text(path), path, "E005")
     editions = values.get("editions")
     if not isinstance(editions, list) or not editions or not all(isinstance(item, str) for item in editions):
         raise error("E005", "the catalogue needs editions = [\"folder\", …], a list of edition folders",
