@@ -227,12 +227,12 @@ def one_run(skip_10x: bool) -> dict[str, float]:
     return run
 
 
-def summary(runs: list[dict[str, float]]) -> tuple[list[str], list[str]]:
+def summary(runs: list[dict[str, float]], measures: tuple[Measure, ...] = MEASURES) -> tuple[list[str], list[str]]:
     """The table of medians (each ratio the median of the runs' ratios: a reference from the same run) and the
     measures whose median misses its target."""
     lines = ["| measure | builder | reference | ratio | target | met | each run |", "|---|---|---|---|---|---|---|"]
     missed = []
-    for measure in MEASURES:
+    for measure in measures:
         done = [run for run in runs if set(measure.needs) <= set(run)]
         if not done:  # (e) with --skip-10x
             continue
@@ -276,8 +276,12 @@ def main() -> None:
     for number in range(1, arguments.runs + 1):
         runs.append(one_run(arguments.skip_10x))
         print(f"run {number} of {arguments.runs} done", file=sys.stderr)
-    lines, missed = summary(runs)
-    print(f"Benchmark, median of {len(runs)} run{'s' if len(runs) > 1 else ''}, {started:%Y-%m-%d %H:%M} UTC"
+    print_table("Benchmark", runs, MEASURES, started)
+
+
+def print_table(what: str, runs: list[dict[str, float]], measures: tuple[Measure, ...], started: datetime) -> None:
+    lines, missed = summary(runs, measures)
+    print(f"{what}, median of {len(runs)} run{'s' if len(runs) > 1 else ''}, {started:%Y-%m-%d %H:%M} UTC"
           f" on {machine()}")
     print("\n".join(lines))
     if missed:
