@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -78,47 +77,27 @@ def edition_slug(folder: Path) -> str:
     return slug if isinstance(slug, str) and SLUG.match(slug) else folder.name
 
 
-# With a cluster, this many editions are built at once: while one is rendered or packaged here, the
-# next one's articles keep the workers busy (measured as (f) in bench/scale.py).
-EDITIONS_IN_FLIGHT = 2
-
-
 def build_catalogue(catalogue: Catalogue, options: BuildOptions,
                     build_one: Callable[[BuildOptions], BuildResult]) -> CatalogueResult:
     """Build every edition into `options.output/<slug>/` with `build_one` (the edition build); an edition's
-    errors are kept and the next edition is built. With a scheduler, editions are built side by side
-    (threads of this process, each sending its articles to the cluster); the results are kept in the
-    catalogue's order, and each edition's bytes are its own build's whatever ran beside it."""
+    errors are kept and the next edition is built."""
     result = CatalogueResult()
-    slugs: dict[str, Path] = {}
     for folder in catalogue.editions:
         slug = edition_slug(folder)
-        if slug in slugs:
+        if slug in result.built or slug in result.failed:
             result.failed[f"{slug} ({folder})"] = (Diagnostic(
                 "E005", f"two editions of the catalogue have the slug {slug!r}",
                 "Give each edition its own slug in its edition.toml: it names the output folder.",
                 folder / MANIFEST_NAME),)
             continue
-        slugs[slug] = folder
-
-    def one(slug: str) -> tuple[BuildResult | None, tuple[Diagnostic, ...]]:
-        folder = slugs[slug]
         try:
-            return build_one(replace(options, source=folder, output=options.output / slug)), ()
+            result.built[slug] = build_one(replace(options, source=folder, output=options.output / slug))
         except BuildError as failure:
-            return None, failure.diagnostics
+            result.failed[slug] = failure.diagnostics
         except OSError as failure:  # the file system said no for this edition: the others may still build
-            return None, (Diagnostic("E090", f"cannot read or write this: {failure.strerror or failure}",
-                                     "Check that the path exists and that you may use it.",
-                                     Path(failure.filename) if failure.filename else folder),)
-
-    with ThreadPoolExecutor(EDITIONS_IN_FLIGHT if options.scheduler else 1) as editions:
-        outcomes = list(editions.map(one, slugs))
-    for slug, (built, diagnostics) in zip(slugs, outcomes, strict=True):
-        if built is not None:
-            result.built[slug] = built
-        else:
-            result.failed[slug] = diagnostics
+            result.failed[slug] = (Diagnostic("E090", f"cannot read or write this: {failure.strerror or failure}",
+                                              "Check that the path exists and that you may use it.",
+                                              Path(failure.filename) if failure.filename else folder),)
     shelves = [opds.Shelf(slug, built.release, frozenset(path.name for path in built.outputs))
                for slug, built in result.built.items() if built.release is not None]
     result.outputs = [options.output / name for name in opds.write_catalogue(catalogue.title, shelves,

@@ -48,16 +48,8 @@ class DaskCluster:
         self.client.close()
 
 
-_CONNECTING = threading.Lock()  # a catalogue's editions, built side by side, ask at the same time
-
-
-def dask_cluster(address: str) -> DaskCluster:
-    with _CONNECTING:
-        return _connect(address)
-
-
 @functools.cache
-def _connect(address: str) -> DaskCluster:
+def dask_cluster(address: str) -> DaskCluster:
     cluster = DaskCluster(address)
     atexit.register(cluster.close)
     return cluster
