@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from builder import __version__
+from builder.book.mathml import converter
 from builder.config import PROFILES
 from builder.errors import BuildError, Diagnostic, one_line
-from builder.mathml import converter
 from builder.run.cache import default_cache_dir, parse_size
 from builder.run.executors import SCHEDULER_VARIABLE
 
@@ -106,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = parser().parse_args(argv)
     if arguments.command == "cache":
         return run_cache(arguments)
-    converter.start_helper()  # before the builder's modules load: see builder.mathml
+    converter.start_helper()  # before the builder's modules load: see builder.book.mathml
     try:
         if arguments.command == "check":
             return run_check(arguments)

@@ -26,7 +26,7 @@ OPTIONAL = ("subtitle", "description", "print_source", "print_pages", "disclaime
             "cover_lines", "narration", "suppress_warnings", "contents_heading")
 TEXT_FIELDS = ("title", "edition", "date", "publisher", "language", "identifier", "slug", "subtitle", "description",
                "print_source", "disclaimer", "cover", "cover_alt", "contents_heading")
-NARRATION_KEYS = ("voice", "rate", "volume", "voices", "read_emoji", "read_code")
+NARRATION_KEYS = ("voice", "rate", "volume", "voices", "question_voice", "question_voices", "read_emoji", "read_code")
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 # An article's slug names its file and becomes an XML id in the book, so it must start with a letter.
 ARTICLE_SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -218,20 +218,26 @@ def check_articles(slugs: Any, path: Path, text: str, problems: Problems) -> lis
     return good
 
 
-def check_voices_table(voices: Any, path: Path, text: str) -> None:
-    """[narration.voices] maps language tags to voices: fr = "fr", "de-CH" = "de"."""
-    header = re.search(r"^[ \t]*\[narration\.voices\]", text, re.MULTILINE)
-    header_line = text[: header.start()].count("\n") + 1 if header else line_of(text, "voices")
+def check_voices_table(voices: Any, path: Path, text: str, table: str = "voices") -> None:
+    """[narration.voices] maps language tags to voices: fr = "fr", "de-CH" = "de"; [narration.question_voices]
+    likewise, for interviews' questions (a voice or a variant, "+f3")."""
+    header_line = table_line(text, f"narration.{table}") or line_of(text, table)
     if not isinstance(voices, dict):
-        raise error("E005", "narration voices must be a table of language = voice", 'Write [narration.voices] and '
-                    'below it e.g. fr = "fr".', path, header_line)
+        raise error("E005", f"narration {table.replace('_', ' ')} must be a table of language = voice",
+                    f'Write [narration.{table}] and below it e.g. fr = "fr".', path, header_line)
     for tag, voice in voices.items():
         line = line_of_entry(text, header_line, tag)
         if wrong := languages.problem(tag):
-            raise error("E006", f"{wrong.message} in [narration.voices]", wrong.remedy, path, line)
+            raise error("E006", f"{wrong.message} in [narration.{table}]", wrong.remedy, path, line)
         if not isinstance(voice, str) or not voice.strip():
             raise error("E005", f"the voice for '{shown(tag)}' must be a voice name", f'Write {tag} = "{tag}".', path,
                         line)
+
+
+def table_line(text: str, table: str) -> int | None:
+    """The line of a TOML table header (`[narration.voices]`), if the manifest writes one."""
+    header = re.search(rf"^[ \t]*\[{re.escape(table)}\]", text, re.MULTILINE)
+    return text[: header.start()].count("\n") + 1 if header else None
 
 
 def line_of_entry(text: str, header_line: int | None, key: str) -> int | None:
@@ -262,16 +268,22 @@ def narration_settings(values: dict[str, Any], path: Path, text: str) -> Narrati
     defaults = NarrationSettings()
     voices = values.get("voices", {})
     check_voices_table(voices, path, text)
+    question_voices = values.get("question_voices", {})
+    check_voices_table(question_voices, path, text, "question_voices")
     settings = NarrationSettings(
         voice=values.get("voice", defaults.voice),
         rate=values.get("rate", defaults.rate),
         volume=values.get("volume", defaults.volume),
         voices=tuple(voices.items()),
+        question_voice=values.get("question_voice", defaults.question_voice),
+        question_voices=tuple(question_voices.items()),
         read_emoji=values.get("read_emoji", defaults.read_emoji),
         read_code=values.get("read_code", defaults.read_code),
     )
     valid = {
         "voice": isinstance(settings.voice, str) and bool(settings.voice.strip()),
+        "question_voice": isinstance(settings.question_voice, str) and bool(settings.question_voice.strip()
+                                                                            or "question_voice" not in values),
         "rate": isinstance(settings.rate, int) and not isinstance(settings.rate, bool) and 0 < settings.rate < 1000,
         "volume": isinstance(settings.volume, int | float) and 0 <= settings.volume <= 1,
     }
@@ -284,7 +296,7 @@ def narration_settings(values: dict[str, Any], path: Path, text: str) -> Narrati
         header = re.search(r"^[ \t]*\[narration\]", text, re.MULTILINE)
         line = (line_of(text, wrong[0]) if wrong[0] in values else None) or (
             text[: header.start()].count("\n") + 1 if header else None)
-        raise error("E005", f"narration {wrong[0]} is not valid: voice is text, rate is words a minute"
-                    " (e.g. 170), volume is from 0 to 1",
-                    'Write e.g. voice = "en-gb", rate = 170, volume = 1.0.', path, line)
+        raise error("E005", f"narration {wrong[0].replace('_', ' ')} is not valid: voice and question_voice are"
+                    " text, rate is words a minute (e.g. 170), volume is from 0 to 1",
+                    'Write e.g. voice = "en-gb", question_voice = "+f3", rate = 170, volume = 1.0.', path, line)
     return settings

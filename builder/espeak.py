@@ -89,7 +89,11 @@ def version(dll: Any) -> str:
 
 
 def resolve_voice(requested: str, voices: Sequence[tuple[str, str, Sequence[str]]]) -> str:
-    """The engine's voice id for an id, a name or a language code (case-insensitive)."""
+    """The engine's voice id for an id, a name or a language code (case-insensitive), with its variant if one is
+    asked for ("en-gb+f3" → "gmw/en+f3": espeak-ng's own syntax; the variant is checked by builder.voices)."""
+    base, plus, variant = requested.partition("+")
+    if plus:
+        return resolve_voice(base, voices) + plus + variant.strip()
     wanted = requested.strip().lower().replace("_", "-")
     matchers: tuple[Callable[[str, str, Sequence[str]], bool], ...] = (
         lambda id_, _name, _langs: id_.lower() == wanted,

@@ -43,6 +43,10 @@ class NarrationSettings:
     rate: int = 170
     volume: float = 1.0
     voices: tuple[tuple[str, str], ...] = ()  # [narration.voices]: language tag → voice, for the other languages
+    # Interviews' questions in a second voice: a voice for the edition's language, or an engine variant ("+f3") put
+    # on each language's voice; "" for the default. [narration.question_voices]: language tag → question voice.
+    question_voice: str = ""
+    question_voices: tuple[tuple[str, str], ...] = ()
     read_emoji: bool = False  # say emoji's names (in the text's language) instead of leaving them out
     read_code: bool = False  # read code blocks line by line after announcing them (default: announce only)
 
@@ -119,7 +123,7 @@ class Document:
     language: str = ""  # the document's language (its root's lang)
     languages: tuple[str, ...] = ()  # every language the document uses, its own first
     # (line of the XHTML, line of the article file) where a rendered element starts: validators' verdicts
-    # told as source lines (builder.source_lines), kept here because the published markup carries none.
+    # told as source lines (builder.sources.lines), kept here because the published markup carries none.
     source_lines: tuple[tuple[int, int], ...] = ()
 
 

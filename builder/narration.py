@@ -448,7 +448,7 @@ def narrate(
     jobs: int,
     progress: Progress | None = None,
     keep: Callable[[ArticleAudio], Kept] = lambda audio: audio,  # type: ignore[assignment,return-value]
-    voice_for: Callable[[str], Voice] | None = None,
+    voice_for: Callable[[str, str], Voice] | None = None,
     scheduler: str | None = None,
 ) -> list[Kept]:
     """Speak every article's sentences and encode each article to MP3 with measured timings.
@@ -462,8 +462,9 @@ def narrate(
     engine_id = synthesizer_factory().engine_id()  # fails early when there is no engine
 
     def voices_of(sentences: Sequence[SpokenSentence]) -> tuple[Voice, ...]:
-        """With `voice_for` (a language tag → its voice) each sentence is spoken in its language's voice."""
-        return tuple(voice_for(s.language) if voice_for else voice for s in sentences)
+        """With `voice_for` ((language tag, role) → its voice) each sentence is spoken in its language's voice, a
+        question (role) in the question voice."""
+        return tuple(voice_for(s.language, s.role) if voice_for else voice for s in sentences)
 
     work = [
         ArticleJob(

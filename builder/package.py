@@ -21,8 +21,8 @@ from ebooklib import epub
 from lxml import etree
 
 from builder.accessibility import AccessibilityMetadata
+from builder.book.navigation import NAV
 from builder.model import Document, Edition, Resource
-from builder.navigation import NAV
 
 OPF = "http://www.idpf.org/2007/opf"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"

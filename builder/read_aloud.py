@@ -11,13 +11,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
-from builder import __version__, accessibility, audio, lexicon, narration, navigation, overlays, speech, voices
+from builder import __version__, accessibility, audio, lexicon, narration, overlays, speech, voices
+from builder.book import navigation
+from builder.book.styles import stylesheet
 from builder.distribution import daisy202, m4b, podcast
 from builder.i18n import Words, primary_language
 from builder.model import Document, Edition, Resource
 from builder.package import Book, Narration
 from builder.records import BuildOptions, Prepared, Progress
-from builder.styles import stylesheet
 
 LEXICON = "lexicon.pls"  # the edition language's; another language's is lexicon-<language>.pls
 
@@ -56,15 +57,16 @@ def with_lexicon_link(xhtml: str, languages: dict[str, str]) -> str:
     return xhtml.replace("</head>", f"{links}</head>", 1)
 
 
-def voice_chooser(prepared: Prepared, options: BuildOptions) -> Callable[[str], narration.Voice]:
-    """Language tag → the voice that speaks it, at the edition's rate and volume (checked by `check`)."""
+def voice_chooser(prepared: Prepared, options: BuildOptions) -> Callable[[str, str], narration.Voice]:
+    """(Language tag, role) → the voice that speaks it, at the edition's rate and volume (checked by `check`):
+    a question (speech.QUESTION) in the edition's question voice."""
     base = voice_for(prepared, options)
     table = voices.voice_table(prepared.edition, options.voice)
     engine = voices.engine_voices()
 
     @functools.cache
-    def choose(language: str) -> narration.Voice:
-        return replace(base, voice=table.voice_for(language or prepared.edition.language, engine))
+    def choose(language: str, role: str = "") -> narration.Voice:
+        return replace(base, voice=table.voice_for(language or prepared.edition.language, engine, role))
 
     return choose
 
@@ -172,6 +174,9 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path, mo
         "duration": overlays.format_clock(total),
         "articles": {item.slug: overlays.format_clock(item.duration) for item in audios},
     }
+    asked = question_languages(marked, edition.language)
+    if asked:  # an interview: its questions' voices too
+        report["question voices"] = voices_used(asked, lambda language: choose(language, speech.QUESTION))
     formats = {daisy_name: "DAISY 2.02 talking book, full text and full audio",
                m4b_name: "M4B audiobook (AAC), a chapter per article",
                f"{folder.name}/{feed.name}": "podcast feed (RSS 2.0, Podcasting 2.0 chapters and transcripts)"}
@@ -258,12 +263,17 @@ def duration(say: Words, seconds: int) -> str:
 
 def voices_used(languages: list[str], choose: Callable[[str], narration.Voice]) -> str:
     """"en-GB: English (Great Britain) (gmw/en); fr: French (France) (roa/fr)": each language and its voice."""
-    engine = {voice_id: name for voice_id, name, _ in voices.engine_voices()}
     parts = []
     for language in languages:
         voice_id = voices.resolve_voice(choose(language).voice, voices.engine_voices())
-        parts.append(f"{language}: {engine.get(voice_id, voice_id)} ({voice_id})")
+        parts.append(f"{language}: {voices.voice_name(voice_id)} ({voice_id})")
     return "; ".join(parts)
+
+
+def question_languages(marked: Marked, edition_language: str) -> list[str]:
+    """The languages the interviews' questions are asked in (none: the edition has no interview)."""
+    return sorted({sentence.language or edition_language for _, sentences in marked.values()
+                   for sentence in sentences if sentence.role == speech.QUESTION})
 
 
 def narrator(voice: narration.Voice) -> str:

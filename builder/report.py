@@ -9,9 +9,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from builder import source_lines
 from builder.errors import Diagnostic, shown
 from builder.model import Document
+from builder.sources import lines as source_lines
 
 if TYPE_CHECKING:
     from builder.distribution.products import Release

@@ -109,6 +109,10 @@ HEADING_PAUSE = 1.0
 LINE_PAUSE = 0.45
 PASSAGE_PAUSE = 0.1
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+# The role of a sentence in an interview question (the element with class "question", contract 4, its label
+# included): narration gives it the edition's second voice.
+QUESTION = "question"
+ROLES = (QUESTION,)
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,7 @@ class SpokenSentence:
     skippable: str | None
     pause: float = SENTENCE_PAUSE  # seconds of silence after it
     language: str = ""  # BCP 47 tag of the text (nearest lang/xml:lang); "" in documents that carry none
+    role: str = ""  # who speaks it: QUESTION inside an interview question (contract 4), "" for the text's own voice
 
 
 @dataclass(frozen=True)
@@ -231,6 +236,7 @@ class _Marker:
         self.id_prefix = id_prefix
         self.settings = settings
         self.sentences: list[SpokenSentence] = []
+        self.role = ""  # of the sentences being marked: the nearest ancestor's with a role class
 
     def next_id(self) -> str:
         return f"{self.id_prefix}-s{len(self.sentences) + 1:04d}"
@@ -243,11 +249,19 @@ class _Marker:
         if not any(ch.isalnum() for ch in spoken):
             return None
         sentence_id = sentence_id or self.next_id()
-        self.sentences.append(SpokenSentence(sentence_id, shown, spoken, skippable, pause, language))
+        self.sentences.append(SpokenSentence(sentence_id, shown, spoken, skippable, pause, language, self.role))
         return sentence_id
 
     def walk(self, node: etree._Element, skippable: str | None) -> None:
         if _is_silent(node):
+            return
+        role = next((name for name in ROLES if name in _tokens(node, "class")), None)
+        if role is not None and role != self.role:
+            outer, self.role = self.role, role
+            try:
+                self.walk(node, skippable)
+            finally:
+                self.role = outer
             return
         skippable = _skippable_type(node) or skippable
         if _local(node) == "table":
@@ -349,7 +363,8 @@ class _Marker:
         words = Words(language or self.lexicons.language, SPEECH_DOMAIN)
         announced = words.plural("Code, {n} line", "Code, {n} lines", len(lines))
         sentence_id = pre.get("id") or self.next_id()
-        self.sentences.append(SpokenSentence(sentence_id, announced, announced, skippable, BLOCK_PAUSE, language))
+        self.sentences.append(SpokenSentence(sentence_id, announced, announced, skippable, BLOCK_PAUSE, language,
+                                             self.role))
         pre.set("id", sentence_id)
         if not self.settings.read_code:
             return
@@ -397,7 +412,7 @@ def _wrap_code_lines(element: etree._Element, marker: _Marker, skippable: str | 
             span = element.makeelement(SPAN, {"id": marker.next_id(), "class": "sentence"})
             span.text = part
             marker.sentences.append(SpokenSentence(span.get("id") or "", part, part, skippable, SENTENCE_PAUSE,
-                                                   language))
+                                                   language, marker.role))
             element.append(span)
             previous = span
         elif previous is None:

@@ -1,6 +1,10 @@
 """Which voice speaks which language: the edition's voice for its own language, `[narration.voices]` for
 others, and otherwise the engine's own voice for the language (espeak-ng has fr, de, es, it, cy, …).
 
+Interviews are heard in two voices: a question (speech.QUESTION) is spoken by the edition's `question_voice`
+(its own language), `[narration.question_voices]` (others), and otherwise by its language's voice with the
+question voice's variant (espeak-ng's "+f3": the same language, audibly another speaker).
+
 An unknown language or voice is a source error: `check` reports it with the file, the line and the
 nearest match the engine has.
 """
@@ -15,12 +19,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from builder import espeak
-from builder.config import line_of_entry
+from builder.config import line_of_entry, table_line
 from builder.errors import Diagnostic, shown, warning
 from builder.i18n import primary_language
 from builder.model import Edition
+from builder.speech import QUESTION
 
 EngineVoice = tuple[str, str, tuple[str, ...]]  # id, name, languages (as pyttsx3 lists them)
+# espeak-ng's variant for questions where the edition names none: "female3" on the default (male) voices, the
+# variant most unlike them that stays clear at speed; "male3" when the edition's own voice is already female.
+DEFAULT_QUESTION_VARIANT = "+f3"
+OTHER_QUESTION_VARIANT = "+m3"
 # Passage languages in the sources: `{lang=fr}` attributes, `::: {lang=de}` blocks and raw HTML lang="…".
 _PASSAGE_LANG = re.compile(r"""(?:\{[^}\n]*\blang=["']?|\blang=["'])([A-Za-z0-9-]+)""")
 
@@ -53,8 +62,48 @@ def engine_voices() -> tuple[EngineVoice, ...]:
     return tuple(found)
 
 
-def resolve_voice(requested: str, voices: Sequence[EngineVoice]) -> str:
-    """The engine's voice id for an id, a name or a language code; NoVoice, with the nearest match, if none."""
+@functools.cache
+def engine_variants() -> tuple[str, ...]:
+    """espeak-ng's voice variants ("f3", "m3", "klatt", …: the names after "+" in "en-gb+f3")."""
+    return tuple(variant_names())
+
+
+@functools.cache
+def variant_names() -> dict[str, str]:
+    """espeak-ng's voice variants and their names ("f3" → "female3")."""
+    engine = espeak.binding()
+    engine_voices()  # the engine started (or NoEngine)
+    wanted = engine.VOICE()
+    wanted.languages = b"variant"
+    return {voice.identifier.decode("utf-8").removeprefix("!v/"): voice.name.decode("utf-8").strip()
+            for voice in engine.ListVoices(wanted)}
+
+
+def voice_name(voice_id: str) -> str:
+    """How a listener is told a voice's name: "English (Great Britain)", "English (Great Britain), variant
+    female3" for "gmw/en+f3"."""
+    base, plus, variant = voice_id.partition("+")
+    name = {engine_id: name for engine_id, name, _ in engine_voices()}.get(base, base)
+    return f"{name}, variant {variant_names().get(variant, variant)}" if plus else name
+
+
+def resolve_variant(variant: str, variants: Sequence[str]) -> str:
+    """A variant as espeak-ng names it ("F3" → "f3"); NoVoice, with the nearest one, if it has none of that name."""
+    for known in variants:
+        if known.lower() == variant.strip().lower():
+            return known
+    close = difflib.get_close_matches(variant.strip().lower(), [known.lower() for known in variants], n=1,
+                                      cutoff=0.5)
+    raise NoVoice(f"no speech voice variant '+{shown(variant)}'", f"+{close[0]}" if close else "")
+
+
+def resolve_voice(requested: str, voices: Sequence[EngineVoice], variants: Sequence[str] | None = None) -> str:
+    """The engine's voice id for an id, a name or a language code, with a variant if one is asked for
+    ("en-gb+f3"); NoVoice, with the nearest match, if none."""
+    base, plus, variant = requested.partition("+")
+    if plus:
+        known = engine_variants() if variants is None else variants
+        return resolve_voice(base, voices) + "+" + resolve_variant(variant, known)
     try:
         return espeak.resolve_voice(requested, voices)
     except ValueError:
@@ -81,32 +130,61 @@ def default_voice(language: str, voices: Sequence[EngineVoice]) -> str:
     raise NoVoice(f"the speech engine has no voice for language '{shown(language)}'", close[0] if close else "")
 
 
+def with_variant(voice: str, variant: str) -> str:
+    """A voice with another variant: ("en-gb", "+f3") → "en-gb+f3", ("en-gb+m1", "+f3") → "en-gb+f3"."""
+    return voice.partition("+")[0] + variant if variant else voice
+
+
 @dataclass(frozen=True)
 class VoiceTable:
-    """Language tag → the voice (as configured: a name, id or language) that speaks it."""
+    """Language tag (and role) → the voice (as configured: a name, id or language, with any variant) that speaks it."""
 
     language: str  # the edition's
     voice: str  # the edition's voice, for its own language
     voices: tuple[tuple[str, str], ...]  # [narration.voices]
+    question_voice: str = ""  # the edition's question voice ("" for the default), a voice or a variant ("+f3")
+    question_voices: tuple[tuple[str, str], ...] = ()  # [narration.question_voices]
 
     def configured(self, language: str) -> str | None:
-        table = {tag.lower(): voice for tag, voice in self.voices}
-        tag = (language or self.language).lower()
-        if tag in table:
-            return table[tag]
-        if primary_language(tag) in table:
-            return table[primary_language(tag)]
-        if primary_language(tag) == primary_language(self.language):
-            return self.voice
-        return None
+        return _look_up(self.voices, language or self.language, self.language, self.voice)
 
-    def voice_for(self, language: str, voices: Sequence[EngineVoice]) -> str:
-        """The voice name to give the engine for text in `language`."""
-        return self.configured(language) or default_voice(language or self.language, voices)
+    def voice_for(self, language: str, voices: Sequence[EngineVoice], role: str = "") -> str:
+        """The voice name to give the engine for text in `language` said in `role` (a question or the text)."""
+        voice = self.configured(language) or default_voice(language or self.language, voices)
+        if role != QUESTION:
+            return voice
+        asked = _look_up(self.question_voices, language or self.language, self.language, self.question_voice)
+        if asked and not asked.startswith("+"):
+            return asked  # a voice of its own
+        return with_variant(voice, asked or self.question_variant())
+
+    def question_variant(self) -> str:
+        """The variant a question gets in a language without a question voice of its own: the edition's question
+        voice's ("" if it names a voice without one: questions then sound like the text)."""
+        if self.question_voice:
+            return "+" + self.question_voice.partition("+")[2] if "+" in self.question_voice else ""
+        own = self.voice.partition("+")[2].lower()
+        return OTHER_QUESTION_VARIANT if own.startswith("f") else DEFAULT_QUESTION_VARIANT
+
+
+def _look_up(table: tuple[tuple[str, str], ...], language: str, edition_language: str, own: str) -> str | None:
+    """A language's entry in a table of language tags (exact tag, then its primary language), or the edition's own
+    setting for the edition's language."""
+    entries = {tag.lower(): voice for tag, voice in table}
+    tag = language.lower()
+    if tag in entries:
+        return entries[tag]
+    if primary_language(tag) in entries:
+        return entries[primary_language(tag)]
+    if primary_language(tag) == primary_language(edition_language):
+        return own or None
+    return None
 
 
 def voice_table(edition: Edition, voice: str | None = None) -> VoiceTable:
-    return VoiceTable(edition.language, voice or edition.narration.voice, edition.narration.voices)
+    settings = edition.narration
+    return VoiceTable(edition.language, voice or settings.voice, settings.voices, settings.question_voice,
+                      settings.question_voices)
 
 
 def source_languages(edition: Edition) -> list[tuple[str, Path, int | None]]:
@@ -142,13 +220,13 @@ def check_voices(edition: Edition) -> tuple[list[Diagnostic], dict[str, str]]:
     problems: list[Diagnostic] = []
     broken: set[str] = set()  # configured voices already reported at their line in the manifest
     manifest_text = edition.manifest.read_text(encoding="utf-8")
-    header = _line(manifest_text, r"^[ \t]*\[narration\.voices\]")
-    for tag, voice in (("", edition.narration.voice), *edition.narration.voices):
+    for key, tag, voice in configured_voices(edition):
         try:
-            resolve_voice(voice, voices)
+            resolve_configured(voice, voices)
         except NoVoice as unknown:
             message, close = unknown.args
-            line = line_of_entry(manifest_text, header, tag) if tag else _line(manifest_text, r"^[ \t]*voice[ \t]*=")
+            line = (line_of_entry(manifest_text, table_line(manifest_text, f"narration.{key}"), tag) if tag
+                    else _line(manifest_text, rf"^[ \t]*{key}[ \t]*="))
             problems.append(_no_voice(message, close, edition.manifest, line, "voice"))
             broken.add(voice)
     chosen: dict[str, str] = {}
@@ -161,6 +239,23 @@ def check_voices(edition: Edition) -> tuple[list[Diagnostic], dict[str, str]]:
             message, close = unknown.args
             problems.append(_no_voice(message, close, path, line, "language"))
     return problems, chosen
+
+
+def configured_voices(edition: Edition) -> list[tuple[str, str, str]]:
+    """Every voice edition.toml names, as (key, language tag or "", voice): `voice`, [narration.voices],
+    `question_voice`, [narration.question_voices]."""
+    settings = edition.narration
+    found = [("voice", "", settings.voice), *(("voices", tag, voice) for tag, voice in settings.voices)]
+    if settings.question_voice:
+        found.append(("question_voice", "", settings.question_voice))
+    return found + [("question_voices", tag, voice) for tag, voice in settings.question_voices]
+
+
+def resolve_configured(voice: str, voices: Sequence[EngineVoice]) -> str:
+    """A configured voice, or a variant alone ("+f3", for question voices), as the engine names it."""
+    if voice.strip().startswith("+"):
+        return "+" + resolve_variant(voice.strip()[1:], engine_variants())
+    return resolve_voice(voice, voices)
 
 
 def _unique(found: Iterable[tuple[str, Path, int | None]]) -> list[tuple[str, Path, int | None]]:
@@ -177,5 +272,6 @@ def _unique(found: Iterable[tuple[str, Path, int | None]]) -> list[tuple[str, Pa
 def _no_voice(message: str, close: str, path: Path, line: int | None, what: str) -> Diagnostic:
     remedy = (f"Did you mean '{close}'?" if close else "") + (
         " Voices are listed by `espeak-ng --voices`; map a language to one in [narration.voices] of edition.toml."
-        if what == "language" else " Voices are listed by `espeak-ng --voices`.")
+        if what == "language" else " Variants are listed by `espeak-ng --voices=variant`." if "variant" in message
+        else " Voices are listed by `espeak-ng --voices`.")
     return Diagnostic("E081", message, remedy.strip(), path, line)

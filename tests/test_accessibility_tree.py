@@ -150,12 +150,12 @@ def test_the_tree_shows_what_the_fixes_promise(books: dict[str, tuple]) -> None:
 # --------------------------------------------------------------------------- regressions are caught
 
 BRING_BACK = {
-    "references-twice": ("builder/render.py", "        adopt_preceding_heading(div)\n", ""),
-    "chart-description": ("builder/render.py", 'img.set("aria-details", details.get("id", ""))',
+    "references-twice": ("builder/book/enrich.py", "        adopt_preceding_heading(div)\n", ""),
+    "chart-description": ("builder/book/enrich.py", 'img.set("aria-details", details.get("id", ""))',
                           'img.set("aria-describedby", details.get("id", ""))'),
-    "unnamed-figure": ("builder/render.py", 'figure.set("aria-labelledby", caption.get("id", ""))', "pass"),
-    "math-alttext-only": ("builder/render.py", 'math.set("aria-label", math.get("alttext", ""))', "pass"),
-    "header-banner": ("builder/render.py", 'header = h("header", role="none")', 'header = h("header")'),
+    "unnamed-figure": ("builder/book/enrich.py", 'figure.set("aria-labelledby", caption.get("id", ""))', "pass"),
+    "math-alttext-only": ("builder/book/enrich.py", 'math.set("aria-label", math.get("alttext", ""))', "pass"),
+    "header-banner": ("builder/book/render.py", 'header = h("header", role="none")', 'header = h("header")'),
 }
 EXPECTED = {
     "references-twice": ("text/rtms-and-ketamine.xhtml", "heading 'references' at level 2 2 times"),

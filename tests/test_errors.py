@@ -38,6 +38,8 @@ from builder.errors import CODES, Diagnostic, Severity
 
 CASES = broken_cases()
 FAST = ["--no-audio", "--no-validate"]
+# A refused build stops before narrating: with audio on, narration's sources (voices, lexicon) are read too.
+REFUSED = ["--no-validate"]
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +80,7 @@ def test_broken_source_is_refused_with_one_clear_line(case: BrokenCase, output: 
     before = snapshot(output)
     if case.is_error:
         assert_clean_failure(run_cli(["check", case.folder], capsys), case.expected)
-        assert_clean_failure(run_cli(["build", case.folder, "-o", output, *FAST], capsys), case.expected)
+        assert_clean_failure(run_cli(["build", case.folder, "-o", output, *REFUSED], capsys), case.expected)
     else:
         checked = run_cli(["check", case.folder], capsys)
         assert checked.code == 0, checked.err
@@ -86,7 +88,7 @@ def test_broken_source_is_refused_with_one_clear_line(case: BrokenCase, output: 
             assert text in checked.err
         assert all(DIAGNOSTIC_LINE.match(line) for line in checked.lines()), checked.err
         assert_clean_failure(run_cli(["check", "--strict", case.folder], capsys), case.strict_expected())
-        assert_clean_failure(run_cli(["build", "--strict", case.folder, "-o", output, *FAST], capsys),
+        assert_clean_failure(run_cli(["build", "--strict", case.folder, "-o", output, *REFUSED], capsys),
                              case.strict_expected())
     assert_untouched(output, before)
 
@@ -294,3 +296,12 @@ def test_manifest_values_of_the_wrong_kind(tmp_path: Path, capsys: pytest.Captur
     shutil.copytree(PROJECT / "tests" / "broken" / "article-unlisted", root)
     (root / "edition.toml").write_text(base.replace('"2025-01-01"', "2025-01-01"), encoding="utf-8")
     assert run_cli(["check", root], capsys).code == 0, "an unquoted TOML date is a date"
+
+
+def test_a_build_without_audio_reads_no_narration_sources(output: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Listing the engine's voices is a tenth of a text build: --no-audio leaves narration's sources alone;
+    `check` and a narrated build still refuse them."""
+    case = next(case for case in CASES if case.name == "lexicon-bad-entry")
+    built = run_cli(["build", case.folder, "-o", output, *FAST], capsys)
+    assert built.code == 0 and (output / "broken-test.epub").is_file(), built.err
+    assert_clean_failure(run_cli(["check", case.folder], capsys), case.expected)

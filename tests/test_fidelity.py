@@ -1,6 +1,6 @@
 """Fidelity: every sentence of the raw print text is in the built EPUB, once, or is a reviewed exception.
 
-The first tests pin builder.fidelity down on tiny strings (each fails if a dropped sentence would
+The first tests pin builder.book.fidelity down on tiny strings (each fails if a dropped sentence would
 go unnoticed); the last two build the edition and check it with lxml and with an independent
 reader, pandoc 3, printing the coverage figure.
 """
@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from conftest import require_pandoc
 
-from builder import fidelity
+from builder.book import fidelity
+from builder.book.fidelity import ExceptionEntry, FidelityError, FidelityReport, RawSentence
 from builder.build import BuildOptions, build
-from builder.fidelity import ExceptionEntry, FidelityError, FidelityReport, RawSentence
 
 PROJECT = Path(__file__).resolve().parent.parent
 SOURCE = PROJECT / "source"

@@ -10,7 +10,7 @@ import PIL.Image
 import pytest
 from edition_fixtures import SOURCE, write_edition
 
-from builder import images
+from builder.book import images
 from builder.build import DRAWN_COVER, BuildOptions, build
 from builder.errors import BuildError
 

@@ -12,8 +12,8 @@ from pathlib import Path
 from edition_fixtures import article, write_edition
 from lxml import etree
 
-from builder import images
 from builder.accessibility import describe
+from builder.book import images
 from builder.build import BuildOptions, build, render_edition
 from builder.model import Document
 from builder.sources import load_edition

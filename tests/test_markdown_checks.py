@@ -13,10 +13,11 @@ import pytest
 from edition_fixtures import PIXEL, article, write_edition
 from lxml import etree
 
-from builder import source_lines
+from builder.book.markdown import markdown_parser
+from builder.book.render import render_article
 from builder.build import BuildOptions, build
 from builder.errors import BuildError
-from builder.render import markdown_parser, render_article
+from builder.sources import lines as source_lines
 from builder.sources import load_edition
 
 NS = {"h": "http://www.w3.org/1999/xhtml", "m": "http://www.w3.org/1998/Math/MathML"}

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from builder.mathml import Converter, UnreadableLatex, convert_here
+from builder.book.mathml import Converter, UnreadableLatex, convert_here
 
 FORMULA = r"\text{Productivity} = \frac{\text{Output}}{\text{Input}}"
 

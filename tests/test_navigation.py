@@ -1,4 +1,4 @@
-"""Navigation (builder.navigation): the nav document's golden, and its promises one by one.
+"""Navigation (builder.book.navigation): the nav document's golden, and its promises one by one.
 
 The golden edition is the renderer's two golden cases as one edition (tests/edition_fixtures.py).
 Re-save the golden with `pytest --update-goldens` when a change is meant, and read its diff.
@@ -13,7 +13,7 @@ from conftest import Golden, pretty_xml
 from edition_fixtures import GOLDEN, write_edition, write_golden_edition
 from lxml import etree
 
-from builder import navigation
+from builder.book import navigation
 from builder.build import prepare
 from builder.records import Prepared
 

@@ -8,8 +8,8 @@ import pytest
 from conftest import Golden
 from lxml import etree
 
+from builder.book.render import render_article
 from builder.config import load_manifest
-from builder.render import render_article
 from builder.sources import load_article
 
 CASES = Path(__file__).parent / "golden" / "cases"
@@ -61,8 +61,8 @@ def test_noterefs_and_notes_link_both_ways(tmp_path: Path) -> None:
 def test_contents_page_matches_golden(tmp_path: Path, golden: Golden) -> None:
     """The printed contents: its page numbers as printed for the eye ("07"), said as the page list says them
     ("Page 7") for the ear; and the nav document titled for what it is, not as the title page."""
+    from builder.book.navigation import contents_page, nav_document
     from builder.build import render_edition
-    from builder.navigation import contents_page, nav_document
 
     case = tmp_path / "case"
     case.mkdir()

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from lxml import etree
 from lxml import html as lxml_html
 
-from builder.render import sanitise, start_tags, unsafe_parts
+from builder.book.markdown import sanitise
+from builder.sources.markdown_checks import start_tags, unsafe_parts
 
 FAST = ["--no-audio", "--no-validate"]
 OPF = "{http://www.idpf.org/2007/opf}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
@@ -342,13 +343,18 @@ def test_each_sentence_is_spoken_in_the_voice_of_its_language() -> None:
     assert clip_key("« Bonne année. »", FRENCH, "fake-tone 1") != clip_key("« Bonne année. »", ENGLISH, "fake-tone 1")
 
 
+def by_language(table: dict[str, Voice]) -> Callable[[str, str], Voice]:
+    """A `voice_for` for narrate: each language's voice, whatever the sentence's role."""
+    return lambda language, _role: table[language]
+
+
 def test_a_changed_voice_for_one_language_is_spoken_again(tmp_path: Path) -> None:
     """Clip and article caches are keyed on each sentence's voice: a new French voice is not served the old audio,
     and the timings of every sentence stay where the audio puts them."""
-    choose = {"en-GB": ENGLISH, "fr": FRENCH}.__getitem__
+    choose = by_language({"en-GB": ENGLISH, "fr": FRENCH})
     first = narrate([("m", MIXED)], ENGLISH, FakeSynthesizer, tmp_path, jobs=1, voice_for=choose)
     assert narrate([("m", MIXED)], ENGLISH, BrokenSynthesizer, tmp_path, jobs=1, voice_for=choose) == first
-    belgian = {"en-GB": ENGLISH, "fr": Voice("fr-be", 170, 1.0)}.__getitem__
+    belgian = by_language({"en-GB": ENGLISH, "fr": Voice("fr-be", 170, 1.0)})
     with pytest.raises(AssertionError, match="synthesised although cached"):
         narrate([("m", MIXED)], ENGLISH, BrokenSynthesizer, tmp_path, jobs=1, voice_for=belgian)
     again = narrate([("m", MIXED)], ENGLISH, FakeSynthesizer, tmp_path, jobs=1, voice_for=belgian)

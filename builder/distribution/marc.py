@@ -17,8 +17,8 @@ from pathlib import Path
 from pymarc import Field, Indicators, MARCReader, Record, Subfield, XMLWriter
 
 from builder.accessibility import AccessibilityMetadata
+from builder.book.render import byline as credit_line
 from builder.distribution.products import Kind, Product, Release, bibliographic_language, credits
-from builder.render import byline as credit_line
 
 TEXT_KINDS = (Kind.EPUB, Kind.NARRATED_EPUB)
 AUDIO_KINDS = (Kind.AUDIOBOOK, Kind.M4B, Kind.DAISY)

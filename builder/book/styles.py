@@ -7,7 +7,7 @@ from pathlib import Path
 from builder.config import PROFILES
 from builder.model import Resource
 
-STYLESHEETS = Path(__file__).resolve().parent.parent / "assets" / "css"
+STYLESHEETS = Path(__file__).resolve().parents[2] / "assets" / "css"
 
 
 def stylesheet(profile: str) -> Resource:

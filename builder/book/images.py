@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
-import imagesize
 from lxml import etree
 
 from builder.errors import Diagnostic, error, shown, warning
@@ -97,8 +96,9 @@ def inspect(path: Path, src: str, written_in: Path, line: int | None) -> list[Di
 
 
 def raster_size(path: Path, src: str, written_in: Path, line: int | None) -> tuple[int, int]:
-    """Width and height from the file's header: the type by its magic number, the size by imagesize
-    (as Sphinx does; Pillow would add a tenth to a text build's start-up just to read a header)."""
+    """Width and height from the file's header: the type by its magic number, the size by Pillow, which
+    reads only the header until asked for pixels (imagesize, used before, imports urllib.request: twice
+    Pillow's start-up)."""
     with path.open("rb") as file:
         head = file.read(16)
     found = next((name for name, signature in IMAGE_SIGNATURES.items() if signature.match(head)), None)
@@ -109,9 +109,12 @@ def raster_size(path: Path, src: str, written_in: Path, line: int | None) -> tup
         raise error("E045", f"image '{shown(src)}' is a {found} file named {path.suffix}",
                     f"Rename it to .{found.lower().replace('jpeg', 'jpg')} or convert it to {path.suffix[1:].upper()}.",
                     written_in, line)
+    from PIL import Image, UnidentifiedImageError  # only for editions with raster images
+
     try:
-        width, height = imagesize.get(str(path))
-    except (ValueError, struct.error):  # imagesize's words for a header it cannot follow
+        with Image.open(path) as image:
+            width, height = image.size
+    except (UnidentifiedImageError, OSError, SyntaxError, struct.error):  # Pillow's words for a bad header
         width = height = -1
     if width <= 0 or height <= 0:
         raise error("E045", f"image '{shown(src)}' cannot be read (its {found} header is damaged)",

@@ -19,11 +19,12 @@ from markdown_it import MarkdownIt
 from markdown_it.rules_block.table import escapedSplit
 from markdown_it.token import Token
 
-from builder import images, mathml, source_lines
+from builder.book import images, mathml
+from builder.book.images import CSS_URL, url_scheme
 from builder.errors import BuildError, Diagnostic, error, shown, warning
 from builder.i18n import languages
-from builder.images import CSS_URL, url_scheme
 from builder.model import Article
+from builder.sources import lines as source_lines
 
 XHTML = "http://www.w3.org/1999/xhtml"
 NS = {"h": XHTML}

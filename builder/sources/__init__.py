@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from builder import images
+from builder.book import images
 from builder.config import (
     Manifest,
     check_characters,

@@ -4,7 +4,7 @@ latex2mathml takes about 40 ms to load (it pulls in importlib.metadata, urllib.r
 of a text build. So the command line starts a helper interpreter before it loads the rest of the builder:
 the helper loads latex2mathml on the other core meanwhile, then converts formulas as they are asked for.
 Without a helper (the renderer called directly, or a helper that died) conversion happens in this
-process, with the same result. Run as `python -m builder.mathml`, this module is the helper.
+process, with the same result. Run as `python -m builder.book.mathml`, this module is the helper.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-PACKAGE_PARENT = Path(__file__).resolve().parent.parent
+PACKAGE_PARENT = Path(__file__).resolve().parents[2]  # the folder holding builder/
 
 
 class UnreadableLatex(ValueError):
@@ -36,7 +36,7 @@ class Converter:
         path = os.pathsep.join(filter(None, (str(PACKAGE_PARENT), os.environ.get("PYTHONPATH"))))
         try:
             self._helper = subprocess.Popen(
-                [sys.executable, "-P", "-m", "builder.mathml"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                [sys.executable, "-P", "-m", "builder.book.mathml"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL, text=True, encoding="utf-8", env={**os.environ, "PYTHONPATH": path})
         except OSError:  # no interpreter to start (an embedded Python, say): formulas are converted here
             self._helper = None

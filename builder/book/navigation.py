@@ -6,9 +6,11 @@ from collections.abc import Sequence
 
 from lxml import etree
 
+from builder.book.enrich import page_break
+from builder.book.render import byline
+from builder.book.xhtml import h, slugify, sub, with_language, xhtml_document
 from builder.i18n import Words
 from builder.model import Document, Edition
-from builder.render import byline, h, page_break, slugify, sub, with_language, xhtml_document
 
 TITLE_PAGE = "text/title.xhtml"
 CONTENTS_PAGE = "text/contents.xhtml"

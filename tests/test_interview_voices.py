@@ -1,0 +1,115 @@
+"""Interviews in two voices: a question (class "question", contract 4) is marked as such and spoken in the
+edition's question voice; with the real engine, the narrated book's question is heard in that voice."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+from edition_fixtures import MANIFEST, article, write_edition
+from lxml import etree
+from test_narration import require_espeak
+from test_speech_languages import ENGINE, LEXICONS, document
+
+from builder.build import BuildOptions, build
+from builder.narration import SAMPLE_RATE, Clip, Pyttsx3Synthesizer, Voice, spoken_clip
+from builder.speech import BLOCK_PAUSE, HEADING_PAUSE, QUESTION, mark_sentences
+from builder.voices import VoiceTable
+
+SMIL = "{http://www.w3.org/ns/SMIL}"
+XHTML = "{http://www.w3.org/1999/xhtml}"
+
+INTERVIEW = """<section><h2>An interview</h2>
+<h3 class="question" id="q-question-1"><span class="visually-hidden question-label">Question:</span> Where did you
+grow up? And <em>why</em> there?</h3>
+<p>In Leeds. My parents <span lang="fr" xml:lang="fr">le voulaient</span>.</p>
+<h3 class="question" id="q-question-2"><span lang="fr" xml:lang="fr">Et maintenant ?</span></h3>
+<p>Now I live here.</p></section>"""
+
+
+def test_the_sentences_of_a_question_label_included_are_marked_as_the_question() -> None:
+    _, sentences = mark_sentences(document(INTERVIEW), LEXICONS, "q")
+    assert [(s.text, s.language, s.role) for s in sentences] == [
+        ("An interview", "en-GB", ""),
+        ("Question: Where did you grow up?", "en-GB", QUESTION),  # the label is part of the question
+        ("And why there?", "en-GB", QUESTION),
+        ("In Leeds.", "en-GB", ""),
+        ("My parents", "en-GB", ""),
+        ("le voulaient", "fr", ""),
+        ("Et maintenant ?", "fr", QUESTION),  # a question in another language is a question still
+        ("Now I live here.", "en-GB", "")]
+
+
+def test_a_question_gets_the_second_voice_of_its_language() -> None:
+    # By default: the question variant on each language's own voice.
+    table = VoiceTable("en-GB", "en-gb", (("de", "German"),))
+    assert table.voice_for("en-GB", ENGINE) == "en-gb"
+    assert table.voice_for("en-GB", ENGINE, QUESTION) == "en-gb+f3"
+    assert table.voice_for("de", ENGINE, QUESTION) == "German+f3"
+    assert table.voice_for("fr", ENGINE, QUESTION) == "roa/fr+f3"
+    # An edition whose own voice is a female variant gets a male one for its questions.
+    assert VoiceTable("en-GB", "en-gb+f2", ()).voice_for("en-GB", ENGINE, QUESTION) == "en-gb+m3"
+    # A variant of the edition's choosing, for every language; a voice of its own for one language.
+    table = VoiceTable("en-GB", "en-gb", (), "+m7", (("fr", "fr-be+f4"),))
+    assert table.voice_for("en-GB", ENGINE, QUESTION) == "en-gb+m7"
+    assert table.voice_for("de", ENGINE, QUESTION) == "gmw/de+m7"
+    assert table.voice_for("fr", ENGINE, QUESTION) == "fr-be+f4"
+    assert table.voice_for("fr", ENGINE) == "roa/fr"  # the answers keep the language's voice
+    # A question voice without a variant is for the edition's language; the others' questions sound as the text.
+    table = VoiceTable("en-GB", "en-gb", (), "en-us")
+    assert table.voice_for("en-GB", ENGINE, QUESTION) == "en-us"
+    assert table.voice_for("fr", ENGINE, QUESTION) == "roa/fr"
+
+
+# --- the real engine: the question is heard in the second voice ----------------------------------
+
+ANSWER = "I grew up in Leeds, by the river, where my parents ran a bakery."
+QUESTION_TEXT = "Where did you grow up?"
+
+
+def smil_durations(smil: bytes) -> dict[str, float]:
+    """Sentence id → seconds its clip lasts in the overlay ("5.702s" clock values)."""
+    durations = {}
+    for par in etree.fromstring(smil).iter(f"{SMIL}par"):
+        text, audio = par.find(f"{SMIL}text"), par.find(f"{SMIL}audio")
+        assert text is not None and audio is not None
+        begin, end = (float(audio.get(edge, "").removesuffix("s")) for edge in ("clipBegin", "clipEnd"))
+        durations[text.get("src", "").split("#")[1]] = end - begin
+    return durations
+
+
+def sentence_holding(xhtml: etree._Element, words: str) -> etree._Element:
+    (found,) = [span for span in xhtml.iter(f"{XHTML}span")
+                if span.get("class") == "sentence" and words in "".join(span.itertext())]
+    return found
+
+
+def seconds(clip: Clip, pause: float) -> float:
+    return len(clip.pcm) / 2 / SAMPLE_RATE + pause
+
+
+@pytest.mark.engine
+def test_the_narrated_interview_speaks_its_question_in_the_second_voice(tmp_path: Path) -> None:
+    """The overlay's clip of the question lasts exactly as long as the question spoken directly in the second
+    voice (plus its pause), not as long as in the first; the answer keeps the first. Every clip after an
+    article's first lasts its samples plus its pause, to the millisecond of the SMIL clock."""
+    require_espeak()
+    body = f"Before we start.\n\n::: question\n{QUESTION_TEXT}\n:::\n\n{ANSWER}\n\nThank you.\n"
+    manifest = MANIFEST.format(articles='"talk"') + '\n[narration]\nvoice = "en-gb"\nquestion_voice = "+f3"\n'
+    source = write_edition(tmp_path / "source", {"talk": article(body, kind="interview")}, manifest=manifest)
+    build(BuildOptions(source=source, output=tmp_path / "out", validate=False, jobs=1, cache_dir=tmp_path / "cache"))
+    with zipfile.ZipFile(tmp_path / "out" / "fixture-edition-narrated.epub") as book:
+        xhtml = etree.fromstring(book.read("EPUB/text/talk.xhtml"))
+        durations = smil_durations(book.read("EPUB/smil/talk.smil"))
+    question = sentence_holding(xhtml, QUESTION_TEXT)
+    assert question.getparent().get("class") == "question"
+    answer = sentence_holding(xhtml, "Leeds")
+    synthesizer = Pyttsx3Synthesizer()
+    asked = f"Question: {QUESTION_TEXT}"
+    second = spoken_clip(synthesizer, asked, Voice("en-gb+f3", 170, 1.0))
+    first = spoken_clip(synthesizer, asked, Voice("en-gb", 170, 1.0))
+    assert abs(len(first.pcm) - len(second.pcm)) > 0.05 * 2 * SAMPLE_RATE  # the voices are told apart by length
+    assert durations[question.get("id")] == pytest.approx(seconds(second, HEADING_PAUSE), abs=0.0015)
+    reply = spoken_clip(synthesizer, ANSWER, Voice("en-gb", 170, 1.0))
+    assert durations[answer.get("id")] == pytest.approx(seconds(reply, BLOCK_PAUSE), abs=0.0015)
