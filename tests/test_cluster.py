@@ -75,7 +75,8 @@ def test_a_catalogue_on_two_dask_workers_gives_a_local_builds_bytes(
     address, _ = cluster
     run = build(catalogue, tmp_path / "out", tmp_path / "cache", "--scheduler", address)
     assert run.returncode == 0, run.stderr
-    assert sorted(path for path in local_build if "/" not in path) == [f"imind-spring-2025-{n:02d}" for n in (1, 2, 3)]
+    assert sorted(path for path in local_build if "/" not in path) == [
+        *(f"imind-spring-2025-{n:02d}" for n in (1, 2, 3)), "opds-navigation.xml", "opds.json", "opds.xml"]
     assert snapshot(tmp_path / "out") == local_build
     assert len(list((tmp_path / "cache" / "clips").rglob("*.clip"))) > 30  # the client cached what workers spoke
 

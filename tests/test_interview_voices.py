@@ -13,7 +13,16 @@ from test_narration import require_espeak
 from test_speech_languages import ENGINE, LEXICONS, document
 
 from builder.build import BuildOptions, build
-from builder.narration import SAMPLE_RATE, Clip, Pyttsx3Synthesizer, Voice, spoken_clip
+from builder.narration import (
+    FRAME_SAMPLES,
+    SAMPLE_RATE,
+    Clip,
+    Pyttsx3Synthesizer,
+    Voice,
+    encode_clip,
+    pause_frames,
+    spoken_clip,
+)
 from builder.speech import BLOCK_PAUSE, HEADING_PAUSE, QUESTION, mark_sentences
 from builder.voices import VoiceTable
 
@@ -86,14 +95,17 @@ def sentence_holding(xhtml: etree._Element, words: str) -> etree._Element:
 
 
 def seconds(clip: Clip, pause: float) -> float:
-    return len(clip.pcm) / 2 / SAMPLE_RATE + pause
+    """How long a clip lasts in an article: its encoded frames (the samples, LAME's padding, the next clip's
+    lead-in) and the frames of silence its pause becomes (builder.narration puts clips together so)."""
+    encoded = encode_clip(clip.pcm)
+    return (encoded.played + pause_frames(encoded, pause) * FRAME_SAMPLES) / SAMPLE_RATE
 
 
 @pytest.mark.engine
 def test_the_narrated_interview_speaks_its_question_in_the_second_voice(tmp_path: Path) -> None:
     """The overlay's clip of the question lasts exactly as long as the question spoken directly in the second
     voice (plus its pause), not as long as in the first; the answer keeps the first. Every clip after an
-    article's first lasts its samples plus its pause, to the millisecond of the SMIL clock."""
+    article's first lasts its encoded samples plus its pause, to the millisecond of the SMIL clock."""
     require_espeak()
     body = f"Before we start.\n\n::: question\n{QUESTION_TEXT}\n:::\n\n{ANSWER}\n\nThank you.\n"
     manifest = MANIFEST.format(articles='"talk"') + '\n[narration]\nvoice = "en-gb"\nquestion_voice = "+f3"\n'
