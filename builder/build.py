@@ -20,6 +20,7 @@ from builder.book.render import Neighbourhood, render_article
 from builder.book.styles import stylesheet
 from builder.config import line_of, read_text
 from builder.distribution import products
+from builder.engines import DEFAULT_ENGINE
 from builder.errors import BuildError, Diagnostic, Problems, Severity, warning
 from builder.i18n import languages
 from builder.model import Article, Edition, Resource
@@ -134,13 +135,25 @@ def text_book(prepared: Prepared, profile: str = "standard", checked: bool = Fal
     )
 
 
-def check(source: Path) -> tuple[Diagnostic, ...]:
-    """Every source validation, without packaging: for editors' save-and-check loops."""
+def check(source: Path, engine: str | None = None) -> tuple[Diagnostic, ...]:
+    """Every source validation, without packaging: for editors' save-and-check loops. An engine the edition
+    (or `engine`) asks for by name that this machine lacks is an error (E060); the default one, a warning."""
     rendered = render_edition(source)
-    return rendered.warnings + narration_sources(rendered.edition)
+    found = narration_sources(rendered.edition, engine=engine)
+    missing = [diagnostic for diagnostic in found if diagnostic.code == "W060"]
+    chosen = engine or rendered.edition.narration.engine
+    if missing and chosen != DEFAULT_ENGINE:
+        from builder import engines
+
+        hint = engines.engine(chosen).INSTALL_HINT
+        raise BuildError(*(replace(diagnostic, code="E060", severity=Severity.ERROR,
+                                   message=diagnostic.message.replace("voices not checked: ", "no speech engine: "),
+                                   remedy=f'{hint[0].upper()}{hint[1:]}, or narrate with engine = "{DEFAULT_ENGINE}".')
+                           for diagnostic in missing))
+    return rendered.warnings + found
 
 
-def narration_sources(edition: Edition, voice: str | None = None) -> tuple[Diagnostic, ...]:
+def narration_sources(edition: Edition, voice: str | None = None, engine: str | None = None) -> tuple[Diagnostic, ...]:
     """The narration's sources checked as edition.toml is: pronunciation.toml's sections and entries, and a
     voice for every language the sources use. Every error is raised together; warnings are returned."""
     from builder import lexicon, voices  # the speech engine's list is read only here
@@ -150,9 +163,7 @@ def narration_sources(edition: Edition, voice: str | None = None) -> tuple[Diagn
         lexicon.load_lexicons(edition.root, edition.language)
     except BuildError as failed:
         found += failed.diagnostics
-    if voice:  # --voice replaces the manifest's voice
-        edition = dataclasses.replace(edition, narration=dataclasses.replace(edition.narration, voice=voice))
-    found += voices.check_voices(edition)[0]
+    found += voices.check_voices(voices.with_engine(edition, engine, voice))[0]
     errors = [diagnostic for diagnostic in found if diagnostic.severity is Severity.ERROR]
     if errors:
         raise BuildError(*errors)
@@ -165,7 +176,7 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
     # A wrong voice or lexicon entry is a source error, as a wrong rate is, and stops a narrated build before
     # anything is written; a machine without a speech engine is E060's business when narrating. A build without
     # audio reads no narration sources (`check` still does): listing the engine's voices is a tenth of its time.
-    narration_warnings = tuple(found for found in narration_sources(prepared.edition, options.voice)
+    narration_warnings = tuple(found for found in narration_sources(prepared.edition, options.voice, options.engine)
                                if found.code != "W060") if options.audio else ()
     prepared = dataclasses.replace(prepared, warnings=prepared.warnings + narration_warnings)
     if options.strict and prepared.warnings:

@@ -65,7 +65,9 @@ def parser() -> argparse.ArgumentParser:
                        help="narrate on the Dask cluster whose scheduler is at ADDRESS (e.g. tcp://10.0.0.5:8786;"
                             f" default: ${SCHEDULER_VARIABLE}, else a catalogue.toml's scheduler, else this"
                             " machine's process pool)")
-    build.add_argument("--voice", help="speech voice, overriding edition.toml (e.g. en-gb)")
+    add_engine(build)
+    build.add_argument("--voice", help="speech voice, overriding edition.toml (e.g. en-gb; with Piper an installed"
+                                       " voice package's name or a model's .onnx file)")
     build.add_argument("--rate", type=int, help="speech rate in words a minute, overriding edition.toml")
     build.add_argument("--volume", type=float, help="speech volume from 0 to 1, overriding edition.toml")
 
@@ -82,6 +84,7 @@ def parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="validate the sources without building",
                                 description="Check every source file of the edition in SOURCE; build nothing.")
     add_common(check)
+    add_engine(check)
     check.add_argument("--strict", action="store_true", help="treat every warning as an error")
     return main_parser
 
@@ -90,6 +93,14 @@ def add_common(command: argparse.ArgumentParser) -> None:
     command.add_argument("source", nargs="?", type=Path, default=Path("source"),
                          help="the edition's source folder (default: source/)")
     command.add_argument("--debug", action="store_true", help="show a traceback for errors")
+
+
+def add_engine(command: argparse.ArgumentParser) -> None:
+    from builder.engines import ENGINES
+
+    command.add_argument("--engine", choices=list(ENGINES),
+                         help="speech engine, overriding edition.toml: espeak (espeak-ng, the default) or piper"
+                              ' (neural voices: pip install ".[piper]")')
 
 
 def size(text: str | int) -> int:
@@ -151,7 +162,7 @@ def print_warnings(warnings: Sequence[Diagnostic]) -> None:
 def run_check(arguments: argparse.Namespace) -> int:
     from builder.build import check
 
-    warnings = check(arguments.source)
+    warnings = check(arguments.source, arguments.engine)
     if arguments.strict and warnings:
         raise BuildError(*warnings)
     print_warnings(warnings)
@@ -175,6 +186,7 @@ def run_build(arguments: argparse.Namespace) -> int:
         profiles=profiles(arguments.profile),
         jobs=arguments.jobs or os.cpu_count() or 1,
         cache_dir=None if arguments.no_cache else (arguments.cache_dir or default_cache_dir()),
+        engine=arguments.engine,
         voice=arguments.voice,
         rate=arguments.rate,
         volume=arguments.volume,

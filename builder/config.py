@@ -26,7 +26,8 @@ OPTIONAL = ("subtitle", "description", "print_source", "print_pages", "disclaime
             "cover_lines", "narration", "suppress_warnings", "contents_heading")
 TEXT_FIELDS = ("title", "edition", "date", "publisher", "language", "identifier", "slug", "subtitle", "description",
                "print_source", "disclaimer", "cover", "cover_alt", "contents_heading")
-NARRATION_KEYS = ("voice", "rate", "volume", "voices", "question_voice", "question_voices", "read_emoji", "read_code")
+NARRATION_KEYS = ("engine", "voice", "rate", "volume", "voices", "question_voice", "question_voices", "read_emoji",
+                  "read_code")
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 # An article's slug names its file and becomes an XML id in the book, so it must start with a letter.
 ARTICLE_SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -264,14 +265,33 @@ def check_suppressed(codes: Any, path: Path, text: str) -> None:
                     line_of(text, "suppress_warnings"))
 
 
+def check_engine(engine: Any, path: Path, text: str) -> str:
+    """`engine = "espeak" | "piper"`: the speech engine's name (builder.engines)."""
+    from builder.engines import ENGINES
+
+    if not isinstance(engine, str) or engine not in ENGINES:
+        import difflib
+
+        close = difflib.get_close_matches(str(engine), ENGINES, n=1)
+        hint = f"Did you mean '{close[0]}'? " if close else ""
+        choices = " or ".join(f'"{name}"' for name in ENGINES)
+        raise error("E005", f"narration engine '{shown(str(engine))}' is not a speech engine the builder has",
+                    f"{hint}Write engine = {choices}.", path, line_of(text, "engine"))
+    return engine
+
+
 def narration_settings(values: dict[str, Any], path: Path, text: str) -> NarrationSettings:
     defaults = NarrationSettings()
     voices = values.get("voices", {})
     check_voices_table(voices, path, text)
+    engine = check_engine(values.get("engine", defaults.engine), path, text)
     question_voices = values.get("question_voices", {})
     check_voices_table(question_voices, path, text, "question_voices")
     settings = NarrationSettings(
-        voice=values.get("voice", defaults.voice),
+        engine=engine,
+        # A voice the edition does not name: espeak-ng's en-gb, as always; another engine's own voice for the
+        # edition's language (its voices are models, whose names no default could guess).
+        voice=values.get("voice", defaults.voice if engine == defaults.engine else ""),
         rate=values.get("rate", defaults.rate),
         volume=values.get("volume", defaults.volume),
         voices=tuple(voices.items()),
@@ -281,7 +301,7 @@ def narration_settings(values: dict[str, Any], path: Path, text: str) -> Narrati
         read_code=values.get("read_code", defaults.read_code),
     )
     valid = {
-        "voice": isinstance(settings.voice, str) and bool(settings.voice.strip()),
+        "voice": isinstance(settings.voice, str) and (bool(settings.voice.strip()) or "voice" not in values),
         "question_voice": isinstance(settings.question_voice, str) and bool(settings.question_voice.strip()
                                                                             or "question_voice" not in values),
         "rate": isinstance(settings.rate, int) and not isinstance(settings.rate, bool) and 0 < settings.rate < 1000,

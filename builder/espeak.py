@@ -30,16 +30,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from builder.engines.base import EngineUnavailable
+
 FRAME = struct.Struct("<cI")  # kind, length of the body
 OK, FAILED = b"K", b"E"
 AUDIO_OUTPUT_SYNCHRONOUS = 2
 SYNTH_FLAGS = 0x1000 | 1  # espeakENDPAUSE | espeakCHARS_UTF8, as pyttsx3's driver speaks
 RATE, VOLUME = 1, 2  # espeak_PARAMETER
 INSTALL_HINT = "install espeak-ng (apt-get install espeak-ng)"
-
-
-class EngineUnavailable(Exception):
-    """No speech engine on this machine."""
 
 
 class EngineFailed(RuntimeError):
@@ -96,8 +94,8 @@ def resolve_voice(requested: str, voices: Sequence[tuple[str, str, Sequence[str]
         return resolve_voice(base, voices) + plus + variant.strip()
     wanted = requested.strip().lower().replace("_", "-")
     matchers: tuple[Callable[[str, str, Sequence[str]], bool], ...] = (
-        lambda id_, _name, _langs: id_.lower() == wanted,
-        lambda _id, name, _langs: name.lower() == wanted,
+        lambda id_, _name, _langs: id_.lower().replace("_", "-") == wanted,
+        lambda _id, name, _langs: name.lower().replace("_", "-") == wanted,
         lambda _id, _name, langs: wanted in (lang.lower() for lang in langs),
         lambda id_, _name, _langs: id_.lower().rsplit("/", 1)[-1] == wanted,
         lambda _id, name, _langs: wanted in name.lower(),

@@ -42,13 +42,17 @@ class Lexicon:
     months: Mapping[str, str] = field(default_factory=dict)
     letter_names: Mapping[str, str] = field(default_factory=dict)
     no_break: frozenset[str] = frozenset()  # abbreviations whose full stop never ends a sentence
+    # alias → its IPA, from entries written { alias = "…", ipa = "…" }: said through the IPA by an engine that
+    # takes phonemes (Piper), as the alias by the others
+    ipa: Mapping[str, str] = field(default_factory=dict)
     language: str = "en"
     memo: dict = field(default_factory=dict, compare=False, repr=False)  # patterns compiled by normalise
 
     def over(self, base: Lexicon) -> Lexicon:
         """This lexicon's entries, with `base`'s where this one has none."""
         tables = {name: {**getattr(base, name), **getattr(self, name)} for name in SECTIONS}
-        return Lexicon(**tables, no_break=base.no_break | self.no_break, language=self.language)
+        return Lexicon(**tables, no_break=base.no_break | self.no_break, ipa={**base.ipa, **self.ipa},
+                       language=self.language)
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,7 @@ def _checked(path: Path, text: str, data: dict, language: str, prefix: str, prob
 def _language_lexicon(path: Path, text: str, data: Mapping, language: str, prefix: str) -> Lexicon:
     problems: list[Diagnostic] = []
     tables: dict[str, dict[str, str]] = {}
+    ipa: dict[str, str] = {}
     for name in SECTIONS:
         table = data.get(name, {})
         header = _section_line(text, prefix + name)
@@ -129,12 +134,19 @@ def _language_lexicon(path: Path, text: str, data: Mapping, language: str, prefi
             problems.append(_problem(f"[{prefix}{name}] must be a table of entries", f'Write [{prefix}{name}] and '
                                      'entries such as Dr = "Doctor" below it.', path, header))
             continue
+        tables[name] = {}
         for key, value in table.items():
-            if not isinstance(value, str) or not value.strip():
+            if isinstance(value, dict) and set(value) <= {"alias", "ipa"} and all(
+                    isinstance(part, str) and part.strip() for part in value.values()) and "alias" in value:
+                tables[name][key] = value["alias"]
+                if "ipa" in value:
+                    ipa[value["alias"]] = value["ipa"].strip()
+            elif isinstance(value, str) and value.strip():
+                tables[name][key] = value
+            else:
                 problems.append(_problem(f"entry '{shown(key)}' in [{prefix}{name}] is not a text",
-                                         f'Write {key} = "the words a listener should hear".', path,
-                                         _entry_line(text, header, key)))
-        tables[name] = {key: value for key, value in table.items() if isinstance(value, str) and value.strip()}
+                                         f'Write {key} = "the words a listener should hear", or {key} = {{ alias ='
+                                         ' "the words", ipa = "their IPA" }.', path, _entry_line(text, header, key)))
     segmentation = data.get(SEGMENTATION, {})
     no_break = segmentation.get("no_break", []) if isinstance(segmentation, dict) else None
     if not isinstance(no_break, list) or not all(isinstance(item, str) for item in no_break):
@@ -144,7 +156,18 @@ def _language_lexicon(path: Path, text: str, data: Mapping, language: str, prefi
         no_break = []
     if problems:
         raise BuildError(*problems)
-    return Lexicon(**tables, no_break=frozenset(no_break), language=language)
+    return Lexicon(**tables, no_break=frozenset(no_break), ipa=ipa, language=language)
+
+
+def with_phonemes(spoken: str, lexicon: Lexicon) -> str:
+    """The words to send an engine that takes phonemes: each alias the lexicon gives an IPA form for, as
+    `[[ IPA ]]` (Piper's notation for phonemes spoken as written)."""
+    if not lexicon.ipa:
+        return spoken
+    if "ipa" not in lexicon.memo:
+        aliases = sorted(lexicon.ipa, key=len, reverse=True)  # the longest first: "New York" before "York"
+        lexicon.memo["ipa"] = re.compile(rf"(?<!\w)({'|'.join(map(re.escape, aliases))})(?!\w)")
+    return lexicon.memo["ipa"].sub(lambda found: f"[[ {lexicon.ipa[found.group()]} ]]", spoken)
 
 
 def _problem(message: str, remedy: str, path: Path, line: int | None) -> Diagnostic:
@@ -181,6 +204,8 @@ def lexicon_pls(lexicon: Lexicon, lang: str) -> str:
     for grapheme in sorted(entries):
         lexeme = etree.SubElement(root, f"{{{PLS_NS}}}lexeme")
         etree.SubElement(lexeme, f"{{{PLS_NS}}}grapheme").text = grapheme
+        if entries[grapheme] in lexicon.ipa:  # a reading system's engine that reads IPA says it so
+            etree.SubElement(lexeme, f"{{{PLS_NS}}}phoneme").text = lexicon.ipa[entries[grapheme]]
         etree.SubElement(lexeme, f"{{{PLS_NS}}}alias").text = entries[grapheme]
     body = etree.tostring(root, encoding="unicode", pretty_print=True)
     return f'<?xml version="1.0" encoding="UTF-8"?>\n{body}'

@@ -39,7 +39,8 @@ class Article:
 
 @dataclass(frozen=True)
 class NarrationSettings:
-    voice: str = "en-gb"  # the voice of the edition's language
+    engine: str = "espeak"  # the speech engine (builder.engines.ENGINES)
+    voice: str = "en-gb"  # the voice of the edition's language; "" for the engine's voice for it
     rate: int = 170
     volume: float = 1.0
     voices: tuple[tuple[str, str], ...] = ()  # [narration.voices]: language tag → voice, for the other languages

@@ -13,7 +13,6 @@ the clips it changed, and the cache keeps clips as the frames the article is mad
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import functools
 import hashlib
@@ -33,15 +32,18 @@ from typing import BinaryIO, Protocol, TypeVar
 
 import lameenc
 
-from builder import espeak
-from builder.espeak import INSTALL_HINT as INSTALL_HINT  # re-exported: the build and its tests name these here
-from builder.espeak import EngineUnavailable as EngineUnavailable
-from builder.espeak import check_espeak_data
+from builder.engines.base import SAMPLE_RATE as SAMPLE_RATE  # re-exported: the build and its tests name these here
+from builder.engines.base import Clip as Clip
+from builder.engines.base import EngineUnavailable as EngineUnavailable
+from builder.engines.base import Synthesizer as Synthesizer
+from builder.engines.base import SynthesizerFactory as SynthesizerFactory
+from builder.engines.base import Voice as Voice
+from builder.engines.espeak_ng import INSTALL_HINT as INSTALL_HINT
+from builder.engines.espeak_ng import Pyttsx3Synthesizer as Pyttsx3Synthesizer
 from builder.espeak import resolve_voice as resolve_voice
 from builder.run.cache import mark_used
 from builder.speech import SpokenSentence
 
-SAMPLE_RATE = 22050  # espeak-ng's native rate: no resampling anywhere
 # 48 kbit/s CBR: synthetic speech has nothing above 11 kHz, and at 22.05 kHz mono this is
 # transparent for it (~21.6 MB an hour). Constant bit rate, because without a Xing table
 # readers seek to clipBegin by bytes = time x bitrate, which is exact only for CBR.
@@ -60,19 +62,6 @@ LEAD_FRAMES = 2
 # v4: each clip kept as the MP3 frames of a fresh encoder.
 CLIP_FORMAT = "mp3-frames-v4"
 SILENCE_THRESHOLD = 0  # espeak-ng pads with exact zeros; anything else is speech
-
-
-@dataclass(frozen=True)
-class Voice:
-    voice: str  # espeak-ng voice id, name or language ("en-gb", "gmw/en", "English (Great Britain)")
-    rate: int  # words a minute
-    volume: float  # 0 to 1
-
-
-@dataclass(frozen=True)
-class Clip:
-    pcm: bytes  # signed 16-bit little-endian mono
-    sample_rate: int
 
 
 @dataclass(frozen=True)
@@ -132,52 +121,20 @@ def store_audio(folder: Path) -> Callable[[ArticleAudio], StoredAudio]:
     return keep
 
 
-class Synthesizer(Protocol):
-    def engine_id(self) -> str: ...
-
-    def synthesize(self, text: str, voice: Voice) -> Clip: ...
-
-
 Progress = Callable[[str, int, int], None]
-SynthesizerFactory = Callable[[], Synthesizer]
 
 # ---------------------------------------------------------------------------
 # Synthesizers
 # ---------------------------------------------------------------------------
-
-class Pyttsx3Synthesizer:
-    """espeak-ng through pyttsx3's binding of it, every sentence from the same untouched engine.
-
-    The engine runs in a helper process (builder.espeak), one per narrating process, started on
-    first use and shared by every synthesizer made in that process.
-    """
-
-    def engine_id(self) -> str:
-        from importlib.metadata import version
-
-        dll = espeak.binding().dll
-        check_espeak_data(dll)  # narrate asks this first, in the parent: a helper without data would just exit
-        return f"pyttsx3 {version('pyttsx3')}; espeak-ng {espeak.version(dll)}"
-
-    def synthesize(self, text: str, voice: Voice) -> Clip:
-        if not text.strip():
-            return Clip(b"", SAMPLE_RATE)  # nothing to say
-        return Clip(speaker().speak(text, voice.voice, voice.rate, voice.volume), SAMPLE_RATE)
-
-
-@functools.cache
-def speaker() -> espeak.Speaker:
-    """This process's speech helper: it ends with this process (a worker's reads end-of-file)."""
-    helper = espeak.Speaker()
-    atexit.register(helper.close)
-    return helper
-
 
 class FakeSynthesizer:
     """Deterministic tone, 40 ms a character: fast audio for tests."""
 
     def engine_id(self) -> str:
         return "fake-tone 1"
+
+    def voice_id(self, voice: Voice) -> str:
+        return voice.voice
 
     def synthesize(self, text: str, voice: Voice) -> Clip:
         samples = int(SAMPLE_RATE * (0.1 + 0.04 * len(text)))
@@ -195,11 +152,13 @@ _CACHE_MAGIC = b"EBCLIP03"  # 03: the clip as MP3 frames (02 was FLAC of the PCM
 _CACHE_HEADER = struct.Struct("<8sQI32s")  # magic, PCM samples, MP3 frames, sha256 of the MP3; then the MP3
 
 
-def clip_key(spoken: str, voice: Voice, engine_id: str) -> str:
+def clip_key(spoken: str, voice: Voice, engine_id: str, voice_id: str | None = None) -> str:
     """Content address of a clip: what is said, how, and by which engine (never what came before it:
-    every clip is spoken by an untouched engine)."""
+    every clip is spoken by an untouched engine). `voice_id` is the engine's identity of the voice (a model's
+    checksum and speaker), by default the voice as configured."""
     text = " ".join(unicodedata.normalize("NFC", spoken).split())
-    material = [text, voice.voice, voice.rate, round(voice.volume, 4), engine_id, CLIP_FORMAT]
+    material = [text, voice.voice if voice_id is None else voice_id, voice.rate, round(voice.volume, 4), engine_id,
+                CLIP_FORMAT]
     return hashlib.sha256(json.dumps(material, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
@@ -424,7 +383,7 @@ def narrate_shipped(job: ArticleJob, factory: SynthesizerFactory, voice: Voice, 
     here = factory().engine_id()
     if here != engine_id:
         raise RuntimeError(f"this worker's speech engine is {here!r}, the client's {engine_id!r}: install the same"
-                           " espeak-ng and pyttsx3 on every worker")
+                           " speech engine (and voice) on every worker")
     clips = ShippedClips(known)
     return narrate_article(job, factory, voice, clips), clips.made
 
@@ -459,7 +418,9 @@ def narrate(
     audio passes through `keep` as soon as it is ready (e.g. `store_audio`, so that only one
     article's audio is in memory at a time). Only this process reads and writes the cache.
     """
-    engine_id = synthesizer_factory().engine_id()  # fails early when there is no engine
+    synthesizer = synthesizer_factory()
+    engine_id = synthesizer.engine_id()  # fails early when there is no engine
+    voice_id = functools.cache(synthesizer.voice_id)  # a model's checksum is read once a build
 
     def voices_of(sentences: Sequence[SpokenSentence]) -> tuple[Voice, ...]:
         """With `voice_for` ((language tag, role) → its voice) each sentence is spoken in its language's voice, a
@@ -471,8 +432,8 @@ def narrate(
             slug,
             tuple(s.id for s in sentences),
             tuple(s.spoken for s in sentences),
-            tuple(clip_key(s.spoken, said_by, engine_id) for s, said_by in zip(sentences, voices_of(sentences),
-                                                                              strict=True)),
+            tuple(clip_key(s.spoken, said_by, engine_id, voice_id(said_by))
+                  for s, said_by in zip(sentences, voices_of(sentences), strict=True)),
             tuple(s.pause for s in sentences),
             voices_of(sentences),
         )

@@ -5,13 +5,14 @@ from __future__ import annotations
 import functools
 import html
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
+from types import ModuleType
 
-from builder import __version__, accessibility, audio, lexicon, narration, overlays, speech, voices
+from builder import __version__, accessibility, audio, engines, lexicon, narration, overlays, speech, voices
 from builder.book import navigation
 from builder.book.styles import stylesheet
 from builder.distribution import daisy202, m4b, podcast
@@ -35,10 +36,19 @@ class Narrated:
     pending: tuple[Future, ...] = ()  # the formats still being written: wait for them before publishing
 
 
+def narrated_edition(prepared: Prepared, options: BuildOptions) -> Edition:
+    """The edition with --engine and --voice applied to its narration settings."""
+    return voices.with_engine(prepared.edition, options.engine, options.voice)
+
+
+def engine_of(prepared: Prepared, options: BuildOptions) -> ModuleType:
+    return engines.engine(narrated_edition(prepared, options).narration.engine)
+
+
 def voice_for(prepared: Prepared, options: BuildOptions) -> narration.Voice:
-    settings = prepared.edition.narration
+    settings = narrated_edition(prepared, options).narration
     return narration.Voice(
-        voice=options.voice or settings.voice,
+        voice=settings.voice,
         rate=options.rate or settings.rate,
         volume=settings.volume if options.volume is None else options.volume,
     )
@@ -61,12 +71,14 @@ def voice_chooser(prepared: Prepared, options: BuildOptions) -> Callable[[str, s
     """(Language tag, role) → the voice that speaks it, at the edition's rate and volume (checked by `check`):
     a question (speech.QUESTION) in the edition's question voice."""
     base = voice_for(prepared, options)
-    table = voices.voice_table(prepared.edition, options.voice)
-    engine = voices.engine_voices()
+    edition = narrated_edition(prepared, options)
+    table = voices.voice_table(edition)
+    engine, listed = engines.engine(edition.narration.engine), voices.edition_voices(edition)
 
     @functools.cache
     def choose(language: str, role: str = "") -> narration.Voice:
-        return replace(base, voice=table.voice_for(language or prepared.edition.language, engine, role))
+        configured = table.voice_for(language or edition.language, listed, role)
+        return engine.speakable(voices.resolve_voice(configured, listed), configured, base)
 
     return choose
 
@@ -100,15 +112,20 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path, mo
     lexicons = lexicon.load_lexicons(edition.root, edition.language)
     marked, used = mark_articles(prepared)
 
-    voice = voice_for(prepared, options)
     choose = voice_chooser(prepared, options)
+    voice = choose(edition.language)  # the edition's own voice, as its engine speaks it
     title_xhtml, title_sentences = speech.mark_sentences(
         daisy202.title_xhtml(edition.full_title, edition.publisher, edition.language), lexicons, daisy202.TITLE_NAME)
     spoken = [(daisy202.TITLE_NAME, title_sentences)]  # the talking book's spoken title
     spoken += [(document.article.slug, sentences) for document, sentences in marked.values() if document.article]
+    engine = engine_of(prepared, options)
+    if engine.ACCEPTS_PHONEMES:  # lexicon entries with an IPA form are said through it
+        spoken = [(slug, [replace(sentence, spoken=lexicon.with_phonemes(sentence.spoken,
+                                                                         lexicons.of(sentence.language)))
+                          for sentence in sentences]) for slug, sentences in spoken]
     parts = staging / ".audio-parts"  # the articles' MP3s, for both the EPUB and the audiobook
     parts.mkdir()
-    title_audio, *audios = narration.narrate(spoken, voice, narration.Pyttsx3Synthesizer, options.cache_dir,
+    title_audio, *audios = narration.narrate(spoken, voice, engine.synthesizer(edition.root), options.cache_dir,
                                              options.jobs, progress, keep=narration.store_audio(parts),
                                              scheduler=options.scheduler, voice_for=choose)
     by_slug = {item.slug: item for item in audios}
@@ -140,7 +157,7 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path, mo
                                              print_source=bool(edition.print_source),
                                              print_pages=edition.print_pages),
         cover=prepared.cover,
-        narration=Narration(overlay_for, durations, overlays.format_clock(total), narrator=narrator(voice)),
+        narration=Narration(overlay_for, durations, overlays.format_clock(total), narrator=engine.narrator(voice)),
         rendition="narrated",
     )
     folder = staging / f"{edition.slug}-audio"
@@ -151,7 +168,7 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path, mo
                 for document, sentences in marked.values() if document.article]
     written = audio.write_audiobook(folder, edition.full_title, edition.publisher, chapters, edition.date[:4],
                                     edition.language)
-    feed = podcast.write_podcast(folder, podcast_show(prepared, narrator(voice), folder),
+    feed = podcast.write_podcast(folder, podcast_show(prepared, engine.narrator(voice), folder),
                                  episodes(marked, by_slug, folder))[-1]
     title_part = daisy202.Part(daisy202.TITLE_NAME, edition.full_title, title_xhtml, "title.xhtml", title_audio,
                                tuple(sentence.id for sentence in title_sentences))
@@ -160,28 +177,30 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path, mo
     pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="formats")
     pending = (
         pool.submit(daisy202.write_daisy202,
-                    talking_book(edition, prepared, marked, by_slug, title_part, narrator(voice)),
+                    talking_book(edition, prepared, marked, by_slug, title_part, engine.narrator(voice)),
                     modified, staging / daisy_name),
         pool.submit(m4b.write_m4b, staging / m4b_name,
                     [m4b.Chapter(chapter.title, chapter.audio.path) for chapter in chapters],
-                    audiobook_tags(prepared, narrator(voice)), options.cache_dir),
+                    audiobook_tags(prepared, engine.narrator(voice)), options.cache_dir),
     )
     pool.shutdown(wait=False)
     report = {
-        "voice": f"{voice.voice}, {voice.rate} words a minute, volume {voice.volume}",
-        "voices": voices_used(sorted(used.values()), choose),
+        "voice": f"{engine.credit(voice).voice}, {voice.rate} words a minute, volume {voice.volume}",
+        "voices": voices_used(sorted(used.values()), choose,
+                              voices.edition_voices(narrated_edition(prepared, options)), engine),
         "sentences": sum(len(sentences) for _, sentences in marked.values()),
         "duration": overlays.format_clock(total),
         "articles": {item.slug: overlays.format_clock(item.duration) for item in audios},
     }
     asked = question_languages(marked, edition.language)
     if asked:  # an interview: its questions' voices too
-        report["question voices"] = voices_used(asked, lambda language: choose(language, speech.QUESTION))
+        report["question voices"] = voices_used(asked, lambda language: choose(language, speech.QUESTION),
+                                                voices.edition_voices(narrated_edition(prepared, options)), engine)
     formats = {daisy_name: "DAISY 2.02 talking book, full text and full audio",
                m4b_name: "M4B audiobook (AAC), a chapter per article",
                f"{folder.name}/{feed.name}": "podcast feed (RSS 2.0, Podcasting 2.0 chapters and transcripts)"}
     main = [path for path in written if path.name == audio.edition_file_name(edition.full_title)]
-    return Narrated(book, folder, report, total, narrator(voice),
+    return Narrated(book, folder, report, total, engine.narrator(voice),
                     (*main, *(path for path in written if path not in main)), formats, pending)
 
 
@@ -261,12 +280,14 @@ def duration(say: Words, seconds: int) -> str:
     return say("{minutes} {seconds}", minutes=parts[0], seconds=parts[1]) if len(parts) == 2 else parts[0]
 
 
-def voices_used(languages: list[str], choose: Callable[[str], narration.Voice]) -> str:
+def voices_used(languages: list[str], choose: Callable[[str], narration.Voice],
+                listed: Sequence[voices.EngineVoice], engine: ModuleType) -> str:
     """"en-GB: English (Great Britain) (gmw/en); fr: French (France) (roa/fr)": each language and its voice."""
+    names = {voice_id: name for voice_id, name, _ in listed}
     parts = []
     for language in languages:
-        voice_id = voices.resolve_voice(choose(language).voice, voices.engine_voices())
-        parts.append(f"{language}: {voices.voice_name(voice_id)} ({voice_id})")
+        voice_id = voices.resolve_voice(choose(language).voice, listed)
+        parts.append(f"{language}: {engine.voice_label(voice_id, names.get(voice_id, voice_id))}")
     return "; ".join(parts)
 
 
@@ -274,7 +295,3 @@ def question_languages(marked: Marked, edition_language: str) -> list[str]:
     """The languages the interviews' questions are asked in (none: the edition has no interview)."""
     return sorted({sentence.language or edition_language for _, sentences in marked.values()
                    for sentence in sentences if sentence.role == speech.QUESTION})
-
-
-def narrator(voice: narration.Voice) -> str:
-    return f"eSpeak NG synthetic voice ({voice.voice}) via pyttsx3"

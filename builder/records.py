@@ -27,6 +27,7 @@ class BuildOptions:
     profiles: tuple[str, ...] = ("standard",)
     jobs: int = 0  # 0: one per core
     cache_dir: Path | None = None
+    engine: str | None = None  # --engine, over edition.toml's
     voice: str | None = None
     rate: int | None = None
     volume: float | None = None

@@ -11,6 +11,7 @@ nearest match the engine has.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import functools
 import re
@@ -18,14 +19,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from builder import espeak
+from builder import engines, espeak
 from builder.config import line_of_entry, table_line
 from builder.errors import Diagnostic, shown, warning
 from builder.i18n import primary_language
-from builder.model import Edition
+from builder.model import Edition, NarrationSettings
 from builder.speech import QUESTION
 
-EngineVoice = tuple[str, str, tuple[str, ...]]  # id, name, languages (as pyttsx3 lists them)
+EngineVoice = tuple[str, str, tuple[str, ...]]  # id, name, languages (as the engine lists them)
 # espeak-ng's variant for questions where the edition names none: "female3" on the default (male) voices, the
 # variant most unlike them that stays clear at speed; "male3" when the edition's own voice is already female.
 DEFAULT_QUESTION_VARIANT = "+f3"
@@ -38,28 +39,28 @@ class NoVoice(ValueError):
     """A language or a voice the speech engine does not have; args: message, nearest match or ""."""
 
 
-class NoEngine(espeak.EngineUnavailable):
+class NoEngine(engines.EngineUnavailable):
     """No speech engine to list voices from: `check` warns (W060), a narrating build says E060."""
 
 
 @functools.cache
-def engine_voices() -> tuple[EngineVoice, ...]:
-    """The speech engine's voices (espeak-ng's list, as the narration's engine reads it)."""
+def engine_voices(engine: str = engines.DEFAULT_ENGINE, root: Path | None = None,
+                  configured: tuple[str, ...] = ()) -> tuple[EngineVoice, ...]:
+    """The speech engine's voices (as the narration's engine reads them); `configured`, the voices the
+    edition names, for an engine whose voices are files (relative to the edition's folder `root`)."""
     try:
-        engine = espeak.binding()
-    except espeak.EngineUnavailable as missing:
+        return engines.engine(engine).voices(root or Path("."), configured)
+    except engines.EngineUnavailable as missing:
         raise NoEngine(str(missing)) from None
-    try:
-        espeak.check_espeak_data(engine.dll)  # without its data, espeak_Initialize ends this process
-    except espeak.EngineUnavailable as missing:
-        raise NoEngine(str(missing)) from None
-    if engine.Initialize(espeak.AUDIO_OUTPUT_SYNCHRONOUS, 1000) == -1:
-        raise NoEngine(f"espeak-ng could not start (no voice data?); {espeak.INSTALL_HINT}")
-    found = []
-    for voice in engine.ListVoices(None):
-        languages = (voice.languages[1:].decode("utf-8", "ignore"),) if voice.languages else ()
-        found.append((voice.identifier.decode("utf-8").lower(), voice.name.decode("utf-8").strip(), languages))
-    return tuple(found)
+
+
+def edition_voices(edition: Edition) -> tuple[EngineVoice, ...]:
+    """The voices of the edition's engine, its configured ones among them."""
+    settings = edition.narration
+    named = (settings.voice, *dict(settings.voices).values(), settings.question_voice,
+             *dict(settings.question_voices).values())
+    configured = tuple(dict.fromkeys(voice for voice in named if voice and not voice.startswith("+")))
+    return engine_voices(settings.engine, edition.root, configured)
 
 
 @functools.cache
@@ -144,6 +145,7 @@ class VoiceTable:
     voices: tuple[tuple[str, str], ...]  # [narration.voices]
     question_voice: str = ""  # the edition's question voice ("" for the default), a voice or a variant ("+f3")
     question_voices: tuple[tuple[str, str], ...] = ()  # [narration.question_voices]
+    variants: bool = True  # whether the engine's voices take variants ("+f3": espeak-ng's do, Piper's do not)
 
     def configured(self, language: str) -> str | None:
         return _look_up(self.voices, language or self.language, self.language, self.voice)
@@ -156,6 +158,8 @@ class VoiceTable:
         asked = _look_up(self.question_voices, language or self.language, self.language, self.question_voice)
         if asked and not asked.startswith("+"):
             return asked  # a voice of its own
+        if not self.variants:  # no variant to tell it apart: the text's voice (a second model must be named)
+            return voice
         return with_variant(voice, asked or self.question_variant())
 
     def question_variant(self) -> str:
@@ -181,10 +185,21 @@ def _look_up(table: tuple[tuple[str, str], ...], language: str, edition_language
     return None
 
 
+def with_engine(edition: Edition, engine: str | None, voice: str | None) -> Edition:
+    """The edition as --engine and --voice say it is narrated (another engine: its own voice unless --voice)."""
+    settings = edition.narration
+    if engine and engine != settings.engine:
+        default = NarrationSettings().voice if engine == engines.DEFAULT_ENGINE else ""  # as config gives it
+        settings = dataclasses.replace(settings, engine=engine, voice=default)
+    if voice:  # --voice replaces the manifest's voice
+        settings = dataclasses.replace(settings, voice=voice)
+    return dataclasses.replace(edition, narration=settings)
+
+
 def voice_table(edition: Edition, voice: str | None = None) -> VoiceTable:
     settings = edition.narration
     return VoiceTable(edition.language, voice or settings.voice, settings.voices, settings.question_voice,
-                      settings.question_voices)
+                      settings.question_voices, engines.engine(settings.engine).VARIANTS)
 
 
 def source_languages(edition: Edition) -> list[tuple[str, Path, int | None]]:
@@ -211,23 +226,26 @@ def check_voices(edition: Edition) -> tuple[list[Diagnostic], dict[str, str]]:
     """Every language of the sources has a voice, and every configured voice exists: errors naming the file,
     the line and the nearest match; and the voice (engine id) chosen for each language. Without a speech
     engine nothing can be checked: one warning says so."""
+    engine = engines.engine(edition.narration.engine)
     try:
-        voices = engine_voices()
+        voices = edition_voices(edition)
     except NoEngine as missing:
-        return [warning("W060", f"voices not checked: {missing}", "Install espeak-ng to check them.",
+        return [warning("W060", f"voices not checked: {missing}", f"To check them, {engine.INSTALL_HINT}.",
                         edition.manifest)], {}
     table = voice_table(edition)
     problems: list[Diagnostic] = []
     broken: set[str] = set()  # configured voices already reported at their line in the manifest
     manifest_text = edition.manifest.read_text(encoding="utf-8")
     for key, tag, voice in configured_voices(edition):
+        if not voice:  # no voice named: the engine's own for the edition's language (checked below)
+            continue
         try:
-            resolve_configured(voice, voices)
+            resolve_configured(voice, voices, table.variants)
         except NoVoice as unknown:
             message, close = unknown.args
             line = (line_of_entry(manifest_text, table_line(manifest_text, f"narration.{key}"), tag) if tag
                     else _line(manifest_text, rf"^[ \t]*{key}[ \t]*="))
-            problems.append(_no_voice(message, close, edition.manifest, line, "voice"))
+            problems.append(_no_voice(message, close, edition.manifest, line, "voice", engine.VOICES_HINT))
             broken.add(voice)
     chosen: dict[str, str] = {}
     for language, path, line in _unique(source_languages(edition)):
@@ -237,7 +255,7 @@ def check_voices(edition: Edition) -> tuple[list[Diagnostic], dict[str, str]]:
             chosen[language] = resolve_voice(table.voice_for(language, voices), voices)
         except NoVoice as unknown:
             message, close = unknown.args
-            problems.append(_no_voice(message, close, path, line, "language"))
+            problems.append(_no_voice(message, close, path, line, "language", engine.VOICES_HINT))
     return problems, chosen
 
 
@@ -251,8 +269,10 @@ def configured_voices(edition: Edition) -> list[tuple[str, str, str]]:
     return found + [("question_voices", tag, voice) for tag, voice in settings.question_voices]
 
 
-def resolve_configured(voice: str, voices: Sequence[EngineVoice]) -> str:
+def resolve_configured(voice: str, voices: Sequence[EngineVoice], variants: bool = True) -> str:
     """A configured voice, or a variant alone ("+f3", for question voices), as the engine names it."""
+    if "+" in voice and not variants:
+        raise NoVoice(f"the speech engine's voices have no variants ('{shown(voice)}')", "")
     if voice.strip().startswith("+"):
         return "+" + resolve_variant(voice.strip()[1:], engine_variants())
     return resolve_voice(voice, voices)
@@ -269,9 +289,9 @@ def _unique(found: Iterable[tuple[str, Path, int | None]]) -> list[tuple[str, Pa
     return kept
 
 
-def _no_voice(message: str, close: str, path: Path, line: int | None, what: str) -> Diagnostic:
+def _no_voice(message: str, close: str, path: Path, line: int | None, what: str, listed: str) -> Diagnostic:
     remedy = (f"Did you mean '{close}'?" if close else "") + (
-        " Voices are listed by `espeak-ng --voices`; map a language to one in [narration.voices] of edition.toml."
-        if what == "language" else " Variants are listed by `espeak-ng --voices=variant`." if "variant" in message
-        else " Voices are listed by `espeak-ng --voices`.")
+        f" {listed}; map a language to one in [narration.voices] of edition.toml." if what == "language"
+        else " Variants are listed by `espeak-ng --voices=variant`." if "variant" in message
+        else f" {listed}.")
     return Diagnostic("E081", message, remedy.strip(), path, line)

