@@ -58,9 +58,15 @@ FRAME_SAMPLES = 576  # one MPEG-2 Layer III frame at 22.05 kHz
 DECODER_OFFSET_SAMPLES = 1105
 # A fresh encoder given n samples writes ceil(n / 576) + 2 frames (measured): its lead-in and padding.
 LEAD_FRAMES = 2
+# Silence given to a clip's encoder before the speech: from a cold start LAME does not see the speech's
+# attack coming and smears it up to 33 ms ahead (measured: a sound in the pause before the sentence);
+# after two frames of silence it switches to short blocks as in one long stream (nothing ahead, measured).
+LEAD_SILENCE = 2 * FRAME_SAMPLES
+# Where a clip's speech is heard, counted from its first frame.
+SPEECH_OFFSET_SAMPLES = DECODER_OFFSET_SAMPLES + LEAD_SILENCE
 # Part of the cache key: bump when clip processing changes. v3: each clip from an untouched engine;
-# v4: each clip kept as the MP3 frames of a fresh encoder.
-CLIP_FORMAT = "mp3-frames-v4"
+# v4: each clip kept as the MP3 frames of a fresh encoder; v5: after two frames of silence.
+CLIP_FORMAT = "mp3-frames-v5"
 SILENCE_THRESHOLD = 0  # espeak-ng pads with exact zeros; anything else is speech
 
 
@@ -70,7 +76,7 @@ class EncodedClip:
     encoder's bit reservoir starts empty), so frames of clips put end to end decode as one stream."""
 
     mp3: bytes
-    samples: int  # the clip's PCM samples; the frames hold these plus LAME's lead-in and padding, in silence
+    samples: int  # the clip's PCM samples; the frames hold these plus the lead-in and padding, in silence
     frames: int
 
     @property
@@ -543,12 +549,16 @@ def new_encoder() -> lameenc.Encoder:
 
 
 def encode_clip(pcm: bytes) -> EncodedClip:
-    """A clip's PCM as the MP3 frames of an encoder of its own (a clip with no samples as one sample of
-    silence, so that every clip has the same lead-in)."""
+    """A clip's PCM, after LEAD_SILENCE, as the MP3 frames of an encoder of its own (a clip with no samples
+    as one sample of silence)."""
     pcm = pcm or b"\x00\x00"
-    encoder = new_encoder()
-    mp3 = encoder.encode(pcm) + encoder.flush()
+    mp3 = _encoded(b"\x00\x00" * LEAD_SILENCE + pcm)
     return EncodedClip(mp3, len(pcm) // 2, mp3_frame_count(mp3))
+
+
+def _encoded(pcm: bytes) -> bytes:
+    encoder = new_encoder()
+    return encoder.encode(pcm) + encoder.flush()
 
 
 @functools.cache
@@ -557,9 +567,9 @@ def silence(frames: int) -> bytes:
     writes at least 3)."""
     if frames == 0:
         return b""
-    encoded = encode_clip(b"\x00\x00" * ((frames - LEAD_FRAMES) * FRAME_SAMPLES))
-    assert encoded.frames == frames, (frames, encoded.frames)  # LEAD_FRAMES is LAME's, measured
-    return encoded.mp3
+    mp3 = _encoded(b"\x00\x00" * ((frames - LEAD_FRAMES) * FRAME_SAMPLES))
+    assert mp3_frame_count(mp3) == frames  # LEAD_FRAMES is LAME's, measured
+    return mp3
 
 
 def pause_frames(clip: EncodedClip, pause: float) -> int:
@@ -618,7 +628,7 @@ class ArticleEncoder:
             played += clip.played + gap * FRAME_SAMPLES
         # A sentence is heard from its clip's first sample, after the lead-in (which the clip before it
         # counts); the first clip absorbs its own lead-in.
-        edges = [0, *(DECODER_OFFSET_SAMPLES + start for start in starts[1:]), played]
+        edges = [0, *(SPEECH_OFFSET_SAMPLES + start for start in starts[1:]), played]
         timings = tuple(
             ClipTiming(sentence_id, edges[i] / SAMPLE_RATE, edges[i + 1] / SAMPLE_RATE)
             for i, sentence_id in enumerate(self._ids)

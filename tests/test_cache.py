@@ -13,6 +13,7 @@ from edition_fixtures import run_cli, write_edition
 
 from builder.narration import (
     FRAME_SAMPLES,
+    SPEECH_OFFSET_SAMPLES,
     ClipCache,
     FakeSynthesizer,
     Pyttsx3Synthesizer,
@@ -41,8 +42,9 @@ def noise(samples: int, seed: int = 1) -> bytes:
 def test_a_clip_is_whole_frames_that_hold_every_sample(pcm: bytes) -> None:
     clip = encode_clip(pcm)
     assert clip.frames == mp3_frame_count(clip.mp3)
-    # LAME's lead-in (1105 samples as a decoder plays them) and padding, then whole frames only
-    assert clip.samples + 1105 <= clip.played < clip.samples + 1105 + 2 * FRAME_SAMPLES
+    # the lead-in (two frames of silence, then LAME's and the decoder's 1105 samples) and padding, whole frames
+    lead = clip.samples + SPEECH_OFFSET_SAMPLES
+    assert lead <= clip.played < lead + 2 * FRAME_SAMPLES
     assert unpack_clip(pack_clip(clip)) == clip
 
 

@@ -14,9 +14,9 @@ from conftest import in_ci
 
 from builder.espeak import EngineFailed, Speaker
 from builder.narration import (
-    DECODER_OFFSET_SAMPLES,
     FRAME_SAMPLES,
     SAMPLE_RATE,
+    SPEECH_OFFSET_SAMPLES,
     ArticleAudio,
     ArticleCache,
     ArticleEncoder,
@@ -119,7 +119,7 @@ def test_timings_match_what_a_decoder_plays() -> None:
     assert len(decoded) / SAMPLE_RATE == audio.duration
     clicks = [i for i in range(1, len(decoded)) if abs(decoded[i]) > 8000 and abs(decoded[i - 1]) <= 8000]
     starts = [clicks[0], *(c for prev, c in itertools.pairwise(clicks) if c - prev > 400)]
-    assert starts[0] == pytest.approx(DECODER_OFFSET_SAMPLES, abs=3)
+    assert starts[0] == pytest.approx(SPEECH_OFFSET_SAMPLES, abs=3)
     for timing, start in zip(audio.timings[1:], starts[1:], strict=True):
         assert timing.begin * SAMPLE_RATE == pytest.approx(start, abs=3)
 
@@ -140,7 +140,7 @@ def test_clips_end_to_end_decode_as_each_does_alone() -> None:
     alone, lead_ins = array.array("h"), set()
     for pcm, pause in zip(spoken, pauses, strict=True):
         clip, start = encode_clip(pcm), len(alone)
-        lead_ins.update(range(start, start + DECODER_OFFSET_SAMPLES) if start else ())
+        lead_ins.update(range(start, start + SPEECH_OFFSET_SAMPLES) if start else ())
         alone += decode(clip.mp3 + silence(pause_frames(clip, pause)))
     whole = decode(audio.mp3)
     assert len(whole) == len(alone)
@@ -158,10 +158,10 @@ def test_pauses_are_heard_as_long_as_asked_to_the_frame() -> None:
     for n, (length, pause) in enumerate(zip(lengths, pauses, strict=True)):
         encoder.add(f"s{n}", b"\x00\x60" * length, pause)
     audio = encoder.finish("pauses")
-    heard = [DECODER_OFFSET_SAMPLES, *(round(t.begin * SAMPLE_RATE) for t in audio.timings[1:])]  # speech starts
+    heard = [SPEECH_OFFSET_SAMPLES, *(round(t.begin * SAMPLE_RATE) for t in audio.timings[1:])]  # speech starts
     for start, length, pause, following in zip(heard, lengths, pauses, [*heard[1:], None], strict=True):
         if following is None:  # the last pause runs to the end of the article
-            following = round(audio.duration * SAMPLE_RATE) + DECODER_OFFSET_SAMPLES
+            following = round(audio.duration * SAMPLE_RATE) + SPEECH_OFFSET_SAMPLES
         gap = following - (start + length)
         # to the nearest frame; a pause shorter than a fresh encoder's least (3 frames) to within 1.5 frames
         assert abs(gap - pause * SAMPLE_RATE) <= (FRAME_SAMPLES / 2 if pause >= 0.2 else 1.5 * FRAME_SAMPLES)
