@@ -186,11 +186,13 @@ def _look_up(table: tuple[tuple[str, str], ...], language: str, edition_language
 
 
 def with_engine(edition: Edition, engine: str | None, voice: str | None) -> Edition:
-    """The edition as --engine and --voice say it is narrated (another engine: its own voice unless --voice)."""
+    """The edition as --engine and --voice say it is narrated: another engine than edition.toml's speaks with its
+    own voices (those the manifest names are the other engine's), or --voice."""
     settings = edition.narration
     if engine and engine != settings.engine:
         default = NarrationSettings().voice if engine == engines.DEFAULT_ENGINE else ""  # as config gives it
-        settings = dataclasses.replace(settings, engine=engine, voice=default)
+        settings = dataclasses.replace(settings, engine=engine, voice=default, voices=(), question_voice="",
+                                       question_voices=())
     if voice:  # --voice replaces the manifest's voice
         settings = dataclasses.replace(settings, voice=voice)
     return dataclasses.replace(edition, narration=settings)

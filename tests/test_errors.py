@@ -102,7 +102,9 @@ def test_the_corpus_covers_every_code() -> None:
 
 def test_every_code_in_the_builder_is_documented() -> None:
     used = set()
-    for path in (PROJECT / "builder").glob("*.py"):
+    for path in (PROJECT / "builder").rglob("*.py"):  # every stage's folder
+        if path.name == "products.py":  # its "E101" is ONIX's code for an EPUB (List 175), not a diagnostic
+            continue
         used |= set(re.findall(r"[\"']([EW]\d{3})[\"']", path.read_text(encoding="utf-8")))
     assert used - set(CODES) == set(), "add these codes to builder.errors.CODES"
     assert all(code[0] == ("E" if code.startswith("E") else "W") for code in CODES)

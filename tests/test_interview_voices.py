@@ -20,7 +20,16 @@ from test_speech_languages import ENGINE, LEXICONS, document
 from builder import espeak
 from builder.build import BuildOptions, build
 from builder.credits import Credit, Narrators, narrator_credits
-from builder.narration import SAMPLE_RATE, Clip, Pyttsx3Synthesizer, Voice, spoken_clip
+from builder.narration import (
+    FRAME_SAMPLES,
+    SAMPLE_RATE,
+    Clip,
+    Pyttsx3Synthesizer,
+    Voice,
+    encode_clip,
+    pause_frames,
+    spoken_clip,
+)
 from builder.speech import BLOCK_PAUSE, HEADING_PAUSE, QUESTION, mark_sentences
 from builder.voices import VoiceTable
 
@@ -96,7 +105,10 @@ def sentence_holding(xhtml: etree._Element, words: str) -> etree._Element:
 
 
 def seconds(clip: Clip, pause: float) -> float:
-    return len(clip.pcm) / 2 / SAMPLE_RATE + pause
+    """How long a clip lasts in an article: its encoded frames (the samples, LAME's padding, the next clip's
+    lead-in) and the frames of silence its pause becomes (builder.narration puts clips together so)."""
+    encoded = encode_clip(clip.pcm)
+    return (encoded.played + pause_frames(encoded, pause) * FRAME_SAMPLES) / SAMPLE_RATE
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +128,7 @@ def interview(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_narrated_interview_speaks_its_question_in_the_second_voice(interview: Path) -> None:
     """The overlay's clip of the question lasts exactly as long as the question spoken directly in the second
     voice (plus its pause), not as long as in the first; the answer keeps the first. Every clip after an
-    article's first lasts its samples plus its pause, to the millisecond of the SMIL clock."""
+    article's first lasts its encoded samples plus its pause, to the millisecond of the SMIL clock."""
     with zipfile.ZipFile(interview / "fixture-edition-narrated.epub") as book:
         xhtml = etree.fromstring(book.read("EPUB/text/talk.xhtml"))
         durations = smil_durations(book.read("EPUB/smil/talk.smil"))
