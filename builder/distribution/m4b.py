@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+from builder.run.cache import mark_used
+
 SAMPLE_RATE = 22050  # the narration's rate: no resampling
 # 32 kbit/s nominal; FFmpeg's fast coder lands near 42 kbit/s on this speech, about the MP3's rate.
 BIT_RATE = 32000
@@ -74,6 +76,7 @@ def encoded_part(mp3: Path, cache_dir: Path | None) -> list[bytes]:
         key.update(hashlib.file_digest(source, "sha256").digest())
     path = cache_dir / "aac" / f"{key.hexdigest()}.part" if cache_dir is not None else None
     if path is not None and (cached := _read_part(path)) is not None:
+        mark_used(path)  # least recently used goes first when the cache is pruned
         return cached
     packets = _encode(mp3)
     if path is not None:
