@@ -207,6 +207,8 @@ class Measure:
 MEASURES = (
     Measure("a", "(a) text build vs pandoc 3 (best of three)", lambda r: f"{r['text']:.2f} s",
             lambda r: f"{r['pandoc']:.2f} s", lambda r: r["text"] / r["pandoc"], 0.5, "≤ 0.5", ("text",)),
+    Measure("a-check", "(a) check --strict, every source validation (best of three)",
+            lambda r: f"{r['check']:.2f} s", lambda r: "", lambda r: r["check"], 1.0, "≤ 1 s", ("check",)),
     Measure("b", "(b) cold narrated build vs espeak-ng + LAME", lambda r: f"{r['cold']:.1f} s",
             lambda r: f"{r['floor']:.1f} s", lambda r: r["cold"] / r["floor"], 1.0, "≤ 1.0", ("cold",)),
     Measure("c", "(c) rebuild, one sentence changed, vs cold", lambda r: f"{r['changed']:.1f} s",
@@ -247,6 +249,7 @@ def one_run(skip_10x: bool, piper: bool = False, only_piper: bool = False) -> di
             return run
         run["text"] = best_of(3, lambda: timed(build_command(source, work / "text", "--no-audio"), env)[0])
         run["pandoc"] = best_of(3, lambda: pandoc_time(source, work))
+        run["check"] = best_of(3, lambda: timed([PYTHON, "-m", "builder", "check", "--strict", str(source)], env)[0])
         cache = work / "cache"
         run["cold"], run["cold_rss"] = timed(build_command(source, work / "out", "--cache-dir", str(cache)), env)
         run["floor"] = engine_floor(book_text(work / "out"), work)
@@ -261,12 +264,12 @@ def one_run(skip_10x: bool, piper: bool = False, only_piper: bool = False) -> di
     return run
 
 
-def summary(runs: list[dict[str, float]]) -> tuple[list[str], list[str]]:
+def summary(runs: list[dict[str, float]], measures: tuple[Measure, ...] = MEASURES) -> tuple[list[str], list[str]]:
     """The table of medians (each ratio the median of the runs' ratios: a reference from the same run) and the
     measures whose median misses its target."""
     lines = ["| measure | builder | reference | ratio | target | met | each run |", "|---|---|---|---|---|---|---|"]
     missed = []
-    for measure in MEASURES:
+    for measure in measures:
         done = [run for run in runs if set(measure.needs) <= set(run)]
         if not done:  # (e) with --skip-10x
             continue
@@ -313,8 +316,12 @@ def main() -> None:
     for number in range(1, arguments.runs + 1):
         runs.append(one_run(arguments.skip_10x, arguments.piper, arguments.piper_only))
         print(f"run {number} of {arguments.runs} done", file=sys.stderr)
-    lines, missed = summary(runs)
-    print(f"Benchmark, median of {len(runs)} run{'s' if len(runs) > 1 else ''}, {started:%Y-%m-%d %H:%M} UTC"
+    print_table("Benchmark", runs, MEASURES, started)
+
+
+def print_table(what: str, runs: list[dict[str, float]], measures: tuple[Measure, ...], started: datetime) -> None:
+    lines, missed = summary(runs, measures)
+    print(f"{what}, median of {len(runs)} run{'s' if len(runs) > 1 else ''}, {started:%Y-%m-%d %H:%M} UTC"
           f" on {machine()}")
     print("\n".join(lines))
     if missed:

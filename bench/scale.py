@@ -7,30 +7,30 @@
   (i) cold `make edition` against the cold narrated build without validation;
   (j) the cache's size per hour of narration, after the cold `make edition`.
 
-Run: `.venv/bin/python bench/scale.py [--catalogue-articles N] [--skip-cluster]` (also run by `make bench`).
+Run: `.venv/bin/python bench/scale.py [--runs N] [--catalogue-articles N] [--skip-cluster]` (also run by
+`make bench`). Like bench.py, every measurement is taken N times (default 3), each run from a fresh copy and
+empty caches, and the table (bench.py's) gives the medians, the machine, the date and the targets missed.
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
-import platform
 import shutil
-import socket
 import subprocess
+import sys
 import tempfile
-import time
 import tomllib
-from collections.abc import Iterator
-from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 from editions import PLAIN, catalogue
+from local_cluster import dask_cluster
 
-from bench import PROJECT, PYTHON, SOURCE, build_command, timed
-
-DASK = Path(PYTHON).with_name("dask")
+from bench import PROJECT, PYTHON, SOURCE, Measure, build_command, print_table, timed
+from builder.run.cache import KINDS
 
 
 def longest_article(source: Path) -> Path:
@@ -60,45 +60,9 @@ def folder_size(folder: Path) -> int:
     return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextmanager
-def dask_cluster(workers: int, logs: Path) -> Iterator[str]:
-    """A scheduler and `workers` single-threaded workers on 127.0.0.1, stopped afterwards."""
-    port = free_port()
-    address = f"tcp://127.0.0.1:{port}"
-
-    def start(name: str, *arguments: str) -> subprocess.Popen[bytes]:
-        with (logs / f"{name}.log").open("wb") as log:
-            return subprocess.Popen([str(DASK), *arguments], cwd=PROJECT, stdout=log, stderr=log)
-
-    processes = [start("scheduler", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard")]
-    try:
-        deadline = time.monotonic() + 120
-        while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
-            if time.monotonic() > deadline:
-                raise SystemExit("the Dask scheduler did not start")
-            time.sleep(0.2)
-        processes += [start(f"worker-{n}", "worker", address, "--nthreads", "1", "--no-dashboard",
-                            "--host", "127.0.0.1") for n in range(workers)]
-        from distributed import Client
-
-        with Client(address, timeout="60s") as client:
-            client.wait_for_workers(workers, timeout=120)
-        yield address
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=60)
-
-
-def measure(work: Path, env: dict[str, str], catalogue_articles: int | None, skip_cluster: bool) -> list[tuple]:
-    rows: list[tuple[str, str, str, str]] = []
+def one_run(work: Path, env: dict[str, str], catalogue_articles: int | None, skip_cluster: bool) -> dict[str, float]:
+    """Every measurement once, from a fresh copy of the sources and empty caches."""
+    run: dict[str, float] = {}
     source = work / "source"
     shutil.copytree(SOURCE, source)
 
@@ -108,64 +72,87 @@ def measure(work: Path, env: dict[str, str], catalogue_articles: int | None, ski
     edition_command = [PYTHON, "-m", "builder", "build", str(source), "-o", str(work / "edition"), "--profile",
                        "all", "--cache-dir", str(make_cache)]
     cold_edition, _ = timed(edition_command, env)
-    cold_narrated, _ = timed(build_command(source, work / "narrated", "--cache-dir", str(work / "cache")), env)
-    rows.append(("(i) cold make edition vs cold narrated build, no validation", f"{setup_time + cold_edition:.1f} s",
-                 f"{cold_narrated:.1f} s", f"{(setup_time + cold_edition) / cold_narrated:.2f}"))
-    hours = hours_of_narration(work / "edition")
-    size = folder_size(make_cache)
-    parts = ", ".join(f"{kind} {folder_size(make_cache / kind) / 1e6:.0f}"
-                      for kind in ("clips", "articles", "verdicts"))
-    rows.append(("(j) cache MB per hour of narration", f"{size / 1e6 / hours:.0f} MB/h",
-                 f"{size / 1e6:.0f} MB ({parts})", f"{hours * 60:.0f} min"))
+    run["make_cold"] = setup_time + cold_edition
+    run["narrated_cold"], _ = timed(build_command(source, work / "narrated", "--cache-dir", str(work / "cache")), env)
+    run["hours"] = hours_of_narration(work / "edition")
+    for kind in KINDS:
+        run[f"cache_{kind}"] = folder_size(make_cache / kind)
+    run["cache_total"] = folder_size(make_cache)
 
     # (h): `make edition` again, nothing changed.
     again_setup, _ = timed(["make", "-s", "-C", str(PROJECT), "setup"], env)
     again, _ = timed(edition_command, env)
-    rows.append(("(h) make edition, nothing changed", f"{again_setup + again:.1f} s", "5 s (target)",
-                 f"{again_setup + again:.1f}"))
+    run["make_again"] = again_setup + again
 
     # (g): one sentence in the middle of the longest article, against the cold narrated build.
     change_sentence_in_the_middle(longest_article(source))
-    changed, _ = timed(build_command(source, work / "narrated", "--cache-dir", str(work / "cache")), env)
-    rows.append(("(g) one sentence mid longest article vs cold", f"{changed:.1f} s", f"{cold_narrated:.1f} s",
-                 f"{changed / cold_narrated:.3f}"))
+    run["narrated_edit"], _ = timed(build_command(source, work / "narrated", "--cache-dir", str(work / "cache")), env)
 
     if not skip_cluster:  # (f): ten editions on a two-worker cluster against the local pool
         slugs = tomllib.loads((SOURCE / "edition.toml").read_text(encoding="utf-8"))["articles"]
         chosen = sorted(slugs, key=lambda slug: (SOURCE / "articles" / f"{slug}.md").stat().st_size)
         chosen = chosen[:catalogue_articles] if catalogue_articles else slugs
         catalogue(SOURCE, work / "catalogue", 10, chosen)
-        local, _ = timed(build_command(work / "catalogue", work / "catalogue-local", "--cache-dir",
-                                       str(work / "catalogue-local-cache")), env)
+        run["catalogue_articles"] = len(chosen)
+        run["local"], _ = timed(build_command(work / "catalogue", work / "catalogue-local", "--cache-dir",
+                                              str(work / "catalogue-local-cache")), env)
         logs = work / "dask-logs"
         logs.mkdir()
-        with dask_cluster(2, logs) as address:
-            cluster, _ = timed(build_command(work / "catalogue", work / "catalogue-dask", "--cache-dir",
-                                             str(work / "catalogue-dask-cache"), "--scheduler", address), env)
-        same = subprocess.run(["diff", "-rq", str(work / "catalogue-local"), str(work / "catalogue-dask")],
-                              capture_output=True, check=False).returncode == 0
-        what = f"10 editions of {len(chosen)} articles" + ("" if same else "; BYTES DIFFER")
-        rows.append((f"(f) {what}, 2 Dask workers vs local pool", f"{cluster:.1f} s", f"{local:.1f} s",
-                     f"{cluster / local:.2f}"))
-    return rows
+        with dask_cluster(2, logs) as (address, _):
+            run["cluster"], _ = timed(build_command(work / "catalogue", work / "catalogue-dask", "--cache-dir",
+                                                    str(work / "catalogue-dask-cache"), "--scheduler", address), env)
+        run["same"] = float(subprocess.run(["diff", "-rq", str(work / "catalogue-local"), str(work / "catalogue-dask")],
+                                           capture_output=True, check=False).returncode == 0)
+    return run
+
+
+def cache_mb(run: dict[str, float]) -> float:
+    return run["cache_total"] / 1e6  # the whole folder, whatever kinds it holds
+
+
+def cluster_label(run: dict[str, float]) -> str:
+    return f"{run['cluster']:.1f} s" + ("" if run["same"] else "; BYTES DIFFER")
+
+
+MEASURES = (
+    Measure("f", "(f) 10-edition catalogue, 2 Dask workers vs local pool (bytes identical)", cluster_label,
+            lambda r: f"{r['local']:.1f} s ({r['catalogue_articles']:.0f} articles an edition)",
+            lambda r: r["cluster"] / r["local"] if r["same"] else float("inf"), 1.15, "≤ 1.15", ("cluster",)),
+    Measure("g", "(g) one sentence changed mid longest article vs cold", lambda r: f"{r['narrated_edit']:.1f} s",
+            lambda r: f"{r['narrated_cold']:.1f} s", lambda r: r["narrated_edit"] / r["narrated_cold"], 0.10,
+            "≤ 0.10"),
+    Measure("h", "(h) make edition, nothing changed", lambda r: f"{r['make_again']:.1f} s", lambda r: "",
+            lambda r: r["make_again"], 5.0, "≤ 5 s"),
+    Measure("i", "(i) cold make edition vs cold narrated build, no validation", lambda r: f"{r['make_cold']:.1f} s",
+            lambda r: f"{r['narrated_cold']:.1f} s", lambda r: r["make_cold"] / r["narrated_cold"], 1.5, "≤ 1.5"),
+    Measure("j", "(j) cache MB per hour of narration", lambda r: f"{cache_mb(r) / r['hours']:.0f} MB/h",
+            lambda r: (f"{cache_mb(r):.0f} MB ("
+                       + ", ".join(f"{kind} {r[f'cache_{kind}'] / 1e6:.1f}" for kind in KINDS)
+                       + f") for {r['hours'] * 60:.0f} min"),
+            lambda r: cache_mb(r) / r["hours"], 100.0, "≤ 100"),
+)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, metavar="N",
+                        help="measure everything N times and report the medians (default 3)")
     parser.add_argument("--catalogue-articles", type=int, default=None, metavar="N",
                         help="(f): each edition keeps its N shortest articles (default: all sixteen)")
     parser.add_argument("--skip-cluster", action="store_true", help="skip (f)")
     arguments = parser.parse_args()
+    if arguments.runs < 1:
+        raise SystemExit("--runs must be 1 or more")
     env = {**os.environ, "SOURCE_DATE_EPOCH": "1743465600"}
-    with tempfile.TemporaryDirectory(prefix="bench-scale-") as folder:
-        rows = measure(Path(folder), env, arguments.catalogue_articles, arguments.skip_cluster)
-    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
-    print(f"Benchmark (f)–(j), {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, {os.cpu_count()} cores,"
-          f" Python {platform.python_version()}, load average at the end {load}")
-    print("| measure | builder | reference | ratio |")
-    print("|---|---|---|---|")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+    # As bench.py does: an installed builder is byte-compiled, so (h) must not time Python compiling it.
+    compileall.compile_dir(PROJECT / "builder", quiet=1)
+    started = datetime.now(tz=UTC)
+    runs = []
+    for number in range(1, arguments.runs + 1):
+        with tempfile.TemporaryDirectory(prefix="bench-scale-") as folder:
+            runs.append(one_run(Path(folder), env, arguments.catalogue_articles, arguments.skip_cluster))
+        print(f"run {number} of {arguments.runs} done", file=sys.stderr)
+    print_table("Benchmark (f)–(j)", runs, MEASURES, started)
 
 
 if __name__ == "__main__":

@@ -26,11 +26,12 @@ class AccessibilityMetadata:
 
 
 def describe(documents: Sequence[Document], narrated: bool, checked: bool,
-             print_source: bool = True, print_pages: int = 0) -> AccessibilityMetadata:
+             print_source: bool = True, print_pages: int = 0, questions_voiced: bool = False) -> AccessibilityMetadata:
     """What the documents offer, claimed only as far as it is true: `checked` says whether this build runs
     EPUBCheck and Ace (a build whose books fail them publishes nothing); `print_source`, whether the edition
     names the print edition its page numbers come from; `print_pages`, how many pages that edition has
-    (0: not said)."""
+    (0: not said); `questions_voiced`, whether the narration reads interviews' questions in a voice of their
+    own."""
     images = [image for document in documents for image in document.images]
     informative = [image for image in images if not image.decorative]
     has_pages = any(document.pages for document in documents)
@@ -64,7 +65,7 @@ def describe(documents: Sequence[Document], narrated: bool, checked: bool,
 
     summary = summarise(len(informative), has_long, has_math, has_pages, narrated, checked,
                         Extras(has_notes, has_pullquotes, print_source,
-                               pages_reached(documents, print_pages) if print_source else ""))
+                               pages_reached(documents, print_pages) if print_source else "", questions_voiced))
     return AccessibilityMetadata(tuple(modes), tuple(sufficient), tuple(sorted(features)), ("none",), summary,
                                  certified_by=CERTIFIED_BY if checked else "",
                                  language_tagged=languages_marked(documents))
@@ -78,6 +79,7 @@ class Extras:
     pullquotes: bool = True
     print_source: bool = True  # the page numbers are the print edition's
     pages_reached: str = ""  # how much of the print edition the page list reaches, when that is known
+    questions_voiced: bool = False  # the narration reads interviews' questions in a second voice
 
 
 def summarise(images: int, long_descriptions: bool, math: bool, pages: bool, narrated: bool, checked: bool,
@@ -107,7 +109,9 @@ def summarise(images: int, long_descriptions: bool, math: bool, pages: bool, nar
         parts.append(f"{notes}." if extras.notes else f"{pullquotes[0].upper()}{pullquotes[1:]}.")
     parts.append("Each article begins with its content notes, where it has any, then a summary.")
     if narrated:
-        parts.append("A synthetic voice reads the whole text, with each sentence highlighted as it is read.")
+        parts.append("A synthetic voice reads the whole text, with each sentence highlighted as it is read"
+                     + ("; interviews' questions are read in a second synthetic voice." if extras.questions_voiced
+                        else "."))
     parts.append("There are no flashing, sound or motion hazards.")
     return " ".join(parts)
 

@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from mutagen.id3 import CHAP, CTOC, ID3, TALB, TCON, TDRC, TIT2, TLAN, TPE1, TPE2, TRCK, CTOCFlags
+from mutagen.id3 import CHAP, COMM, CTOC, ID3, TALB, TCOM, TCON, TDRC, TIT2, TLAN, TPE1, TPE2, TRCK, CTOCFlags
 
+from builder.credits import NO_CREDITS, NarratorCredits
 from builder.narration import ArticleAudio, StoredAudio
 from builder.speech import SpokenSentence
 
@@ -45,21 +46,22 @@ def write_audiobook(
     articles: Sequence[Chapter | tuple[str, Audio, Sequence[SpokenSentence]]],
     year: str,
     language: str = "",
+    reading: NarratorCredits = NO_CREDITS,
 ) -> list[Path]:
     """Write the audiobook files into ``folder`` (which must exist); returns their paths. `artist` is the
-    publisher (the album artist); each track's artist is its article's authors."""
+    publisher (the album artist); each track's artist is its article's authors; `reading` names the narrators."""
     written: list[Path] = []
     chapters = [credited(Chapter(*article), artist, language) for article in articles]
     names = track_names([chapter.audio.slug for chapter in chapters])
     for number, (chapter, name) in enumerate(zip(chapters, names, strict=True), start=1):
-        track = _tags(chapter.title, edition_title, chapter.authors, artist, year, [chapter.language])
+        track = _tags(chapter.title, edition_title, chapter.authors, artist, year, [chapter.language], reading)
         track.add(TRCK(encoding=3, text=[f"{number}/{len(chapters)}"]))
         written.append(_write_tagged(folder / f"{name}.mp3", [chapter.audio], track))
         written.append(_write_text(folder / f"{name}.vtt", webvtt(chapter.audio, chapter.sentences)))
     edition_name = edition_file_name(edition_title)
-    written.append(_write_edition(folder / edition_name, edition_title, artist, year, chapters))
+    written.append(_write_edition(folder / edition_name, edition_title, artist, year, chapters, reading))
     written.append(_write_text(folder / PLAYLIST, playlist(edition_title, artist, chapters, names)))
-    manifest = readium_manifest(edition_title, artist, year, chapters, names, language)
+    manifest = readium_manifest(edition_title, artist, year, chapters, names, language, reading.names)
     written.append(_write_text(folder / MANIFEST, manifest))
     return written
 
@@ -103,7 +105,7 @@ def iso639_2(language: str) -> str:
 
 
 def _tags(title: str, album: str, artists: Sequence[str], album_artist: str, year: str,
-          languages: Sequence[str]) -> ID3:
+          languages: Sequence[str], reading: NarratorCredits = NO_CREDITS) -> ID3:
     tags = ID3()
     tags.add(TIT2(encoding=3, text=[title]))
     tags.add(TALB(encoding=3, text=[album]))
@@ -113,6 +115,10 @@ def _tags(title: str, album: str, artists: Sequence[str], album_artist: str, yea
     codes = list(dict.fromkeys(iso639_2(language) for language in languages if language))
     if codes:
         tags.add(TLAN(encoding=3, text=codes))
+    if reading.names:  # audiobook tools (mp3tag's audiobook sources, Audiobookshelf) read the narrator here
+        tags.add(TCOM(encoding=3, text=list(reading.names)))
+    if reading.line:
+        tags.add(COMM(encoding=3, lang=codes[0] if codes else "und", desc="", text=[reading.line]))
     if year:
         tags.add(TDRC(encoding=3, text=[year]))
     return tags
@@ -135,14 +141,15 @@ def _write_text(path: Path, text: str) -> Path:
     return path
 
 
-def _write_edition(path: Path, title: str, artist: str, year: str, articles: Sequence[Chapter]) -> Path:
+def _write_edition(path: Path, title: str, artist: str, year: str, articles: Sequence[Chapter],
+                   reading: NarratorCredits = NO_CREDITS) -> Path:
     """Article MP3s back to back, one ID3 chapter each.
 
     Each article stream starts with a fresh bit reservoir, so the frames concatenate
     cleanly; an article's encoder delay and padding stay inside its own duration (its
     timings already count them), so chapter k starts at the sum of earlier durations.
     """
-    tags = _tags(title, title, [artist], artist, year, [chapter.language for chapter in articles])
+    tags = _tags(title, title, [artist], artist, year, [chapter.language for chapter in articles], reading)
     child_ids = _chapter_ids([chapter.title for chapter in articles])
     start = 0.0
     for element_id, chapter in zip(child_ids, articles, strict=True):
@@ -218,10 +225,11 @@ def playlist(title: str, artist: str, articles: Sequence[Chapter], names: Sequen
 
 
 def readium_manifest(
-    title: str, artist: str, year: str, articles: Sequence[Chapter], names: Sequence[str], language: str = ""
+    title: str, artist: str, year: str, articles: Sequence[Chapter], names: Sequence[str], language: str = "",
+    narrators: Sequence[str] = (),
 ) -> str:
     """A Readium Web Publication Manifest (audiobook profile) for the per-article files: the book's
-    languages (the edition's first), and each track's own language and authors."""
+    languages (the edition's first), its narrators, and each track's own language and authors."""
     reading_order = []
     for chapter, name in zip(articles, names, strict=True):
         item: dict[str, object] = {"href": f"{name}.mp3", "type": "audio/mpeg", "title": chapter.title,
@@ -238,6 +246,8 @@ def readium_manifest(
                                      if name != artist)) or artist,
         "duration": round(sum(chapter.audio.duration for chapter in articles), 3),
     }
+    if narrators:
+        metadata["narrator"] = [{"name": name} for name in narrators]
     spoken = list(dict.fromkeys(tag for tag in [language, *(chapter.language for chapter in articles)] if tag))
     if spoken:
         metadata["language"] = spoken[0] if len(spoken) == 1 else spoken

@@ -247,16 +247,16 @@ def build_products(prepared: Prepared, options: BuildOptions, books: dict[str, p
         return items
     name = book_name(slug, "standard", narrated=True)
     items.append(replace(products.narrated_epub(name, narrated.book.accessibility, narrated.duration,
-                                                narrated.narrator),
+                                                narrated.narrators),
                          identifier=package.rendition_identifier(own, narrated.book.rendition)))
     folder = narrated.audio_folder.name
     main, *others = [f"{folder}/{path.name}" for path in narrated.audio_files]
-    items.append(products.audiobook(main, prepared.documents, narrated.duration, narrated.narrator,
+    items.append(products.audiobook(main, prepared.documents, narrated.duration, narrated.narrators,
                                     [products.File(name, AUDIOBOOK_FILE_TYPES[Path(name).suffix]) for name in others]))
     from builder.distribution import daisy202, m4b  # written by the speech branch, beside the packaging
 
-    items.append(products.daisy(daisy202.file_name(slug), prepared.documents, narrated.duration, narrated.narrator))
-    items.append(products.m4b(m4b.file_name(slug), prepared.documents, narrated.duration, narrated.narrator))
+    items.append(products.daisy(daisy202.file_name(slug), prepared.documents, narrated.duration, narrated.narrators))
+    items.append(products.m4b(m4b.file_name(slug), prepared.documents, narrated.duration, narrated.narrators))
     return items
 
 

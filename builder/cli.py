@@ -230,6 +230,8 @@ def run_catalogue(listed: Catalogue, options: BuildOptions, build_one: Callable[
         print(f"{slug}: not built", file=sys.stderr)
         for diagnostic in diagnostics:
             print(diagnostic, file=sys.stderr)
+    for path in result.outputs:
+        print(f"wrote {path}")
     print(f"{listed.title}: {len(result.built)} of {len(listed.editions)} editions built"
           + (f"; failed: {', '.join(result.failed)}" if result.failed else ""))
     return failed or bool(result.failed)

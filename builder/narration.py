@@ -5,6 +5,10 @@ spoken by an engine in the same untouched state (builder.espeak): a clip depends
 words, the voice and the engine, so a clip is cached by those alone and an edit re-speaks only
 the sentences it changed; the audio never depends on the number of jobs, on which worker
 finished first, or on what the cache already held.
+
+Each clip is encoded on its own, by a fresh LAME encoder, into whole MP3 frames (and each pause into
+frames of silence), and an article's MP3 is those frames one after another: an edit re-encodes only
+the clips it changed, and the cache keeps clips as the frames the article is made of.
 """
 
 from __future__ import annotations
@@ -48,12 +52,37 @@ MP3_BITRATE_KBPS = 48
 # of narration time (espeak-ng speaks at ~500x); -q 5 would encode about twice as fast.
 MP3_QUALITY = 2
 FRAME_SAMPLES = 576  # one MPEG-2 Layer III frame at 22.05 kHz
-# A decoder plays LAME's encoder delay (576) plus its own delay (529) before the first
-# input sample, measured with ffmpeg; sentence timings are shifted by it.
+# A decoder plays LAME's encoder delay (576) plus its own delay (529) before the first input
+# sample, measured with ffmpeg: every encoded clip starts with this much silence, which the
+# timings count in the clip before (the first clip's lead-in counts in the first clip).
 DECODER_OFFSET_SAMPLES = 1105
-# Part of the cache key: bump when clip processing changes. v3: each clip from an untouched engine.
-CLIP_FORMAT = "pcm16-trimmed-v3"
+# A fresh encoder given n samples writes ceil(n / 576) + 2 frames (measured): its lead-in and padding.
+LEAD_FRAMES = 2
+# Silence given to a clip's encoder before the speech: from a cold start LAME does not see the speech's
+# attack coming and smears it up to 33 ms ahead (measured: a sound in the pause before the sentence);
+# after two frames of silence it switches to short blocks as in one long stream (nothing ahead, measured).
+LEAD_SILENCE = 2 * FRAME_SAMPLES
+# Where a clip's speech is heard, counted from its first frame.
+SPEECH_OFFSET_SAMPLES = DECODER_OFFSET_SAMPLES + LEAD_SILENCE
+# Part of the cache key: bump when clip processing changes. v3: each clip from an untouched engine;
+# v4: each clip kept as the MP3 frames of a fresh encoder; v5: after two frames of silence.
+CLIP_FORMAT = "mp3-frames-v5"
 SILENCE_THRESHOLD = 0  # espeak-ng pads with exact zeros; anything else is speech
+
+
+@dataclass(frozen=True)
+class EncodedClip:
+    """A clip as whole MP3 frames from an encoder of its own: it borrows no bits across its edges (a fresh
+    encoder's bit reservoir starts empty), so frames of clips put end to end decode as one stream."""
+
+    mp3: bytes
+    samples: int  # the clip's PCM samples; the frames hold these plus the lead-in and padding, in silence
+    frames: int
+
+    @property
+    def played(self) -> int:
+        """Samples a decoder plays for these frames."""
+        return self.frames * FRAME_SAMPLES
 
 
 @dataclass(frozen=True)
@@ -125,11 +154,8 @@ class FakeSynthesizer:
 # Clip cache
 # ---------------------------------------------------------------------------
 
-_CACHE_MAGIC = b"EBCLIP02"  # 02: the PCM stored as FLAC
-_CACHE_HEADER = struct.Struct("<8sIQ32s")  # magic, sample rate, PCM bytes, sha256 of PCM; then the FLAC stream
-# FLAC at its strongest setting: lossless, so a decoded clip is the spoken one to the bit; 55 % of the PCM
-# for this speech (58 % at the default), at ~1,300x real time to encode (measured on the edition's clips).
-FLAC_LEVEL = 1.0
+_CACHE_MAGIC = b"EBCLIP03"  # 03: the clip as MP3 frames (02 was FLAC of the PCM)
+_CACHE_HEADER = struct.Struct("<8sQI32s")  # magic, PCM samples, MP3 frames, sha256 of the MP3; then the MP3
 
 
 def clip_key(spoken: str, voice: Voice, engine_id: str, voice_id: str | None = None) -> str:
@@ -143,7 +169,7 @@ def clip_key(spoken: str, voice: Voice, engine_id: str, voice_id: str | None = N
 
 
 class ClipCache:
-    """Clips on disk as FLAC, written atomically and verified (length and checksum of the decoded PCM) on
+    """Encoded clips on disk, written atomically and verified (checksum and frame count of the MP3) on
     every read; a read marks the clip as used, for least-recently-used pruning."""
 
     def __init__(self, cache_dir: Path) -> None:
@@ -152,22 +178,22 @@ class ClipCache:
     def _path(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.clip"
 
-    def load(self, key: str) -> Clip | None:
+    def load(self, key: str) -> EncodedClip | None:
         path = self._path(key)
         try:
             data = path.read_bytes()
         except OSError:
             return None
-        clip = decode_clip(data)
+        clip = unpack_clip(data)
         if clip is not None:
             mark_used(path)
         return clip
 
-    def store(self, key: str, clip: Clip) -> None:
-        write_atomically(self._path(key), encode_clip(clip))
+    def store(self, key: str, clip: EncodedClip) -> None:
+        write_atomically(self._path(key), pack_clip(clip))
 
     def shipped(self, keys: Sequence[str]) -> dict[str, bytes]:
-        """The cached clips among `keys`, encoded as stored, for a remote task."""
+        """The cached clips among `keys`, packed as stored, for a remote task."""
         found = {}
         for key in dict.fromkeys(keys):
             with contextlib.suppress(OSError):
@@ -175,45 +201,31 @@ class ClipCache:
                 mark_used(self._path(key))
         return found
 
-    def store_encoded(self, key: str, data: bytes) -> None:
-        """A clip a remote task spoke, stored once it decodes and verifies (nothing unreadable is kept)."""
-        if decode_clip(data) is None:
+    def store_packed(self, key: str, data: bytes) -> None:
+        """A clip a remote task encoded, stored once it verifies (nothing unreadable is kept)."""
+        if unpack_clip(data) is None:
             raise RuntimeError(f"a worker sent back a damaged clip ({key})")
         write_atomically(self._path(key), data)
 
 
-def encode_clip(clip: Clip) -> bytes:
-    """A clip as the cache keeps it (and as it travels to a remote worker): header, then FLAC."""
-    import numpy
-    import soundfile  # loaded only by the processes that store or read clips
-
-    flac = io.BytesIO()
-    if clip.pcm:  # libsndfile writes no stream for no samples
-        soundfile.write(flac, numpy.frombuffer(clip.pcm, dtype="<i2"), clip.sample_rate, format="FLAC",
-                        subtype="PCM_16", compression_level=FLAC_LEVEL)
-    header = _CACHE_HEADER.pack(_CACHE_MAGIC, clip.sample_rate, len(clip.pcm), hashlib.sha256(clip.pcm).digest())
-    return header + flac.getvalue()
+def pack_clip(clip: EncodedClip) -> bytes:
+    """An encoded clip as the cache keeps it (and as it travels to and from a remote worker)."""
+    return _CACHE_HEADER.pack(_CACHE_MAGIC, clip.samples, clip.frames, hashlib.sha256(clip.mp3).digest()) + clip.mp3
 
 
-def decode_clip(data: bytes) -> Clip | None:
-    """The clip `encode_clip` made, or None when the data is truncated, corrupt or of another format."""
+def unpack_clip(data: bytes) -> EncodedClip | None:
+    """The clip `pack_clip` packed, or None when the data is truncated, corrupt or of another format."""
     if len(data) < _CACHE_HEADER.size:
         return None
-    magic, rate, length, digest = _CACHE_HEADER.unpack_from(data)
-    if magic != _CACHE_MAGIC:
-        return None
-    pcm = b""
-    if length:
-        import soundfile
-
-        try:
-            samples, _ = soundfile.read(io.BytesIO(data[_CACHE_HEADER.size:]), dtype="int16")
-        except (RuntimeError, ValueError, soundfile.LibsndfileError):
-            return None
-        pcm = samples.astype("<i2").tobytes()
-    if len(pcm) != length or hashlib.sha256(pcm).digest() != digest:
+    magic, samples, frames, digest = _CACHE_HEADER.unpack_from(data)
+    mp3 = data[_CACHE_HEADER.size :]
+    if magic != _CACHE_MAGIC or hashlib.sha256(mp3).digest() != digest:
         return None  # truncated or corrupt: made again, then replaced
-    return Clip(pcm, rate)
+    try:
+        counted = mp3_frame_count(mp3)
+    except ValueError:
+        return None
+    return EncodedClip(mp3, samples, frames) if counted == frames else None
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -318,23 +330,23 @@ class ArticleCache:
 
 
 class ClipStore(Protocol):
-    def load(self, key: str) -> Clip | None: ...
+    def load(self, key: str) -> EncodedClip | None: ...
 
-    def store(self, key: str, clip: Clip) -> None: ...
+    def store(self, key: str, clip: EncodedClip) -> None: ...
 
 
 class ShippedClips:
-    """The clips a client sent with a remote task (encoded as the cache keeps them), and the ones the
+    """The clips a client sent with a remote task (packed as the cache keeps them), and the ones the
     task made, to send back: a remote worker never uses the client's cache folder."""
 
     def __init__(self, known: dict[str, bytes]) -> None:
         self.known, self.made = known, {}
 
-    def load(self, key: str) -> Clip | None:
-        return decode_clip(self.known[key]) if key in self.known else None
+    def load(self, key: str) -> EncodedClip | None:
+        return unpack_clip(self.known[key]) if key in self.known else None
 
-    def store(self, key: str, clip: Clip) -> None:
-        self.made[key] = encode_clip(clip)
+    def store(self, key: str, clip: EncodedClip) -> None:
+        self.made[key] = pack_clip(clip)
 
 
 def narrate_article(
@@ -344,26 +356,30 @@ def narrate_article(
     clips: ClipStore | None,
     spoken_queue: Queue[str] | None = None,
 ) -> ArticleAudio:
-    """Worker task: reuse or speak each sentence in order and stream it into the MP3 encoder.
+    """Worker task: reuse each sentence's encoded clip, or speak it and encode it, in order.
 
-    Only one clip is in memory at a time. Each finished sentence is reported on
-    ``spoken_queue`` (the article's slug).
+    Only the encoded clips are kept in memory, never the PCM. Each finished sentence is reported
+    on ``spoken_queue`` (the article's slug).
     """
     synthesizer: Synthesizer | None = None  # made on the first clip the cache does not have
     encoder = ArticleEncoder()
+    made: list[tuple[str, Future[EncodedClip]]] = []
     voices = job.voices or (voice,) * len(job.spoken)
     for sentence_id, text, key, pause, said_by in zip(job.sentence_ids, job.spoken, job.keys, job.pauses, voices,
                                                        strict=True):
         clip = clips.load(key) if clips is not None else None
         if clip is None:
             synthesizer = synthesizer or factory()
-            clip = spoken_clip(synthesizer, text, said_by)
-            if clips is not None:
-                clips.store(key, clip)
-        encoder.add(sentence_id, clip.pcm, pause)
+            made.append((key, encoder.add(sentence_id, spoken_clip(synthesizer, text, said_by).pcm, pause)))
+        else:
+            encoder.add_encoded(sentence_id, clip, pause)
         if spoken_queue is not None:
             spoken_queue.put(job.slug)
-    return encoder.finish(job.slug)
+    audio = encoder.finish(job.slug)
+    if clips is not None:
+        for key, encoded in made:
+            clips.store(key, encoded.result())
+    return audio
 
 
 def narrate_shipped(job: ArticleJob, factory: SynthesizerFactory, voice: Voice, engine_id: str,
@@ -485,7 +501,7 @@ def _on_cluster(scheduler: str, jobs: Sequence[tuple[ArticleJob, int]], factory:
         audio, made = outcome
         if clips is not None:
             for key, data in made.items():
-                clips.store_encoded(key, data)
+                clips.store_packed(key, data)
         finished(index, audio)
         done += len(by_index[index].keys)
         if progress is not None:
@@ -532,45 +548,92 @@ def new_encoder() -> lameenc.Encoder:
     return encoder
 
 
-class ArticleEncoder:
-    """Streams sentence clips into one MP3 and measures where each sentence is heard.
+def encode_clip(pcm: bytes) -> EncodedClip:
+    """A clip's PCM, after LEAD_SILENCE, as the MP3 frames of an encoder of its own (a clip with no samples
+    as one sample of silence)."""
+    pcm = pcm or b"\x00\x00"
+    mp3 = _encoded(b"\x00\x00" * LEAD_SILENCE + pcm)
+    return EncodedClip(mp3, len(pcm) // 2, mp3_frame_count(mp3))
 
-    Encoding runs on a thread of its own (lameenc releases the GIL), so the next sentence is
-    spoken while the last one is encoded; one thread keeps the encoder's calls in order.
+
+def _encoded(pcm: bytes) -> bytes:
+    encoder = new_encoder()
+    return encoder.encode(pcm) + encoder.flush()
+
+
+@functools.cache
+def silence(frames: int) -> bytes:
+    """`frames` frames of encoded silence, from an encoder of their own (never 1 or 2: a fresh encoder
+    writes at least 3)."""
+    if frames == 0:
+        return b""
+    mp3 = _encoded(b"\x00\x00" * ((frames - LEAD_FRAMES) * FRAME_SAMPLES))
+    assert mp3_frame_count(mp3) == frames  # LEAD_FRAMES is LAME's, measured
+    return mp3
+
+
+def pause_frames(clip: EncodedClip, pause: float) -> int:
+    """Frames of silence after a clip, so that the silence heard between its speech and the next clip's
+    is `pause` seconds, to the nearest frame that can be made: the clip's own padding and the next clip's
+    lead-in already count."""
+    wanted = (round(SAMPLE_RATE * pause) - (clip.played - clip.samples)) / FRAME_SAMPLES
+    frames = max(0, round(wanted))
+    if 0 < frames <= LEAD_FRAMES:  # fewer frames than an encoder's least: none, or its least
+        frames = 0 if wanted < (LEAD_FRAMES + 1) / 2 else LEAD_FRAMES + 1
+    return frames
+
+
+class ArticleEncoder:
+    """Puts an article's clips end to end as MP3 frames and measures where each sentence is heard.
+
+    A clip given as PCM is encoded on a thread of its own (lameenc releases the GIL), so the next
+    sentence is spoken while the last one is encoded; a clip given encoded (from the cache) is used
+    as it is. Either way an article's bytes are the same.
     """
 
     def __init__(self) -> None:
-        self._encoder = new_encoder()
         self._thread = ThreadPoolExecutor(max_workers=1)
-        self._chunks: list[Future[bytes]] = []
+        self._clips: list[Future[EncodedClip]] = []
         self._ids: list[str] = []
-        self._lengths: list[int] = []
+        self._pauses: list[float] = []
 
-    def add(self, sentence_id: str, pcm: bytes, pause: float) -> None:
+    def add(self, sentence_id: str, pcm: bytes, pause: float) -> Future[EncodedClip]:
         """A sentence's speech, then `pause` seconds of silence (part of its clip, as SMIL timings go)."""
-        clip = pcm + b"\x00\x00" * round(SAMPLE_RATE * pause)
-        self._chunks.append(self._thread.submit(self._encoder.encode, clip))
+        encoded = self._thread.submit(encode_clip, pcm)
+        self._queue(sentence_id, encoded, pause)
+        return encoded
+
+    def add_encoded(self, sentence_id: str, clip: EncodedClip, pause: float) -> None:
+        done: Future[EncodedClip] = Future()
+        done.set_result(clip)
+        self._queue(sentence_id, done, pause)
+
+    def _queue(self, sentence_id: str, clip: Future[EncodedClip], pause: float) -> None:
+        self._clips.append(clip)
         self._ids.append(sentence_id)
-        self._lengths.append(len(clip) // 2)
+        self._pauses.append(pause)
 
     def finish(self, slug: str) -> ArticleAudio:
-        if self._ids:  # lameenc refuses to flush an encoder that was given nothing
-            self._chunks.append(self._thread.submit(self._encoder.flush))
         self._thread.shutdown(wait=True)
-        self._mp3 = bytearray(b"".join(chunk.result() for chunk in self._chunks))
         if not self._ids:
             return ArticleAudio(slug, b"", (), 0.0)
-        played = mp3_frame_count(bytes(self._mp3)) * FRAME_SAMPLES
-        # The first clip absorbs the decoder's lead-in, the last one the final frame's padding.
-        starts = [0]
-        for length in self._lengths[:-1]:
-            starts.append(starts[-1] + length)
-        edges = [0, *(DECODER_OFFSET_SAMPLES + start for start in starts[1:]), played]
+        parts: list[bytes] = []
+        starts: list[int] = []  # where each clip's frames begin, in samples
+        played = 0
+        for future, pause in zip(self._clips, self._pauses, strict=True):
+            clip = future.result()
+            gap = pause_frames(clip, pause)
+            starts.append(played)
+            parts += [clip.mp3, silence(gap)]
+            played += clip.played + gap * FRAME_SAMPLES
+        # A sentence is heard from its clip's first sample, after the lead-in (which the clip before it
+        # counts); the first clip absorbs its own lead-in.
+        edges = [0, *(SPEECH_OFFSET_SAMPLES + start for start in starts[1:]), played]
         timings = tuple(
             ClipTiming(sentence_id, edges[i] / SAMPLE_RATE, edges[i + 1] / SAMPLE_RATE)
             for i, sentence_id in enumerate(self._ids)
         )
-        return ArticleAudio(slug, bytes(self._mp3), timings, played / SAMPLE_RATE)
+        return ArticleAudio(slug, b"".join(parts), timings, played / SAMPLE_RATE)
 
 
 _BITRATES_V1 = (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)

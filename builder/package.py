@@ -40,7 +40,7 @@ class Narration:
     overlays: dict[str, str]  # document file name → SMIL resource file name
     durations: dict[str, str]  # SMIL resource file name → clock value
     total_duration: str
-    narrator: str
+    narrators: tuple[str, ...]  # each voice's narrator name (builder.credits): the text's, then the questions'
 
 
 @dataclass(frozen=True)
@@ -174,7 +174,8 @@ def add_narration(package: epub.EpubBook, narration: Narration) -> None:
     for smil, duration in sorted(narration.durations.items()):
         package.add_metadata(None, "meta", duration, {"property": "media:duration", "refines": f"#{item_id(smil)}"})
     package.add_metadata(None, "meta", narration.total_duration, {"property": "media:duration"})
-    package.add_metadata(None, "meta", narration.narrator, {"property": "media:narrator"})
+    for narrator in narration.narrators:  # media:narrator may repeat: every voice is credited
+        package.add_metadata(None, "meta", narrator, {"property": "media:narrator"})
     package.add_metadata(None, "meta", ACTIVE_CLASS, {"property": "media:active-class"})
     package.add_metadata(None, "meta", PLAYBACK_ACTIVE_CLASS, {"property": "media:playback-active-class"})
 

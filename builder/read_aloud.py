@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from types import ModuleType
 
-from builder import __version__, accessibility, audio, engines, lexicon, narration, overlays, speech, voices
+from builder import __version__, accessibility, audio, credits, engines, lexicon, narration, overlays, speech, voices
 from builder.book import navigation
 from builder.book.styles import stylesheet
 from builder.distribution import daisy202, m4b, podcast
@@ -30,7 +30,7 @@ class Narrated:
     audio_folder: Path
     report: dict
     duration: float = 0.0  # seconds, the whole narration
-    narrator: str = ""
+    narrators: credits.NarratorCredits = credits.NO_CREDITS  # who reads it, for the records
     audio_files: tuple[Path, ...] = ()  # the audiobook folder's files, main MP3 first
     formats: dict[str, str] = field(default_factory=dict)  # further outputs in staging: path → what it is
     pending: tuple[Future, ...] = ()  # the formats still being written: wait for them before publishing
@@ -145,6 +145,8 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path, mo
         overlay_for[document.file_name] = smil_name
         durations[smil_name] = overlays.format_clock(clip.duration)
 
+    asked = question_languages(marked, edition.language)
+    who = credits.narrator_credits(narrators(sorted(used.values()), asked, choose, engine), edition.language)
     documents = tuple(with_listening_time(marked[document.file_name][0], by_slug, edition.language)
                       if document.file_name in marked else document for document in prepared.documents)
     total = sum(item.duration for item in audios)
@@ -155,9 +157,10 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path, mo
         resources=tuple(resources),
         accessibility=accessibility.describe(documents, narrated=True, checked=options.validate,
                                              print_source=bool(edition.print_source),
-                                             print_pages=edition.print_pages),
+                                             print_pages=edition.print_pages,
+                                             questions_voiced=bool(who_asks(asked, choose))),
         cover=prepared.cover,
-        narration=Narration(overlay_for, durations, overlays.format_clock(total), narrator=engine.narrator(voice)),
+        narration=Narration(overlay_for, durations, overlays.format_clock(total), narrators=who.names),
         rendition="narrated",
     )
     folder = staging / f"{edition.slug}-audio"
@@ -167,8 +170,8 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path, mo
                               document.language or edition.language)
                 for document, sentences in marked.values() if document.article]
     written = audio.write_audiobook(folder, edition.full_title, edition.publisher, chapters, edition.date[:4],
-                                    edition.language)
-    feed = podcast.write_podcast(folder, podcast_show(prepared, engine.narrator(voice), folder),
+                                    edition.language, who)
+    feed = podcast.write_podcast(folder, podcast_show(prepared, who.names, folder),
                                  episodes(marked, by_slug, folder))[-1]
     title_part = daisy202.Part(daisy202.TITLE_NAME, edition.full_title, title_xhtml, "title.xhtml", title_audio,
                                tuple(sentence.id for sentence in title_sentences))
@@ -177,11 +180,11 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path, mo
     pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="formats")
     pending = (
         pool.submit(daisy202.write_daisy202,
-                    talking_book(edition, prepared, marked, by_slug, title_part, engine.narrator(voice)),
+                    talking_book(edition, prepared, marked, by_slug, title_part, who.names),
                     modified, staging / daisy_name),
         pool.submit(m4b.write_m4b, staging / m4b_name,
                     [m4b.Chapter(chapter.title, chapter.audio.path) for chapter in chapters],
-                    audiobook_tags(prepared, engine.narrator(voice)), options.cache_dir),
+                    audiobook_tags(prepared, who), options.cache_dir),
     )
     pool.shutdown(wait=False)
     report = {
@@ -192,7 +195,6 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path, mo
         "duration": overlays.format_clock(total),
         "articles": {item.slug: overlays.format_clock(item.duration) for item in audios},
     }
-    asked = question_languages(marked, edition.language)
     if asked:  # an interview: its questions' voices too
         report["question voices"] = voices_used(asked, lambda language: choose(language, speech.QUESTION),
                                                 voices.edition_voices(narrated_edition(prepared, options)), engine)
@@ -200,18 +202,18 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path, mo
                m4b_name: "M4B audiobook (AAC), a chapter per article",
                f"{folder.name}/{feed.name}": "podcast feed (RSS 2.0, Podcasting 2.0 chapters and transcripts)"}
     main = [path for path in written if path.name == audio.edition_file_name(edition.full_title)]
-    return Narrated(book, folder, report, total, engine.narrator(voice),
+    return Narrated(book, folder, report, total, who,
                     (*main, *(path for path in written if path not in main)), formats, pending)
 
 
-def podcast_show(prepared: Prepared, reader: str, folder: Path) -> podcast.Show:
+def podcast_show(prepared: Prepared, readers: tuple[str, ...], folder: Path) -> podcast.Show:
     """The feed's channel; the cover is copied beside it as the show's artwork."""
     edition, cover = prepared.edition, prepared.cover
     image = f"cover{Path(cover.file_name).suffix.lower()}"
     (folder / image).write_bytes(cover.content)
     return podcast.Show(title=edition.full_title, description=edition.description, language=edition.language,
                         publisher=edition.publisher, identifier=edition.identifier, date=edition.date,
-                        narrator=reader, image=image)
+                        narrators=readers, image=image)
 
 
 def episodes(marked: dict[str, tuple[Document, list[speech.SpokenSentence]]],
@@ -231,18 +233,17 @@ def episodes(marked: dict[str, tuple[Document, list[speech.SpokenSentence]]],
     return found
 
 
-def audiobook_tags(prepared: Prepared, reader: str) -> m4b.Tags:
+def audiobook_tags(prepared: Prepared, who: credits.NarratorCredits) -> m4b.Tags:
     edition = prepared.edition
-    words = Words(edition.language)
     return m4b.Tags(title=edition.full_title, artist=edition.publisher, publisher=edition.publisher,
-                    year=edition.date[:4], description=edition.description,
-                    comment=words("Read by {narrator}", narrator=reader),
-                    cover=prepared.cover.content, cover_type=prepared.cover.media_type)
+                    year=edition.date[:4], description=edition.description, comment=who.line,
+                    cover=prepared.cover.content, cover_type=prepared.cover.media_type, narrators=who.names)
 
 
 def talking_book(edition: Edition, prepared: Prepared,
                  marked: dict[str, tuple[Document, list[speech.SpokenSentence]]],
-                 audio: dict[str, narration.StoredAudio], title: daisy202.Part, reader: str) -> daisy202.TalkingBook:
+                 audio: dict[str, narration.StoredAudio], title: daisy202.Part,
+                 readers: tuple[str, ...]) -> daisy202.TalkingBook:
     parts = [title] + [
         daisy202.Part(document.article.slug, document.article.title, document.xhtml, document.file_name,
                       audio[document.article.slug], tuple(sentence.id for sentence in sentences))
@@ -252,7 +253,7 @@ def talking_book(edition: Edition, prepared: Prepared,
               if resource.media_type.startswith("image/")}
     return daisy202.TalkingBook(
         identifier=edition.identifier, title=edition.full_title, language=edition.language,
-        publisher=edition.publisher, date=edition.date, creators=edition.creators(), narrator=reader,
+        publisher=edition.publisher, date=edition.date, creators=edition.creators(), narrators=readers,
         generator=f"edition-builder {__version__}", parts=tuple(parts), images=images)
 
 
@@ -295,3 +296,17 @@ def question_languages(marked: Marked, edition_language: str) -> list[str]:
     """The languages the interviews' questions are asked in (none: the edition has no interview)."""
     return sorted({sentence.language or edition_language for _, sentences in marked.values()
                    for sentence in sentences if sentence.role == speech.QUESTION})
+
+
+def narrators(languages: list[str], asked: list[str], choose: Callable[[str, str], narration.Voice],
+              engine: ModuleType) -> credits.Narrators:
+    """Every voice that reads, as its engine credits it: each language's, then each question voice (`asked`: the
+    questions' languages)."""
+    return credits.Narrators(
+        tuple(dict.fromkeys(engine.credit(choose(language, "")) for language in languages)),
+        tuple(dict.fromkeys(engine.credit(choose(language, speech.QUESTION)) for language in asked)))
+
+
+def who_asks(asked: list[str], choose: Callable[[str, str], narration.Voice]) -> list[str]:
+    """The questions' languages whose questions are read in another voice than their answers."""
+    return [language for language in asked if choose(language, speech.QUESTION) != choose(language, "")]

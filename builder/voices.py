@@ -81,11 +81,11 @@ def variant_names() -> dict[str, str]:
 
 
 def voice_name(voice_id: str) -> str:
-    """How a listener is told a voice's name: "English (Great Britain)", "English (Great Britain), variant
-    female3" for "gmw/en+f3"."""
+    """How a listener is told a voice's name, as the engine names it: "English (Great Britain)"; "English (Great
+    Britain), female3" for "gmw/en+f3" (a variant)."""
     base, plus, variant = voice_id.partition("+")
     name = {engine_id: name for engine_id, name, _ in engine_voices()}.get(base, base)
-    return f"{name}, variant {variant_names().get(variant, variant)}" if plus else name
+    return f"{name}, {variant_names().get(variant, variant)}" if plus else name
 
 
 def resolve_variant(variant: str, variants: Sequence[str]) -> str:

@@ -28,3 +28,25 @@ def test_runs_without_the_ten_times_edition_leave_its_rows_out() -> None:
     lines, missed = bench.summary([{key: value for key, value in RUN.items() if not key.startswith("ten")}])
     assert not any(line.startswith("| (e)") for line in lines) and len(lines) == 2 + 5
     assert missed == ["(a) text build vs pandoc 3 (best of three): 0.533, target ≤ 0.5"]
+
+
+SCALE_RUN = {"make_cold": 500.0, "narrated_cold": 400.0, "hours": 1.86, "cache_clips": 40e6, "cache_articles": 40e6,
+             "cache_aac": 0.0, "cache_verdicts": 1e5, "cache_total": 80.1e6, "make_again": 4.0, "narrated_edit": 30.0,
+             "catalogue_articles": 3.0, "local": 280.0, "cluster": 300.0, "same": 1.0}
+
+
+def test_the_scale_rows_are_medians_too_and_differing_bytes_miss_f() -> None:
+    import scale  # bench/scale.py: rows (f)-(j), through bench.py's summary
+
+    runs = [SCALE_RUN, {**SCALE_RUN, "narrated_edit": 50.0}, {**SCALE_RUN, "narrated_edit": 44.0, "same": 0.0}]
+    lines, missed = bench.summary(runs, scale.MEASURES)
+    rows = {line.split(" | ")[0].lstrip("| ")[:3]: line for line in lines[2:]}
+    assert rows["(g)"].endswith("| 44.0 s | 400.0 s | 0.11 | ≤ 0.10 | **NO** | 0.075, 0.125, 0.11 |")
+    assert "BYTES DIFFER" not in rows["(f)"] and rows["(f)"].endswith("| 1.07, 1.07, inf |")
+    assert rows["(j)"].split(" | ")[1] == "43 MB/h"
+    assert missed == ["(g) one sentence changed mid longest article vs cold: 0.11, target ≤ 0.10"]
+    lines, missed = bench.summary([{**SCALE_RUN, "same": 0.0}], scale.MEASURES)
+    assert "BYTES DIFFER" in lines[2] and missed[0].startswith("(f)")
+    assert not any(line.startswith("| (f)") for line in bench.summary(
+        [{key: value for key, value in SCALE_RUN.items() if key not in {"cluster", "local", "same"}}],
+        scale.MEASURES)[0])

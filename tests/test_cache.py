@@ -1,4 +1,4 @@
-"""The cache folder (builder.run.cache): clips kept as FLAC and verified, least-recently-used pruning,
+"""The cache folder (builder.run.cache): clips kept as MP3 frames and verified, least-recently-used pruning,
 `--cache-max` and `python -m builder cache info|prune`."""
 
 from __future__ import annotations
@@ -12,16 +12,18 @@ import pytest
 from edition_fixtures import run_cli, write_edition
 
 from builder.narration import (
-    SAMPLE_RATE,
-    Clip,
+    FRAME_SAMPLES,
+    SPEECH_OFFSET_SAMPLES,
     ClipCache,
     FakeSynthesizer,
     Pyttsx3Synthesizer,
     Voice,
-    decode_clip,
     encode_clip,
+    mp3_frame_count,
     narrate,
+    pack_clip,
     spoken_clip,
+    unpack_clip,
 )
 from builder.run import cache
 from builder.speech import SpokenSentence
@@ -36,16 +38,22 @@ def noise(samples: int, seed: int = 1) -> bytes:
     return b"".join(generator.randrange(-30000, 30000).to_bytes(2, "little", signed=True) for _ in range(samples))
 
 
-@pytest.mark.parametrize("pcm", [noise(5000), b"", b"\x00\x00" * 999, noise(1)])
-def test_a_clip_comes_back_from_flac_to_the_bit(pcm: bytes) -> None:
-    assert decode_clip(encode_clip(Clip(pcm, SAMPLE_RATE))) == Clip(pcm, SAMPLE_RATE)
+@pytest.mark.parametrize("pcm", [noise(5000), b"", b"\x00\x00" * 999, noise(1), noise(576), noise(577)])
+def test_a_clip_is_whole_frames_that_hold_every_sample(pcm: bytes) -> None:
+    clip = encode_clip(pcm)
+    assert clip.frames == mp3_frame_count(clip.mp3)
+    # the lead-in (two frames of silence, then LAME's and the decoder's 1105 samples) and padding, whole frames
+    lead = clip.samples + SPEECH_OFFSET_SAMPLES
+    assert lead <= clip.played < lead + 2 * FRAME_SAMPLES
+    assert unpack_clip(pack_clip(clip)) == clip
 
 
 def test_a_damaged_clip_is_not_believed() -> None:
-    data = bytearray(encode_clip(Clip(noise(4000), SAMPLE_RATE)))
-    assert decode_clip(bytes(data[:-40])) is None  # truncated
+    data = bytearray(pack_clip(encode_clip(noise(4000))))
+    assert unpack_clip(bytes(data[:-40])) is None  # truncated
     data[len(data) // 2] ^= 0x55
-    assert decode_clip(bytes(data)) is None  # a flipped byte in the FLAC stream
+    assert unpack_clip(bytes(data)) is None  # a flipped byte in the MP3 frames
+    assert unpack_clip(b"EBCLIP02" + bytes(data[8:])) is None  # last format's clip (FLAC)
 
 
 @pytest.mark.engine
@@ -53,11 +61,13 @@ def test_spoken_clips_are_stored_compactly(tmp_path: Path) -> None:
     from test_narration import require_espeak
 
     require_espeak()
-    clip = spoken_clip(Pyttsx3Synthesizer(), "At times it can feel like the sector is in crisis; too few beds.", VOICE)
-    ClipCache(tmp_path).store("ab" * 32, clip)
+    text = "At times it can feel like the sector is in crisis; too few beds."
+    pcm = spoken_clip(Pyttsx3Synthesizer(), text, VOICE).pcm
+    ClipCache(tmp_path).store("ab" * 32, encode_clip(pcm))
     (stored,) = (tmp_path / "clips").glob("*/*.clip")
-    assert stored.stat().st_size < 0.7 * len(clip.pcm)  # espeak-ng's speech in FLAC: about 55 % over the edition
-    assert ClipCache(tmp_path).load("ab" * 32) == clip
+    # 48 kbit/s of 352.8 kbit/s PCM (13.6 %), plus the lead-in and padding frames and a 52-byte header
+    assert stored.stat().st_size < 0.16 * len(pcm)
+    assert ClipCache(tmp_path).load("ab" * 32) == encode_clip(pcm)
 
 
 @pytest.mark.parametrize(("text", "size"), [("0", 0), ("500", 500), ("500M", 500 * 10**6), ("2G", 2 * 10**9),

@@ -9,10 +9,8 @@ from __future__ import annotations
 import importlib.util
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,10 +22,11 @@ from builder.narration import ArticleJob, FakeSynthesizer, Voice, narrate_shippe
 
 sys.path.insert(0, str(PROJECT / "bench"))
 import editions  # bench/editions.py: editions generated from the real sources
+import local_cluster  # bench/local_cluster.py: the benchmark's cluster on 127.0.0.1, shared
+from local_cluster import DASK, wait_for
 
 SHORT = ["engagement-event", "compassion-at-christmas", "views-from-the-chair"]  # the three shortest pieces
 ENV = {**os.environ, "SOURCE_DATE_EPOCH": "1743465600"}
-DASK = Path(sys.executable).with_name("dask")
 
 
 def require_dask() -> None:
@@ -37,52 +36,11 @@ def require_dask() -> None:
         pytest.skip("DASK UNAVAILABLE: pip install -e '.[test]' installs dask[distributed]")
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for(check: object, what: str, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[subprocess.Popen[bytes]]]]:
     require_dask()
-    logs = tmp_path_factory.mktemp("dask-logs")
-    port = free_port()
-    address = f"tcp://127.0.0.1:{port}"
-
-    def start(name: str, *arguments: str) -> subprocess.Popen[bytes]:
-        with (logs / f"{name}.log").open("wb") as log:
-            return subprocess.Popen([str(DASK), *arguments], cwd=PROJECT, stdout=log, stderr=log)
-
-    processes = [start("scheduler", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard")]
-    try:
-        wait_for(lambda: socket.socket().connect_ex(("127.0.0.1", port)) == 0, "the scheduler")
-        # --no-nanny: a killed worker stays dead, as a lost machine would
-        workers = [start(f"worker-{n}", "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
-                         "--host", "127.0.0.1", "--name", f"worker-{n}") for n in (1, 2)]
-        processes += workers
-        from distributed import Client
-
-        with Client(address, timeout="60s") as client:
-            client.wait_for_workers(2, timeout=120)
-        yield address, workers
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    with local_cluster.dask_cluster(2, tmp_path_factory.mktemp("dask-logs"), nanny=False) as started:
+        yield started
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +75,8 @@ def test_a_catalogue_on_two_dask_workers_gives_a_local_builds_bytes(
     address, _ = cluster
     run = build(catalogue, tmp_path / "out", tmp_path / "cache", "--scheduler", address)
     assert run.returncode == 0, run.stderr
-    assert sorted(path for path in local_build if "/" not in path) == [f"imind-spring-2025-{n:02d}" for n in (1, 2, 3)]
+    assert sorted(path for path in local_build if "/" not in path) == [
+        *(f"imind-spring-2025-{n:02d}" for n in (1, 2, 3)), "opds-navigation.xml", "opds.json", "opds.xml"]
     assert snapshot(tmp_path / "out") == local_build
     assert len(list((tmp_path / "cache" / "clips").rglob("*.clip"))) > 30  # the client cached what workers spoke
 

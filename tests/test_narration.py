@@ -14,8 +14,9 @@ from conftest import in_ci
 
 from builder.espeak import EngineFailed, Speaker
 from builder.narration import (
-    DECODER_OFFSET_SAMPLES,
+    FRAME_SAMPLES,
     SAMPLE_RATE,
+    SPEECH_OFFSET_SAMPLES,
     ArticleAudio,
     ArticleCache,
     ArticleEncoder,
@@ -26,9 +27,12 @@ from builder.narration import (
     Pyttsx3Synthesizer,
     Voice,
     clip_key,
+    encode_clip,
     mp3_frame_count,
     narrate,
+    pause_frames,
     resolve_voice,
+    silence,
 )
 from builder.run.cache import default_cache_dir
 from builder.speech import SpokenSentence
@@ -115,9 +119,52 @@ def test_timings_match_what_a_decoder_plays() -> None:
     assert len(decoded) / SAMPLE_RATE == audio.duration
     clicks = [i for i in range(1, len(decoded)) if abs(decoded[i]) > 8000 and abs(decoded[i - 1]) <= 8000]
     starts = [clicks[0], *(c for prev, c in itertools.pairwise(clicks) if c - prev > 400)]
-    assert starts[0] == pytest.approx(DECODER_OFFSET_SAMPLES, abs=3)
+    assert starts[0] == pytest.approx(SPEECH_OFFSET_SAMPLES, abs=3)
     for timing, start in zip(audio.timings[1:], starts[1:], strict=True):
         assert timing.begin * SAMPLE_RATE == pytest.approx(start, abs=3)
+
+
+@pytest.mark.skipif(FFMPEG is None and not in_ci(), reason="ffmpeg is not installed")
+def test_clips_end_to_end_decode_as_each_does_alone() -> None:
+    """Each clip's frames come from an encoder of its own and borrow no bits across their edges: the
+    article decodes, sample for sample, as its clips and pauses decoded one by one (no click, no lost
+    frame at any boundary), and without a decoder's complaint. The one difference allowed: a clip's
+    last frame rings out into the next one's lead-in (its silence before the speech), which a decoder
+    given that clip alone never plays."""
+    encoder = ArticleEncoder()
+    spoken = [FakeSynthesizer().synthesize("x" * n, VOICE).pcm for n in (3, 40, 1, 17)]  # square waves, hard edges
+    pauses = [0.3, 0.1, 1.0, 0.45]  # 0.1 s: no frames of silence, a clip right after a clip
+    for n, (pcm, pause) in enumerate(zip(spoken, pauses, strict=True)):
+        encoder.add(f"s{n}", pcm, pause)
+    audio = encoder.finish("pieces")
+    alone, lead_ins = array.array("h"), set()
+    for pcm, pause in zip(spoken, pauses, strict=True):
+        clip, start = encode_clip(pcm), len(alone)
+        lead_ins.update(range(start, start + SPEECH_OFFSET_SAMPLES) if start else ())
+        alone += decode(clip.mp3 + silence(pause_frames(clip, pause)))
+    whole = decode(audio.mp3)
+    assert len(whole) == len(alone)
+    differ = [i for i in range(len(whole)) if whole[i] != alone[i]]
+    assert differ and set(differ) <= lead_ins  # this edition's 0.1 s pause puts a clip right after a clip
+    complaints = subprocess.run([FFMPEG, "-v", "warning", "-i", "pipe:0", "-f", "null", "-"], input=audio.mp3,
+                                capture_output=True, check=True).stderr
+    assert complaints == b""
+
+
+def test_pauses_are_heard_as_long_as_asked_to_the_frame() -> None:
+    encoder = ArticleEncoder()
+    lengths = [5000, 12345, 777, 20000, 3000, 9000]
+    pauses = [0.3, 1.0, 0.6, 0.45, 0.1, 0.3]
+    for n, (length, pause) in enumerate(zip(lengths, pauses, strict=True)):
+        encoder.add(f"s{n}", b"\x00\x60" * length, pause)
+    audio = encoder.finish("pauses")
+    heard = [SPEECH_OFFSET_SAMPLES, *(round(t.begin * SAMPLE_RATE) for t in audio.timings[1:])]  # speech starts
+    for start, length, pause, following in zip(heard, lengths, pauses, [*heard[1:], None], strict=True):
+        if following is None:  # the last pause runs to the end of the article
+            following = round(audio.duration * SAMPLE_RATE) + SPEECH_OFFSET_SAMPLES
+        gap = following - (start + length)
+        # to the nearest frame; a pause shorter than a fresh encoder's least (3 frames) to within 1.5 frames
+        assert abs(gap - pause * SAMPLE_RATE) <= (FRAME_SAMPLES / 2 if pause >= 0.2 else 1.5 * FRAME_SAMPLES)
 
 
 @pytest.mark.skipif(shutil.which("ffprobe") is None and not in_ci(), reason="ffprobe is not installed")
@@ -178,8 +225,8 @@ def test_clip_cache_verifies_what_it_reads(tmp_path: Path) -> None:
     cache = ClipCache(tmp_path)
     key = clip_key("Hello.", VOICE, "fake")
     assert cache.load(key) is None
-    cache.store(key, Clip(b"\x01\x02" * 100, SAMPLE_RATE))
-    assert cache.load(key) == Clip(b"\x01\x02" * 100, SAMPLE_RATE)
+    cache.store(key, encode_clip(b"\x01\x02" * 100))
+    assert cache.load(key) == encode_clip(b"\x01\x02" * 100)
     path = next(tmp_path.glob("clips/*/*.clip"))
     path.write_bytes(b"garbage")
     assert cache.load(key) is None

@@ -10,6 +10,7 @@ from lxml import etree
 
 from builder import accessibility
 from builder.build import BuildResult, prepare
+from builder.credits import NarratorCredits
 from builder.distribution import products
 from builder.distribution.products import Kind
 
@@ -30,16 +31,19 @@ def test_a_text_build_releases_one_epub_with_the_books_own_claims(text_build: tu
     assert release.languages[0] == "en-GB"
 
 
+VOICE = NarratorCredits(("a synthetic voice",), "Read by a synthetic voice.")
+
+
 def test_audio_products_claim_what_listening_offers_and_no_wcag_conformance() -> None:
     documents = prepare(PROJECT / "source").documents
-    book = products.audiobook("x-audio/x.mp3", documents, 61.5, "a synthetic voice",
+    book = products.audiobook("x-audio/x.mp3", documents, 61.5, VOICE,
                               [products.File("x-audio/01-a.vtt", "text/vtt")])
     assert book.accessibility.access_modes_sufficient == ("auditory",)
     assert "transcript" in book.accessibility.features
     assert book.accessibility.conforms_to == "" and book.accessibility.certified_by == ""
-    m4b = products.m4b("x.m4b", documents, 61.5, "a synthetic voice")
+    m4b = products.m4b("x.m4b", documents, 61.5, VOICE)
     assert "transcript" not in m4b.accessibility.features
-    daisy = products.daisy("x-daisy202.zip", documents, 61.5, "a synthetic voice")
+    daisy = products.daisy("x-daisy202.zip", documents, 61.5, VOICE)
     assert {"auditory", "textual"} <= set(daisy.accessibility.access_modes_sufficient)
     assert "synchronizedAudioText" in daisy.accessibility.features
     assert daisy.form.onix_details[0] == "A204"

@@ -63,7 +63,7 @@ class TalkingBook:
     publisher: str
     date: str
     creators: tuple[str, ...]
-    narrator: str
+    narrators: tuple[str, ...]  # each voice's narrator name (builder.credits): ncc:narrator may repeat
     generator: str
     parts: tuple[Part, ...]  # the title part first, then the articles
     images: Mapping[str, bytes | Path]  # path in the EPUB → content: the images the content documents show
@@ -362,7 +362,7 @@ def ncc_metadata(book: TalkingBook, entries: Sequence[Entry], total: int) -> lis
                 ("dc:date", book.date), ("dc:publisher", book.publisher)]
     metadata += [("dc:creator", creator) for creator in book.creators or (book.publisher,)]
     metadata += [("dc:language", book.language), ("ncc:charset", "utf-8"), ("ncc:generator", book.generator),
-                 ("ncc:narrator", book.narrator), ("ncc:multimediaType", "audioFullText"),
+                 *(("ncc:narrator", narrator) for narrator in book.narrators), ("ncc:multimediaType", "audioFullText"),
                  ("ncc:totalTime", clock(total)), ("ncc:depth", str(depth)), ("ncc:tocItems", str(len(entries))),
                  ("ncc:pageFront", count("page-front")), ("ncc:pageNormal", count("page-normal")),
                  ("ncc:pageSpecial", count("page-special")), ("ncc:footnotes", count("noteref")),

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+from builder.run.cache import mark_used
+
 SAMPLE_RATE = 22050  # the narration's rate: no resampling
 # 32 kbit/s nominal; FFmpeg's fast coder lands near 42 kbit/s on this speech, about the MP3's rate.
 BIT_RATE = 32000
@@ -43,9 +45,10 @@ class Tags:
     publisher: str
     year: str
     description: str
-    comment: str  # who reads it, in the edition's language
+    comment: str  # who reads it, in the edition's language: synthetic speech, engine, licence (builder.credits)
     cover: bytes | None = None
     cover_type: str = "image/jpeg"
+    narrators: tuple[str, ...] = ()  # each voice's narrator name (the composer atom, as audiobook apps read it)
 
 
 def file_name(slug: str) -> str:
@@ -73,6 +76,7 @@ def encoded_part(mp3: Path, cache_dir: Path | None) -> list[bytes]:
         key.update(hashlib.file_digest(source, "sha256").digest())
     path = cache_dir / "aac" / f"{key.hexdigest()}.part" if cache_dir is not None else None
     if path is not None and (cached := _read_part(path)) is not None:
+        mark_used(path)  # least recently used goes first when the cache is pruned
         return cached
     packets = _encode(mp3)
     if path is not None:
@@ -173,6 +177,8 @@ def _tag(target: Path, tags: Tags) -> None:
         "\xa9nam": [tags.title], "\xa9alb": [tags.title], "\xa9ART": [tags.artist], "aART": [tags.publisher],
         "\xa9gen": ["Audiobook"], "stik": [MEDIA_KIND_AUDIOBOOK], "\xa9cmt": [tags.comment],
     }
+    if tags.narrators:
+        values["\xa9wrt"] = list(tags.narrators)
     if tags.year:
         values["\xa9day"] = [tags.year]
     if tags.description:

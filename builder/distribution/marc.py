@@ -118,7 +118,7 @@ def audiobook_record(release: Release) -> Record:
         Field("344", Indicators(" ", " "), [Subfield("a", "digital"), Subfield("2", "rdatr")]),
         Field("344", Indicators(" ", " "), [Subfield("g", "mono"), Subfield("2", "rdacpc")]),
         *(Field("347", Indicators(" ", " "), file_type(item)) for item in unique_forms(items)),
-        Field("511", Indicators("0", " "), [Subfield("a", f"Read by {audiobook.narrator}.")]),
+        Field("511", Indicators("0", " "), [Subfield("a", audiobook.narrators.line_in_english)]),
         *grouped_accessibility_fields(items),
         *notes(release),
         *people(release),

@@ -216,12 +216,12 @@ def contributors(release: Release, item: Product, element: etree._Element) -> No
         for role in roles:
             sub(contributor, "ContributorRole", ROLES.get(role, "Z99"))
         sub(contributor, "PersonName", name)
-    if item.narrator:
+    for sequence, narrator in enumerate(item.narrators.names, start=number + 1):  # each synthetic voice
         contributor = sub(element, "Contributor")
-        sub(contributor, "SequenceNumber", str(number + 1))
+        sub(contributor, "SequenceNumber", str(sequence))
         sub(contributor, "ContributorRole", "E07")  # read by
         sub(contributor, "UnnamedPersons", SYNTHESISED_VOICE)
-        sub(contributor, "BiographicalNote", item.narrator)
+        sub(contributor, "BiographicalNote", narrator)
 
 
 def contents(release: Release, element: etree._Element) -> None:

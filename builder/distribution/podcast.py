@@ -2,7 +2,7 @@
 
 One item per article, in reading order (a serial show), each with its MP3 as the enclosure, its length,
 a `podcast:chapters` file (JSON Chapters 1.2: the article's headings at the times they are spoken) and
-its WebVTT transcript as `podcast:transcript`. The synthetic narrator is credited as such, as a
+its WebVTT transcript as `podcast:transcript`. Each synthetic voice is credited as such, as a
 `podcast:person` with the role narrator. The edition has no web address, so every link is relative to
 the feed, which sits beside the files it lists (publish the folder as it is).
 """
@@ -48,7 +48,7 @@ class Show:
     publisher: str
     identifier: str
     date: str  # YYYY-MM-DD
-    narrator: str
+    narrators: tuple[str, ...]  # each voice's narrator name (builder.credits), synthetic and so named
     image: str = ""  # file name of the cover, beside the feed
 
 
@@ -114,7 +114,8 @@ def rss(show: Show, episodes: Sequence[Episode]) -> bytes:
     if show.image:
         _add(channel, f"{{{ITUNES}}}image", href=show.image)
     _add(channel, f"{{{PODCAST}}}medium", "audiobook")
-    _add(channel, f"{{{PODCAST}}}person", show.narrator, role="narrator", group="cast")
+    for narrator in show.narrators:
+        _add(channel, f"{{{PODCAST}}}person", narrator, role="narrator", group="cast")
     for episode in episodes:
         _item(channel, show, episode, published)
     xml = etree.tostring(root, encoding="unicode", pretty_print=True)
@@ -139,5 +140,6 @@ def _item(channel: etree._Element, show: Show, episode: Episode, published: str)
     # An item's people replace the channel's: name the authors and again the narrator.
     for author in episode.authors:
         _add(item, f"{{{PODCAST}}}person", author, role="author", group="writing")
-    _add(item, f"{{{PODCAST}}}person", show.narrator, role="narrator", group="cast")
+    for narrator in show.narrators:
+        _add(item, f"{{{PODCAST}}}person", narrator, role="narrator", group="cast")
 

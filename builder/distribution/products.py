@@ -16,6 +16,7 @@ from functools import cached_property
 
 from builder import accessibility
 from builder.accessibility import AccessibilityMetadata
+from builder.credits import NO_CREDITS, NarratorCredits
 from builder.model import Document, Edition, Resource
 
 
@@ -64,7 +65,7 @@ class Product:
     accessibility: AccessibilityMetadata
     profile: str = "standard"  # the reading profile of a text EPUB
     duration: float | None = None  # seconds, for a product with audio
-    narrator: str = ""  # the synthetic voice, named as such
+    narrators: NarratorCredits = NO_CREDITS  # the synthetic voices, named as such, for a product with audio
     files: tuple[File, ...] = ()  # the product's other files, if it has any
     identifier: str = ""  # the product's own identifier (an EPUB's dc:identifier), when it has one
 
@@ -114,26 +115,29 @@ def text_epub(file_name: str, claims: AccessibilityMetadata, profile: str = "sta
     return Product(Kind.EPUB, file_name, claims, profile=profile)
 
 
-def narrated_epub(file_name: str, claims: AccessibilityMetadata, duration: float, narrator: str) -> Product:
-    return Product(Kind.NARRATED_EPUB, file_name, claims, duration=duration, narrator=narrator)
+def narrated_epub(file_name: str, claims: AccessibilityMetadata, duration: float,
+                  narrators: NarratorCredits) -> Product:
+    return Product(Kind.NARRATED_EPUB, file_name, claims, duration=duration, narrators=narrators)
 
 
-def audiobook(file_name: str, documents: Sequence[Document], duration: float, narrator: str,
+def audiobook(file_name: str, documents: Sequence[Document], duration: float, narrators: NarratorCredits,
               files: Iterable[File] = ()) -> Product:
     files = tuple(files)
     transcripts = any(item.name.endswith(".vtt") for item in files)
     return Product(Kind.AUDIOBOOK, file_name, accessibility.describe_audiobook(documents, transcripts),
-                   duration=duration, narrator=narrator, files=files)
+                   duration=duration, narrators=narrators, files=files)
 
 
-def daisy(file_name: str, documents: Sequence[Document], duration: float, narrator: str) -> Product:
+def daisy(file_name: str, documents: Sequence[Document], duration: float,
+          narrators: NarratorCredits) -> Product:
     return Product(Kind.DAISY, file_name, accessibility.describe_daisy(documents), duration=duration,
-                   narrator=narrator)
+                   narrators=narrators)
 
 
-def m4b(file_name: str, documents: Sequence[Document], duration: float, narrator: str) -> Product:
+def m4b(file_name: str, documents: Sequence[Document], duration: float,
+        narrators: NarratorCredits) -> Product:
     return Product(Kind.M4B, file_name, accessibility.describe_audiobook(documents, transcripts=False),
-                   duration=duration, narrator=narrator)
+                   duration=duration, narrators=narrators)
 
 
 LANG = re.compile(r'\sxml:lang="([^"]+)"')

@@ -8,8 +8,7 @@ Each engine is a module (builder.engines.espeak_ng, builder.engines.piper) with 
   voices(root, configured) -> the voices it has, (id, name, languages), or EngineUnavailable,
   speakable(voice_id, configured, base) -> the Voice a sentence is spoken with, for a resolved voice,
   voice_label(voice_id, name) -> how the report names a voice,
-  narrator(voice) -> the narrator's name for the credits; credit(voice) -> Credit (engine and version, voice,
-  licence).
+  credit(voice) -> Credit (engine and version, voice, licence), which builder.credits words for every format.
 Nothing outside these modules knows which engine speaks. An engine module is imported only when used:
 Piper is an optional extra.
 """

@@ -79,11 +79,11 @@ def voice_label(voice_id: str, name: str) -> str:
     return f"{voices.voice_name(voice_id)} ({voice_id})"
 
 
-def narrator(voice: Voice) -> str:
-    return f"eSpeak NG synthetic voice ({voice.voice}) via pyttsx3"
-
-
 def credit(voice: Voice) -> Credit:
+    """The voice by the name espeak-ng gives it ("English (Great Britain), female3" for "en-gb+f3")."""
+    from builder import voices  # which lists the variants' names
+
     dll = espeak.binding().dll
-    return Credit(f"eSpeak NG {espeak.version(dll)} (pyttsx3 {version('pyttsx3')})", voice.voice,
+    name = voices.voice_name(voices.resolve_voice(voice.voice, voices.engine_voices()))
+    return Credit(f"eSpeak NG {espeak.version(dll)} (pyttsx3 {version('pyttsx3')})", name,
                   "GPL-3.0-or-later")  # espeak-ng's voices are part of it, under its licence

@@ -244,10 +244,6 @@ def voice_label(voice_id: str, name: str) -> str:
     return f"{name} ({Path(path).name}{f', speaker {speaker}' if speaker else ''})"
 
 
-def narrator(voice: Voice) -> str:
-    return f"Piper synthetic voice ({read_model(Path(voice.voice)).name})"
-
-
 def credit(voice: Voice) -> Credit:
     """The engine, the voice and its licence as the voice's package declares it (its model card, when it has
     one, says what the voice was trained on)."""

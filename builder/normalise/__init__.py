@@ -9,6 +9,7 @@ Abbreviations come from the lexicon of the text's language (builder/lexicon).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Iterable, Mapping
@@ -70,12 +71,22 @@ def tidy(text: str) -> str:
 def say_emoji(text: str, language: str, read: bool) -> str:
     """Emoji are not read by default (a "waving hand" mid-sentence is noise); an edition can ask for their
     names, said in the text's language where CLDR names exist for it, else left out."""
+    if not any(character in _emoji_starts() for character in text):
+        return text  # the common case, and emoji's own search costs ~1 ms a sentence
     import emoji
 
     code = primary_language(language)
     if read and code in emoji.LANGUAGES:
         return emoji.demojize(text, language=code, delimiters=(", ", ", ")).replace("_", " ")
     return emoji.replace_emoji(text, replace="")
+
+
+@functools.cache
+def _emoji_starts() -> frozenset[str]:
+    """The first character of every emoji the emoji package knows: text with none of them has no emoji."""
+    import emoji
+
+    return frozenset(sequence[0] for sequence in emoji.EMOJI_DATA)
 
 
 def say_urls(text: str, words: Words) -> str:

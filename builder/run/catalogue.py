@@ -7,7 +7,8 @@ A catalogue is a folder of edition folders (each with its edition.toml), or a `c
     scheduler = "tcp://10.0.0.5:8786"                                  # optional: a Dask scheduler
 
 One edition that fails does not stop the others: its errors are kept for the report, the others are
-published. Editions share the cache and, with a scheduler, one connection to the cluster.
+published. Editions share the cache and, with a scheduler, one connection to the cluster. The catalogue's
+own feeds (OPDS 2 and OPDS 1.2, builder.distribution.opds) list the editions built, at `OUTPUT/`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from builder.config import MANIFEST_NAME, SLUG, parse_toml, read_text
+from builder.distribution import opds
 from builder.errors import BuildError, Diagnostic, error
 from builder.records import BuildOptions, BuildResult
 
@@ -35,6 +37,7 @@ class Catalogue:
 class CatalogueResult:
     built: dict[str, BuildResult] = field(default_factory=dict)  # by slug, in the catalogue's order
     failed: dict[str, tuple[Diagnostic, ...]] = field(default_factory=dict)  # by slug (or folder name)
+    outputs: list[Path] = field(default_factory=list)  # the catalogue's own files (its feeds)
 
 
 def is_catalogue(source: Path) -> bool:
@@ -95,4 +98,8 @@ def build_catalogue(catalogue: Catalogue, options: BuildOptions,
             result.failed[slug] = (Diagnostic("E090", f"cannot read or write this: {failure.strerror or failure}",
                                               "Check that the path exists and that you may use it.",
                                               Path(failure.filename) if failure.filename else folder),)
+    shelves = [opds.Shelf(slug, built.release, frozenset(path.name for path in built.outputs))
+               for slug, built in result.built.items() if built.release is not None]
+    result.outputs = [options.output / name for name in opds.write_catalogue(catalogue.title, shelves,
+                                                                             options.output)]
     return result
