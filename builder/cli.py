@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING
 
 from builder import __version__
 from builder.book.mathml import converter
-from builder.config import PROFILES
 from builder.errors import BuildError, Diagnostic, one_line
 from builder.run.cache import default_cache_dir, parse_size
 from builder.run.executors import SCHEDULER_VARIABLE
+from builder.sources.config import PROFILES
 
 if TYPE_CHECKING:
-    from builder.records import BuildOptions, BuildResult
     from builder.run.catalogue import Catalogue
+    from builder.run.records import BuildOptions, BuildResult
 
 CACHE_MAX_VARIABLE = "EDITION_BUILDER_CACHE_MAX"
 
@@ -96,7 +96,7 @@ def add_common(command: argparse.ArgumentParser) -> None:
 
 
 def add_engine(command: argparse.ArgumentParser) -> None:
-    from builder.engines import ENGINES
+    from builder.narration.engines import ENGINES
 
     command.add_argument("--engine", choices=list(ENGINES),
                          help="speech engine, overriding edition.toml: espeak (espeak-ng, the default) or piper"
@@ -160,7 +160,7 @@ def print_warnings(warnings: Sequence[Diagnostic]) -> None:
 
 
 def run_check(arguments: argparse.Namespace) -> int:
-    from builder.build import check
+    from builder.run.build import check
 
     warnings = check(arguments.source, arguments.engine)
     if arguments.strict and warnings:
@@ -172,8 +172,8 @@ def run_check(arguments: argparse.Namespace) -> int:
 
 
 def run_build(arguments: argparse.Namespace) -> int:
-    from builder.build import BuildOptions, build
     from builder.run import catalogue
+    from builder.run.build import BuildOptions, build
 
     if arguments.jobs < 0:
         raise SystemExit("--jobs must be 0 (one per core) or more")

@@ -39,7 +39,7 @@ class Article:
 
 @dataclass(frozen=True)
 class NarrationSettings:
-    engine: str = "espeak"  # the speech engine (builder.engines.ENGINES)
+    engine: str = "espeak"  # the speech engine (builder.narration.engines.ENGINES)
     voice: str = "en-gb"  # the voice of the edition's language; "" for the engine's voice for it
     rate: int = 170
     volume: float = 1.0

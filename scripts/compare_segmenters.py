@@ -16,10 +16,10 @@ from pathlib import Path
 import pysbd
 from lxml import etree
 
-from builder.build import prepare
+from builder.run.build import prepare
 from builder.i18n import primary_language
-from builder.lexicon import load_lexicons
-from builder.speech import _spoken_text, language_of, split_sentences
+from builder.narration.lexicon import load_lexicons
+from builder.narration.speech import _spoken_text, language_of, split_sentences
 
 BLOCKS = {"p", "li", "h1", "h2", "h3", "h4", "td", "th", "figcaption", "caption", "dd", "dt"}
 PYSBD_LANGUAGES = {"en", "fr", "de", "es", "it", "nl", "pl", "ru", "da", "el", "hi", "mr", "zh", "ja", "ar", "hy",

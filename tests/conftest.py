@@ -15,8 +15,8 @@ import pytest
 from hypothesis import settings
 from lxml import etree
 
-from builder import validate
-from builder.build import BuildOptions, BuildResult, build
+from builder.run import validate
+from builder.run.build import BuildOptions, BuildResult, build
 
 # In CI the property tests draw the same examples every run, so a submission's result does not
 # depend on luck; locally they keep exploring (and hypothesis replays what it found before).

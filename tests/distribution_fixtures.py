@@ -17,9 +17,9 @@ from conftest import in_ci
 from edition_fixtures import PIXEL, article, write_edition
 from lxml import etree, isoschematron
 
-from builder import narration
-from builder.build import BuildOptions, BuildResult, build
-from builder.engines import espeak_ng
+from builder.narration import synthesis
+from builder.narration.engines import espeak_ng
+from builder.run.build import BuildOptions, BuildResult, build
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -88,7 +88,7 @@ def narrated_edition(root: Path) -> Path:
 def fake_build(source: Path, output: Path, jobs: int, cache: Path | None) -> BuildResult:
     """A full narrated build, its audio from the fake synthesizer (fast and deterministic)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(espeak_ng, "Pyttsx3Synthesizer", narration.FakeSynthesizer)
+        patch.setattr(espeak_ng, "Pyttsx3Synthesizer", synthesis.FakeSynthesizer)
         return build(BuildOptions(source=source, output=output, validate=False, jobs=jobs, cache_dir=cache))
 
 

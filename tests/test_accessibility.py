@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import PROJECT, SOURCE
 
-from builder.accessibility import CERTIFIED_BY, describe
+from builder.book.accessibility import CERTIFIED_BY, describe
 from builder.cli import main
 
 CSS = PROJECT / "assets" / "css"

@@ -22,8 +22,8 @@ from pathlib import Path
 import axtree
 import pytest
 
-from builder.build import BuildResult
 from builder.i18n import Words
+from builder.run.build import BuildResult
 
 PROJECT = Path(__file__).resolve().parent.parent
 SLUG = "imind-spring-2025"

@@ -1,4 +1,4 @@
-"""The audiobook folder (builder.audio): tags, chapters, playlist, transcripts."""
+"""The audiobook folder (builder.narration.audio): tags, chapters, playlist, transcripts."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from conftest import in_ci
 from mutagen.id3 import ID3, CTOCFlags
 from mutagen.mp3 import MP3
 
-from builder.audio import write_audiobook
-from builder.narration import ArticleAudio, FakeSynthesizer, Voice, narrate
-from builder.speech import SpokenSentence
+from builder.narration.audio import write_audiobook
+from builder.narration.speech import SpokenSentence
+from builder.narration.synthesis import ArticleAudio, FakeSynthesizer, Voice, narrate
 
 # Titles of uneven length, out of length order: the chapters must still be written in order.
 TITLES = ["Editor's note", "Compassion & care: <why> it matters", "Ω", "The Lemon Tree"]
@@ -132,7 +132,7 @@ def test_the_edition_mp3_is_id3v23_with_a_top_level_ordered_toc(book: Path) -> N
 def test_tracks_credit_their_authors_and_languages(tmp_path: Path, chapters: list) -> None:
     """Each track's artist is its article's authors and its language is the article's; the album artist is
     the publisher; the Readium manifest lists the book's languages, the edition's first."""
-    from builder.audio import Chapter
+    from builder.narration.audio import Chapter
 
     credited = [Chapter(*chapters[0], ("Dr A Writer", "B Writer"), "en-GB"),
                 Chapter(*chapters[1], ("Franz K",), "de"), Chapter(*chapters[2], (), "fr-CA"), chapters[3]]
@@ -154,7 +154,7 @@ def test_tracks_credit_their_authors_and_languages(tmp_path: Path, chapters: lis
 
 
 def test_file_names_are_never_cut_inside_a_word() -> None:
-    from builder.audio import slugify
+    from builder.narration.audio import slugify
 
     name = slugify("iMind: The Magazine of the General Adult Faculty, Spring Edition No. 3 Winter 2025")
     assert name == "imind-the-magazine-of-the-general-adult-faculty-spring"

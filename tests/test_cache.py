@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from edition_fixtures import run_cli, write_edition
 
-from builder.narration import (
+from builder.narration.speech import SpokenSentence
+from builder.narration.synthesis import (
     FRAME_SAMPLES,
     SPEECH_OFFSET_SAMPLES,
     ClipCache,
@@ -26,7 +27,6 @@ from builder.narration import (
     unpack_clip,
 )
 from builder.run import cache
-from builder.speech import SpokenSentence
 
 VOICE = Voice("en-gb", 175, 1.0)
 EDITION = [(slug, [SpokenSentence(f"{slug}-s{n}", f"Sentence {n} of {slug}.", f"Sentence {n} of {slug}.", None)

@@ -18,7 +18,7 @@ import pytest
 from conftest import PROJECT, SOURCE, in_ci
 from edition_fixtures import article, run_cli, snapshot, write_edition
 
-from builder.narration import ArticleJob, FakeSynthesizer, Voice, narrate_shipped
+from builder.narration.synthesis import ArticleJob, FakeSynthesizer, Voice, narrate_shipped
 
 sys.path.insert(0, str(PROJECT / "bench"))
 import editions  # bench/editions.py: editions generated from the real sources

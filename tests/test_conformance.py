@@ -10,7 +10,7 @@ import pytest
 from conftest import in_ci
 from lxml import etree
 
-from builder.build import BuildResult
+from builder.run.build import BuildResult
 
 pytestmark = pytest.mark.validators
 EXPECTED_BOOKS = {

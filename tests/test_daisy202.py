@@ -26,8 +26,8 @@ from distribution_fixtures import (
 from edition_fixtures import SOURCE
 from lxml import etree
 
-from builder.build import BuildResult
 from builder.distribution import daisy202
+from builder.run.build import BuildResult
 from builder.sources import load_edition
 
 X = {"x": XHTML}

@@ -30,10 +30,10 @@ from edition_fixtures import (
     write_edition,
 )
 
-from builder import build as build_module
-from builder import report as report_module
-from builder.build import BuildOptions, build
 from builder.errors import CODES, Diagnostic, Severity
+from builder.run import build as build_module
+from builder.run import report as report_module
+from builder.run.build import BuildOptions, build
 
 CASES = broken_cases()
 FAST = ["--no-audio", "--no-validate"]

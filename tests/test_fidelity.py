@@ -17,7 +17,7 @@ from conftest import require_pandoc
 
 from builder.book import fidelity
 from builder.book.fidelity import ExceptionEntry, FidelityError, FidelityReport, RawSentence
-from builder.build import BuildOptions, build
+from builder.run.build import BuildOptions, build
 
 PROJECT = Path(__file__).resolve().parent.parent
 SOURCE = PROJECT / "source"

@@ -12,10 +12,10 @@ from edition_fixtures import PIXEL, article, write_edition
 from lxml import etree
 
 from builder import i18n
-from builder.build import render_edition
 from builder.i18n import Words, catalogue_path, languages
 from builder.i18n.messages import TEMPLATE, text_catalogue
-from builder.read_aloud import duration
+from builder.narration.read_aloud import duration
+from builder.run.build import render_edition
 
 SHIPPED = ("fr", "de", "es", "cy")
 XHTML = "{http://www.w3.org/1999/xhtml}"
@@ -192,7 +192,7 @@ def test_no_builder_english_in_the_second_editions_french_and_german_articles() 
     print them and as the narrated book does (its measured listening time in place of the estimate)."""
     from types import SimpleNamespace
 
-    from builder.read_aloud import with_listening_time
+    from builder.narration.read_aloud import with_listening_time
 
     rendered = render_edition(Path(__file__).parent / "editions" / "second")
     foreign = [document for document in rendered.articles if i18n.primary_language(document.language) in ("fr", "de")]

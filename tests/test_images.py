@@ -11,8 +11,8 @@ import pytest
 from edition_fixtures import SOURCE, write_edition
 
 from builder.book import images
-from builder.build import DRAWN_COVER, BuildOptions, build
 from builder.errors import BuildError
+from builder.run.build import DRAWN_COVER, BuildOptions, build
 
 OPF = "EPUB/content.opf"
 

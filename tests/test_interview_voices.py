@@ -17,10 +17,10 @@ from pymarc import MARCReader
 from test_narration import require_espeak
 from test_speech_languages import ENGINE, LEXICONS, document
 
-from builder import espeak
-from builder.build import BuildOptions, build
-from builder.credits import Credit, Narrators, narrator_credits
-from builder.narration import (
+from builder.narration import espeak
+from builder.narration.credits import Credit, Narrators, narrator_credits
+from builder.narration.speech import BLOCK_PAUSE, HEADING_PAUSE, QUESTION, mark_sentences
+from builder.narration.synthesis import (
     FRAME_SAMPLES,
     SAMPLE_RATE,
     Clip,
@@ -30,8 +30,8 @@ from builder.narration import (
     pause_frames,
     spoken_clip,
 )
-from builder.speech import BLOCK_PAUSE, HEADING_PAUSE, QUESTION, mark_sentences
-from builder.voices import VoiceTable
+from builder.narration.voices import VoiceTable
+from builder.run.build import BuildOptions, build
 
 SMIL = "{http://www.w3.org/ns/SMIL}"
 OPF = {"opf": "http://www.idpf.org/2007/opf"}
@@ -106,7 +106,7 @@ def sentence_holding(xhtml: etree._Element, words: str) -> etree._Element:
 
 def seconds(clip: Clip, pause: float) -> float:
     """How long a clip lasts in an article: its encoded frames (the samples, LAME's padding, the next clip's
-    lead-in) and the frames of silence its pause becomes (builder.narration puts clips together so)."""
+    lead-in) and the frames of silence its pause becomes (builder.narration.synthesis puts clips together so)."""
     encoded = encode_clip(clip.pcm)
     return (encoded.played + pause_frames(encoded, pause) * FRAME_SAMPLES) / SAMPLE_RATE
 

@@ -12,10 +12,10 @@ from pathlib import Path
 from edition_fixtures import article, write_edition
 from lxml import etree
 
-from builder.accessibility import describe
 from builder.book import images
-from builder.build import BuildOptions, build, render_edition
+from builder.book.accessibility import describe
 from builder.model import Document
+from builder.run.build import BuildOptions, build, render_edition
 from builder.sources import load_edition
 
 NS = {"h": "http://www.w3.org/1999/xhtml", "opf": "http://www.idpf.org/2007/opf",

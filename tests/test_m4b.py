@@ -17,8 +17,8 @@ from distribution_fixtures import fake_build, narrated_edition
 from mutagen.mp3 import MP3
 from mutagen.mp4 import MP4
 
-from builder.build import BuildResult
 from builder.distribution import m4b
+from builder.run.build import BuildResult
 from builder.sources import load_edition
 
 TITLES = ["The First Piece", "The Second Piece"]

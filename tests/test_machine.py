@@ -19,9 +19,9 @@ import pytest
 from conftest import in_ci
 from edition_fixtures import PROJECT, snapshot, write_edition
 
-from builder import validate
-from builder.build import BuildOptions, build
-from builder.narration import EngineUnavailable, Pyttsx3Synthesizer
+from builder.narration.synthesis import EngineUnavailable, Pyttsx3Synthesizer
+from builder.run import validate
+from builder.run.build import BuildOptions, build
 
 BOOK = "fixture-edition.epub"
 NO_ENGINE = "The text EPUB was built; --no-audio skips narration."
@@ -127,7 +127,7 @@ def test_where_piper_is_not_installed_check_says_what_to_install_and_build_makes
 def test_where_the_piper_voice_is_missing_check_and_build_say_so(edition: Path, tmp_path: Path) -> None:
     """A model path that does not exist, and a voice package that is not installed: Piper itself is there."""
     try:
-        from builder.engines import piper
+        from builder.narration.engines import piper
 
         piper.available()
     except EngineUnavailable as missing:

@@ -15,8 +15,8 @@ from lxml import etree
 
 from builder.book.markdown import markdown_parser
 from builder.book.render import render_article
-from builder.build import BuildOptions, build
 from builder.errors import BuildError
+from builder.run.build import BuildOptions, build
 from builder.sources import lines as source_lines
 from builder.sources import load_edition
 

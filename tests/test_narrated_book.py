@@ -17,8 +17,8 @@ import pytest
 from conftest import tool_missing
 from lxml import etree
 
-from builder.narration import SAMPLE_RATE
-from builder.records import BuildResult
+from builder.narration.synthesis import SAMPLE_RATE
+from builder.run.records import BuildResult
 
 SMIL = "{http://www.w3.org/ns/SMIL}"
 SPEECH = 500  # a sample louder than this is speech (espeak-ng pads with exact zeros; MP3 leaves ±1 in pauses)

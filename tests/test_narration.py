@@ -1,4 +1,4 @@
-"""Synthesis, clip cache and MP3 timings (builder.narration), with the fake engine except one test."""
+"""Synthesis, clip cache and MP3 timings (builder.narration.synthesis), with the fake engine except one test."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from conftest import in_ci
 
-from builder.espeak import EngineFailed, Speaker
-from builder.narration import (
+from builder.narration.espeak import EngineFailed, Speaker
+from builder.narration.speech import SpokenSentence
+from builder.narration.synthesis import (
     FRAME_SAMPLES,
     SAMPLE_RATE,
     SPEECH_OFFSET_SAMPLES,
@@ -35,7 +36,6 @@ from builder.narration import (
     silence,
 )
 from builder.run.cache import default_cache_dir
-from builder.speech import SpokenSentence
 
 VOICE = Voice("en-gb", 175, 1.0)
 FFMPEG = shutil.which("ffmpeg")

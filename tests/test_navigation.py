@@ -14,8 +14,8 @@ from edition_fixtures import GOLDEN, write_edition, write_golden_edition
 from lxml import etree
 
 from builder.book import navigation
-from builder.build import prepare
-from builder.records import Prepared
+from builder.run.build import prepare
+from builder.run.records import Prepared
 
 NS = {"h": "http://www.w3.org/1999/xhtml", "epub": "http://www.idpf.org/2007/ops"}
 EPUB_TYPE = "{http://www.idpf.org/2007/ops}type"

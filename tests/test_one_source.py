@@ -16,7 +16,7 @@ import pytest
 from lxml import etree
 from pymarc import MARCReader
 
-from builder.build import BuildOptions, build
+from builder.run.build import BuildOptions, build
 
 PROJECT = Path(__file__).resolve().parent.parent
 ARTICLES = ["presidential-lead-interview", "compassionate-care-trauma-informed", "relational-practice-manifesto"]

@@ -1,4 +1,4 @@
-"""Media Overlay SMIL documents (builder.overlays)."""
+"""Media Overlay SMIL documents (builder.narration.overlays)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import itertools
 import pytest
 from lxml import etree
 
-from builder.narration import ClipTiming, FakeSynthesizer, Voice, narrate
-from builder.overlays import clip_clock, format_clock, smil_document
-from builder.speech import SpokenSentence
+from builder.narration.overlays import clip_clock, format_clock, smil_document
+from builder.narration.speech import SpokenSentence
+from builder.narration.synthesis import ClipTiming, FakeSynthesizer, Voice, narrate
 
 SMIL = "{http://www.w3.org/ns/SMIL}"
 EPUB = "{http://www.idpf.org/2007/ops}"

@@ -1,4 +1,4 @@
-"""Packaging (builder.package): the package document's golden and the reproducible zip."""
+"""Packaging (builder.book.package): the package document's golden and the reproducible zip."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from conftest import Golden, pretty_xml
 from edition_fixtures import GOLDEN, write_golden_edition
 from lxml import etree
 
-from builder import package
-from builder.build import prepare, source_date, text_book
+from builder.book import package
 from builder.model import Resource
-from builder.records import Prepared
+from builder.run.build import prepare, source_date, text_book
+from builder.run.records import Prepared
 
 OPF = {"opf": "http://www.idpf.org/2007/opf"}
 

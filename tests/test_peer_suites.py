@@ -23,16 +23,15 @@ from edition_fixtures import DIAGNOSTIC_LINE, PIXEL, article, write_edition
 from lxml import etree
 from peer_suites import PEER_SUITES, WORD, Unit, suite_files, units, words
 
-from builder import validate
 from builder.book.markdown import markdown_parser
+from builder.book.package import write_epub
 from builder.book.render import render_article
-from builder.build import BuildOptions, build, prepare, text_book
 from builder.errors import BuildError, Diagnostic
 from builder.model import Document
-from builder.package import write_epub
-from builder.records import Prepared
-from builder.report import book_failure, faults
-from builder.run import validation
+from builder.run import validate, validation
+from builder.run.build import BuildOptions, build, prepare, text_book
+from builder.run.records import Prepared
+from builder.run.report import book_failure, faults
 from builder.sources import load_article, load_manifest
 
 pytestmark = pytest.mark.validators

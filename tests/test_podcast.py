@@ -16,8 +16,8 @@ from distribution_fixtures import fake_build, narrated_edition
 from lxml import etree
 from mutagen.mp3 import MP3
 
-from builder.build import BuildResult
 from builder.distribution import podcast
+from builder.run.build import BuildResult
 from builder.sources import load_edition
 
 NS = {"podcast": podcast.PODCAST, "itunes": podcast.ITUNES}

@@ -8,11 +8,11 @@ from pathlib import Path
 
 from lxml import etree
 
-from builder import accessibility
-from builder.build import BuildResult, prepare
-from builder.credits import NarratorCredits
+from builder.book import accessibility
 from builder.distribution import products
 from builder.distribution.products import Kind
+from builder.narration.credits import NarratorCredits
+from builder.run.build import BuildResult, prepare
 
 PROJECT = Path(__file__).resolve().parent.parent
 

@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from builder import validate
-from builder.build import BuildOptions, build, prepare, text_book
 from builder.errors import BuildError
+from builder.run import validate
+from builder.run.build import BuildOptions, build, prepare, text_book
 from builder.sources import KINDS, ROLES
 
 PROPERTY_SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -1,4 +1,5 @@
-"""The narration branch's assembly (builder.read_aloud): SMIL and package goldens, and what ties the parts together.
+"""The narration branch's assembly (builder.narration.read_aloud): SMIL and package goldens, and what ties the
+parts together.
 
 The synthesizer is the fast fake tone (a unit test of the assembly, not of the engine: the real engine
 speaks in test_narration.py and in the full build of test_conformance.py). Everything else is real:
@@ -16,11 +17,12 @@ from conftest import Golden, pretty_xml
 from edition_fixtures import GOLDEN, write_golden_edition
 from lxml import etree
 
-from builder import narration, overlays, package, read_aloud
-from builder.build import prepare, source_date
-from builder.engines import espeak_ng
+from builder.book import package
 from builder.i18n import Words
-from builder.records import BuildOptions, Prepared
+from builder.narration import overlays, read_aloud, synthesis
+from builder.narration.engines import espeak_ng
+from builder.run.build import prepare, source_date
+from builder.run.records import BuildOptions, Prepared
 
 SMIL = "{http://www.w3.org/ns/SMIL}"
 XHTML = "{http://www.w3.org/1999/xhtml}"
@@ -37,7 +39,7 @@ def assembled(tmp_path_factory: pytest.TempPathFactory) -> tuple[Prepared, read_
     staging.mkdir()
     options = BuildOptions(source=source, output=root / "output", validate=False, jobs=1)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(espeak_ng, "Pyttsx3Synthesizer", narration.FakeSynthesizer)
+        patch.setattr(espeak_ng, "Pyttsx3Synthesizer", synthesis.FakeSynthesizer)
         narrated = read_aloud.narrate_edition(prepared, options, staging, source_date(prepared.edition))
     epub = root / "narrated.epub"
     package.write_epub(narrated.book, source_date(prepared.edition), epub)
@@ -86,7 +88,7 @@ def test_overlay_clips_tile_their_article_audio_and_the_durations_add_up(assembl
                  for audio in smil.iter(f"{SMIL}audio")]
         (source,) = {src for src, _, _ in clips}
         mp3 = resource(narrated, source.removeprefix("../"))
-        duration = narration.mp3_frame_count(mp3) * narration.FRAME_SAMPLES / narration.SAMPLE_RATE
+        duration = synthesis.mp3_frame_count(mp3) * synthesis.FRAME_SAMPLES / synthesis.SAMPLE_RATE
         assert clips[0][1] == "0.000s" and clips[-1][2] == overlays.clip_clock(duration)
         assert all(end == begin for (_, _, end), (_, begin, _) in itertools.pairwise(clips))
         assert book_narration.durations[smil_name] == overlays.format_clock(duration)

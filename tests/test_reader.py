@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from builder.build import BuildResult
+from builder.run.build import BuildResult
 
 PROJECT = Path(__file__).resolve().parent.parent
 READER = PROJECT / "tests" / "reader" / "read.mjs"
@@ -283,7 +283,7 @@ def write_doc_shot(source: Path, target: Path) -> None:
 def update_doc_screenshots() -> None:
     """Build every book (the narrated one by the real engine, clips from the default cache), read them, and
     save the README screenshots; the narrated one shows the sentence its overlay plays at OVERLAY_TIME."""
-    from builder.build import BuildOptions, build
+    from builder.run.build import BuildOptions, build
     from builder.run.cache import default_cache_dir
 
     with tempfile.TemporaryDirectory(prefix="reader-docs-") as tmp:

@@ -20,7 +20,7 @@ from conftest import in_ci
 from lxml import etree
 from pymarc import Field, Indicators, MARCReader, Subfield, parse_xml_to_array
 
-from builder.build import BuildResult
+from builder.run.build import BuildResult
 
 PROJECT = Path(__file__).resolve().parent.parent
 # ../shared beside the clone (CI); one level further up from a git worktree under a folder of worktrees.
@@ -276,7 +276,7 @@ def test_opds2_feed_is_valid_against_the_opds_and_readium_schemas(output: Path) 
         "https://www.w3.org/TR/epub-a11y-11#wcag-2.2-aa"]
     assert "certification" in kinds["epub"]["metadata"]["accessibility"]
     assert kinds["audiobook"]["metadata"]["@type"] == "http://schema.org/Audiobook"
-    # iMind's interviews: the text's voice, then the questions' (builder.credits)
+    # iMind's interviews: the text's voice, then the questions' (builder.narration.credits)
     assert [narrator["name"].split(", synthetic voice of eSpeak NG ")[0]
             for narrator in kinds["audiobook"]["metadata"]["narrator"]] == ["English (Great Britain)",
                                                                            "English (Great Britain), female3"]

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from test_reader import missing_tools, unavailable
 
-from builder.build import BuildOptions, build
-from builder.config import PROFILES
+from builder.run.build import BuildOptions, build
+from builder.sources.config import PROFILES
 
 PROJECT = Path(__file__).resolve().parent.parent
 REFLOW = PROJECT / "tests" / "reader" / "reflow.mjs"

@@ -9,8 +9,8 @@ from conftest import Golden
 from lxml import etree
 
 from builder.book.render import render_article
-from builder.config import load_manifest
 from builder.sources import load_article
+from builder.sources.config import load_manifest
 
 CASES = Path(__file__).parent / "golden" / "cases"
 PNG = bytes.fromhex(
@@ -62,7 +62,7 @@ def test_contents_page_matches_golden(tmp_path: Path, golden: Golden) -> None:
     """The printed contents: its page numbers as printed for the eye ("07"), said as the page list says them
     ("Page 7") for the ear; and the nav document titled for what it is, not as the title page."""
     from builder.book.navigation import contents_page, nav_document
-    from builder.build import render_edition
+    from builder.run.build import render_edition
 
     case = tmp_path / "case"
     case.mkdir()

@@ -1,4 +1,4 @@
-"""The build report (builder.report): what it records of a build, and which verdicts stop publication."""
+"""The build report (builder.run.report): what it records of a build, and which verdicts stop publication."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from edition_fixtures import write_golden_edition
 
-from builder import report, validate
-from builder.build import book_name, prepare, source_date, text_book
-from builder.package import write_epub
-from builder.records import Prepared
+from builder.book.package import write_epub
+from builder.run import report, validate
+from builder.run.build import book_name, prepare, source_date, text_book
+from builder.run.records import Prepared
 
 PASSED_EPUBCHECK = {"version": "5.3.0", "fatal": 0, "errors": 0, "warnings": 2, "usages": 0, "messages": ["W"]}
 PASSED_ACE = {"version": "1.4.6", "violations": {"critical": 0, "serious": 0, "moderate": 0, "minor": 0},

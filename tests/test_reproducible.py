@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from edition_fixtures import PROJECT, SOURCE, article, run_cli, snapshot, write_edition
 
-from builder import package
-from builder import report as build_report
-from builder.build import BuildOptions, BuildResult, build
+from builder.book import package
+from builder.run import report as build_report
+from builder.run.build import BuildOptions, BuildResult, build
 
 EPOCH = 1_700_000_000  # 2023-11-14 22:13:20 UTC
 FAST = ["--no-audio", "--no-validate"]

@@ -16,10 +16,10 @@ from conftest import Golden, in_ci, validators_present
 from edition_fixtures import run_cli
 from lxml import etree
 
-from builder.build import BuildOptions, BuildResult, build, prepare
-from builder.config import load_manifest
 from builder.errors import BuildError
-from builder.read_aloud import mark_articles
+from builder.narration.read_aloud import mark_articles
+from builder.run.build import BuildOptions, BuildResult, build, prepare
+from builder.sources.config import load_manifest
 
 SECOND = Path(__file__).resolve().parent / "editions" / "second"
 PROJECT = SECOND.parent.parent.parent

@@ -1,4 +1,4 @@
-"""Sentence marking and speech normalisation (builder.speech)."""
+"""Sentence marking and speech normalisation (builder.narration.speech)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from builder.errors import BuildError
-from builder.lexicon import Lexicon, lexicon_pls, load_lexicons
-from builder.normalise import normalise_for_speech
-from builder.speech import (
+from builder.narration.lexicon import Lexicon, lexicon_pls, load_lexicons
+from builder.narration.normalise import normalise_for_speech
+from builder.narration.speech import (
     BLOCK_PAUSE,
     HEADING_PAUSE,
     SENTENCE_PAUSE,

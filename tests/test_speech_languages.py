@@ -17,23 +17,12 @@ from edition_fixtures import article, run_cli, write_edition
 from lxml import etree
 from test_narration import BrokenSynthesizer, espeak_available
 
-from builder import espeak, voices
-from builder.build import BuildOptions, build
 from builder.i18n import LOCALE_DIR
-from builder.lexicon import Lexicons, default_lexicon
-from builder.narration import (
-    ArticleJob,
-    Clip,
-    FakeSynthesizer,
-    Pyttsx3Synthesizer,
-    Voice,
-    clip_key,
-    narrate,
-    narrate_article,
-)
-from builder.normalise import normalise_for_speech
-from builder.normalise.numbers import roman_value
-from builder.speech import (
+from builder.narration import espeak, voices
+from builder.narration.lexicon import Lexicons, default_lexicon
+from builder.narration.normalise import normalise_for_speech
+from builder.narration.normalise.numbers import roman_value
+from builder.narration.speech import (
     BLOCK_PAUSE,
     LINE_PAUSE,
     PASSAGE_PAUSE,
@@ -43,7 +32,18 @@ from builder.speech import (
     mark_sentences,
     split_sentences,
 )
-from builder.voices import NoVoice, VoiceTable, default_voice
+from builder.narration.synthesis import (
+    ArticleJob,
+    Clip,
+    FakeSynthesizer,
+    Pyttsx3Synthesizer,
+    Voice,
+    clip_key,
+    narrate,
+    narrate_article,
+)
+from builder.narration.voices import NoVoice, VoiceTable, default_voice
+from builder.run.build import BuildOptions, build
 
 TESTS = Path(__file__).resolve().parent
 PROJECT = TESTS.parent
@@ -383,10 +383,11 @@ def test_the_engine_really_switches_to_the_french_voice() -> None:
 def speech_messages() -> set[str | tuple[str, str]]:
     """Every message narration can say: the speech-domain calls in the code, and the tables of fractions
     and units whose messages are chosen at run time."""
-    from builder.normalise import numbers
+    from builder.narration.normalise import numbers
 
     found: set[str | tuple[str, str]] = set()
-    for path in [PROJECT / "builder" / "speech.py", *sorted((PROJECT / "builder" / "normalise").glob("*.py"))]:
+    for path in [PROJECT / "builder" / "narration" / "speech.py",
+                 *sorted((PROJECT / "builder" / "narration" / "normalise").glob("*.py"))]:
         for _, message, _, _ in extract_from_file("python", path, keywords={"words": None, "plural": (1, 2)}):
             found.add(tuple(message) if isinstance(message, list | tuple) else message)
     found |= {messages for _, messages in numbers._UNITS}

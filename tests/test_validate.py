@@ -1,4 +1,4 @@
-"""The validator runners (builder.validate) against tiny hand-built EPUBs.
+"""The validator runners (builder.run.validate) against tiny hand-built EPUBs.
 
 A missing validator FAILS the test when $CI is set (CI must have run scripts/setup-tools.sh)
 and skips it with a loud reason otherwise.
@@ -14,8 +14,8 @@ from typing import TypeVar
 import pytest
 from epub_fixtures import write_epub
 
-from builder import validate
-from builder.validate import AceResult, EpubcheckResult, ValidatorUnavailable
+from builder.run import validate
+from builder.run.validate import AceResult, EpubcheckResult, ValidatorUnavailable
 
 T = TypeVar("T")
 

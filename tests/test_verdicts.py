@@ -12,10 +12,9 @@ from conftest import in_ci, validators_present
 from edition_fixtures import article, snapshot, write_edition
 from epub_fixtures import write_epub
 
-from builder import report as report_module
-from builder import validate
-from builder.build import BuildOptions, build
-from builder.run import validation
+from builder.run import report as report_module
+from builder.run import validate, validation
+from builder.run.build import BuildOptions, build
 
 pytestmark = pytest.mark.validators
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from builder.config import PROFILES
 from builder.model import Resource
+from builder.sources.config import PROFILES
 
 STYLESHEETS = Path(__file__).resolve().parents[2] / "assets" / "css"
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from lxml import etree
 
-from builder.narration import ClipTiming, StoredAudio
-from builder.package import write_entry
+from builder.book.package import write_entry
+from builder.narration.synthesis import ClipTiming, StoredAudio
 
 XHTML_NS = "http://www.w3.org/1999/xhtml"
 OPS_NS = "http://www.idpf.org/2007/ops"
@@ -63,7 +63,7 @@ class TalkingBook:
     publisher: str
     date: str
     creators: tuple[str, ...]
-    narrators: tuple[str, ...]  # each voice's narrator name (builder.credits): ncc:narrator may repeat
+    narrators: tuple[str, ...]  # each voice's narrator name (builder.narration.credits): ncc:narrator may repeat
     generator: str
     parts: tuple[Part, ...]  # the title part first, then the articles
     images: Mapping[str, bytes | Path]  # path in the EPUB → content: the images the content documents show

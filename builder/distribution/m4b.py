@@ -45,7 +45,7 @@ class Tags:
     publisher: str
     year: str
     description: str
-    comment: str  # who reads it, in the edition's language: synthetic speech, engine, licence (builder.credits)
+    comment: str  # who reads it, in the edition's language: synthetic speech, engine, licence (narration.credits)
     cover: bytes | None = None
     cover_type: str = "image/jpeg"
     narrators: tuple[str, ...] = ()  # each voice's narrator name (the composer atom, as audiobook apps read it)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pymarc import Field, Indicators, MARCReader, Record, Subfield, XMLWriter
 
-from builder.accessibility import AccessibilityMetadata
+from builder.book.accessibility import AccessibilityMetadata
 from builder.book.render import byline as credit_line
 from builder.distribution.products import Kind, Product, Release, bibliographic_language, credits
 

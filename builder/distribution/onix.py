@@ -14,7 +14,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from builder.accessibility import CONFORMS_TO, AccessibilityMetadata
+from builder.book.accessibility import CONFORMS_TO, AccessibilityMetadata
 from builder.distribution.products import Kind, Product, Release, bibliographic_language, credits
 
 VERSIONS = ("3.1", "3.0")

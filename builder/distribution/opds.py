@@ -25,7 +25,7 @@ from typing import Any
 
 from lxml import etree
 
-from builder.accessibility import CONFORMS_TO, AccessibilityMetadata
+from builder.book.accessibility import CONFORMS_TO, AccessibilityMetadata
 from builder.distribution import statements
 from builder.distribution.products import Kind, Product, Release, credits
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from lxml import etree
 
 from builder.distribution.daisy202 import HEADINGS, XHTML_NS, first_sentence, text_of
-from builder.narration import ClipTiming
+from builder.narration.synthesis import ClipTiming
 
 FEED = "podcast.xml"
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
@@ -48,7 +48,7 @@ class Show:
     publisher: str
     identifier: str
     date: str  # YYYY-MM-DD
-    narrators: tuple[str, ...]  # each voice's narrator name (builder.credits), synthetic and so named
+    narrators: tuple[str, ...]  # each voice's narrator name (builder.narration.credits), synthetic and so named
     image: str = ""  # file name of the cover, beside the feed
 
 

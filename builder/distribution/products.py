@@ -1,6 +1,6 @@
 """The products one build writes and what each claims: the one model every record format reads.
 
-Claims come only from `builder.accessibility` (its `describe*` functions): this module chooses which
+Claims come only from `builder.book.accessibility` (its `describe*` functions): this module chooses which
 description fits which product and adds what a record needs beside it (file, media type, ONIX form codes,
 duration). Frozen dataclasses, no I/O.
 """
@@ -14,10 +14,10 @@ from datetime import datetime
 from enum import StrEnum
 from functools import cached_property
 
-from builder import accessibility
-from builder.accessibility import AccessibilityMetadata
-from builder.credits import NO_CREDITS, NarratorCredits
+from builder.book import accessibility
+from builder.book.accessibility import AccessibilityMetadata
 from builder.model import Document, Edition, Resource
+from builder.narration.credits import NO_CREDITS, NarratorCredits
 
 
 class Kind(StrEnum):

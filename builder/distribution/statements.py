@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from builder.accessibility import CONFORMS_TO, AccessibilityMetadata
+from builder.book.accessibility import CONFORMS_TO, AccessibilityMetadata
 from builder.i18n import Words
 
 

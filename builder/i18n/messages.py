@@ -14,8 +14,8 @@ from babel.messages.extract import extract_from_file
 
 BUILDER = Path(__file__).resolve().parent.parent
 # The modules that write the words the books print.
-TEXT_MODULES = ("book/render.py", "book/enrich.py", "book/navigation.py", "read_aloud.py", "book/images.py",
-                "accessibility.py", "credits.py")
+TEXT_MODULES = ("book/render.py", "book/enrich.py", "book/navigation.py", "narration/read_aloud.py",
+                "book/images.py", "book/accessibility.py", "narration/credits.py")
 KEYWORDS = {"say": None, "words": None, "plural": (1, 2), "N_": None}
 HEADER = ("# Template of the words the edition builder prints in the books (domain 'builder').\n"
           "# Made by scripts/extract_messages.py from the code; do not edit.\n#")

@@ -18,10 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from builder.config import MANIFEST_NAME, SLUG, parse_toml, read_text
 from builder.distribution import opds
 from builder.errors import BuildError, Diagnostic, error
-from builder.records import BuildOptions, BuildResult
+from builder.run.records import BuildOptions, BuildResult
+from builder.sources.config import MANIFEST_NAME, SLUG, parse_toml, read_text
 
 CATALOGUE_NAME = "catalogue.toml"
 

@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
-from builder import validate
+from builder.run import validate
 from builder.run.cache import mark_used
 
 VALIDATORS = ("epubcheck", "ace")

@@ -10,7 +10,10 @@ from typing import Any
 import yaml
 
 from builder.book import images
-from builder.config import (
+from builder.errors import Diagnostic, Problems, error, shown, warning
+from builder.i18n import languages
+from builder.model import Article, Author, Edition
+from builder.sources.config import (
     Manifest,
     check_characters,
     line_of,
@@ -19,9 +22,6 @@ from builder.config import (
     read_text,
     unknown_keys,
 )
-from builder.errors import Diagnostic, Problems, error, shown, warning
-from builder.i18n import languages
-from builder.model import Article, Author, Edition
 
 ARTICLES_DIR = "articles"
 KINDS = ("editorial", "column", "interview", "feature", "reflection", "opinion", "notice", "poem")

@@ -266,8 +266,8 @@ def check_suppressed(codes: Any, path: Path, text: str) -> None:
 
 
 def check_engine(engine: Any, path: Path, text: str) -> str:
-    """`engine = "espeak" | "piper"`: the speech engine's name (builder.engines)."""
-    from builder.engines import ENGINES
+    """`engine = "espeak" | "piper"`: the speech engine's name (builder.narration.engines)."""
+    from builder.narration.engines import ENGINES
 
     if not isinstance(engine, str) or engine not in ENGINES:
         import difflib

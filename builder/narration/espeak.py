@@ -7,7 +7,7 @@ them as they are (measured: the same sentence after "Hello." differs from the sa
 first, with either). So the same words after different sentences were different clips, and a
 one-sentence edit re-spoke the rest of its article.
 
-Here a helper process (`python -m builder.espeak`, one per narrating process) initialises espeak-ng
+Here a helper process (`python -m builder.narration.espeak`, one per narrating process) initialises espeak-ng
 in synchronous mode — no thread of its own, so the process may fork — and never speaks itself. Each
 sentence is spoken by a fork of it: copy-on-write makes that cheap, the fork starts from the
 helper's untouched state and is gone when the sentence is done. A clip is then a function of its
@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from builder.engines.base import EngineUnavailable
+from builder.narration.engines.base import EngineUnavailable
 
 FRAME = struct.Struct("<cI")  # kind, length of the body
 OK, FAILED = b"K", b"E"
@@ -88,7 +88,7 @@ def version(dll: Any) -> str:
 
 def resolve_voice(requested: str, voices: Sequence[tuple[str, str, Sequence[str]]]) -> str:
     """The engine's voice id for an id, a name or a language code (case-insensitive), with its variant if one is
-    asked for ("en-gb+f3" → "gmw/en+f3": espeak-ng's own syntax; the variant is checked by builder.voices)."""
+    asked for ("en-gb+f3" → "gmw/en+f3": espeak-ng's own syntax; the variant is checked by builder.narration.voices)."""
     base, plus, variant = requested.partition("+")
     if plus:
         return resolve_voice(base, voices) + plus + variant.strip()
@@ -220,7 +220,7 @@ class Speaker:
         if self._process is None or self._process.poll() is not None:
             binding()  # a missing library is said here, in this process, with the remedy
             # -P: no current folder on the path, so this package, not some other "builder", answers
-            process = subprocess.Popen([sys.executable, "-P", "-m", "builder.espeak"], stdin=subprocess.PIPE,
+            process = subprocess.Popen([sys.executable, "-P", "-m", "builder.narration.espeak"], stdin=subprocess.PIPE,
                                        stdout=subprocess.PIPE)
             hello = read_frame(process.stdout)  # type: ignore[arg-type]
             if hello is None or hello[0] != OK:

@@ -16,9 +16,9 @@ from typing import NamedTuple
 
 from mutagen.id3 import CHAP, COMM, CTOC, ID3, TALB, TCOM, TCON, TDRC, TIT2, TLAN, TPE1, TPE2, TRCK, CTOCFlags
 
-from builder.credits import NO_CREDITS, NarratorCredits
-from builder.narration import ArticleAudio, StoredAudio
-from builder.speech import SpokenSentence
+from builder.narration.credits import NO_CREDITS, NarratorCredits
+from builder.narration.speech import SpokenSentence
+from builder.narration.synthesis import ArticleAudio, StoredAudio
 
 Audio = ArticleAudio | StoredAudio
 

@@ -49,7 +49,7 @@ def say_ordinals(text: str, words: Words) -> str:
     """Ordinals written with a mark the engine does not read (French "XIXᵉ", German "12. Februar")."""
     from num2words import num2words
 
-    from builder.normalise.numbers import roman_value
+    from builder.narration.normalise.numbers import roman_value
 
     language = primary_language(words.language)
     if language == "fr":

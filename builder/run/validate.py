@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 TOOLS_DIR = REPO_ROOT / "tools"
 ACE_BIN = TOOLS_DIR / "node_modules" / ".bin" / "ace-cli"
 REMEDY = "run scripts/setup-tools.sh"

@@ -3,7 +3,7 @@
 `pronunciation.toml` is optional. Its top-level sections (`[titles]`, `[abbreviations]`, …) are for the
 edition's language; a section under a language tag (`[fr.titles]`, `[de.phrases]`) is for text in that
 language only, so that no entry of one language is said inside another. The builder ships defaults for
-the languages it narrates (`builder/lexicons/<language>.toml`: titles, months, common abbreviations);
+the languages it narrates (`builder/narration/lexicons/<language>.toml`: titles, months, common abbreviations);
 the edition's entries win over them.
 """
 
@@ -19,10 +19,10 @@ from pathlib import Path
 
 from lxml import etree
 
-from builder.config import parse_toml, read_text
 from builder.errors import BuildError, Diagnostic, shown
 from builder.i18n import primary_language
 from builder.i18n.languages import LANGUAGE_TAG
+from builder.sources.config import parse_toml, read_text
 
 LEXICON_NAME = "pronunciation.toml"
 DEFAULTS = Path(__file__).resolve().parent / "lexicons"

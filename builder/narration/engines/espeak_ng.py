@@ -1,5 +1,5 @@
 """The default engine: espeak-ng through pyttsx3's binding of it, each sentence from an untouched engine
-(builder.espeak's fork-per-sentence helper)."""
+(builder.narration.espeak's fork-per-sentence helper)."""
 
 from __future__ import annotations
 
@@ -10,21 +10,21 @@ from dataclasses import replace
 from importlib.metadata import version
 from pathlib import Path
 
-from builder import espeak
-from builder.engines.base import SAMPLE_RATE, Clip, Credit, EngineUnavailable, SynthesizerFactory, Voice
+from builder.narration import espeak
+from builder.narration.engines.base import SAMPLE_RATE, Clip, Credit, EngineUnavailable, SynthesizerFactory, Voice
 
 NAME = "espeak"
 INSTALL_HINT = espeak.INSTALL_HINT
 VOICES_HINT = "Voices are listed by `espeak-ng --voices`"
 ACCEPTS_PHONEMES = False  # lexicon entries are spoken as their alias
-VARIANTS = True  # "en-gb+f3": a voice with another variant (builder.voices)
+VARIANTS = True  # "en-gb+f3": a voice with another variant (builder.narration.voices)
 EngineVoice = tuple[str, str, tuple[str, ...]]  # id, name, languages (as pyttsx3 lists them)
 
 
 class Pyttsx3Synthesizer:
     """espeak-ng through pyttsx3's binding of it, every sentence from the same untouched engine.
 
-    The engine runs in a helper process (builder.espeak), one per narrating process, started on
+    The engine runs in a helper process (builder.narration.espeak), one per narrating process, started on
     first use and shared by every synthesizer made in that process.
     """
 
@@ -74,14 +74,14 @@ def speakable(voice_id: str, configured: str, base: Voice) -> Voice:
 
 def voice_label(voice_id: str, name: str) -> str:
     """How the report names a voice: "English (Great Britain) (gmw/en)", "…, variant female3 (gmw/en+f3)"."""
-    from builder import voices  # which lists the variants' names
+    from builder.narration import voices  # which lists the variants' names
 
     return f"{voices.voice_name(voice_id)} ({voice_id})"
 
 
 def credit(voice: Voice) -> Credit:
     """The voice by the name espeak-ng gives it ("English (Great Britain), female3" for "en-gb+f3")."""
-    from builder import voices  # which lists the variants' names
+    from builder.narration import voices  # which lists the variants' names
 
     dll = espeak.binding().dll
     name = voices.voice_name(voices.resolve_voice(voice.voice, voices.engine_voices()))

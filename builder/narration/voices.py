@@ -19,12 +19,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from builder import engines, espeak
-from builder.config import line_of_entry, table_line
 from builder.errors import Diagnostic, shown, warning
 from builder.i18n import primary_language
 from builder.model import Edition, NarrationSettings
-from builder.speech import QUESTION
+from builder.narration import engines, espeak
+from builder.narration.speech import QUESTION
+from builder.sources.config import line_of_entry, table_line
 
 EngineVoice = tuple[str, str, tuple[str, ...]]  # id, name, languages (as the engine lists them)
 # espeak-ng's variant for questions where the edition names none: "female3" on the default (male) voices, the

@@ -20,7 +20,7 @@ from pathlib import Path
 from ebooklib import epub
 from lxml import etree
 
-from builder.accessibility import AccessibilityMetadata
+from builder.book.accessibility import AccessibilityMetadata
 from builder.book.navigation import NAV
 from builder.model import Document, Edition, Resource
 
@@ -40,7 +40,7 @@ class Narration:
     overlays: dict[str, str]  # document file name → SMIL resource file name
     durations: dict[str, str]  # SMIL resource file name → clock value
     total_duration: str
-    narrators: tuple[str, ...]  # each voice's narrator name (builder.credits): the text's, then the questions'
+    narrators: tuple[str, ...]  # each voice's narrator name (narration.credits): the text's, then the questions'
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ import re
 from collections.abc import Iterable, Mapping
 
 from builder.i18n import SPEECH_DOMAIN, Words, primary_language
-from builder.lexicon import Lexicon
-from builder.normalise import english, languages, numbers
+from builder.narration.lexicon import Lexicon
+from builder.narration.normalise import english, languages, numbers
 
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>()\[\]{}\"]+", re.IGNORECASE)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")

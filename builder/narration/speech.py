@@ -18,8 +18,8 @@ from itertools import groupby, pairwise
 from lxml import etree
 
 from builder.i18n import SPEECH_DOMAIN, Words
-from builder.lexicon import Lexicon, Lexicons
-from builder.normalise import normalise_for_speech
+from builder.narration.lexicon import Lexicon, Lexicons
+from builder.narration.normalise import normalise_for_speech
 
 XHTML_NS = "http://www.w3.org/1999/xhtml"
 OPS_NS = "http://www.idpf.org/2007/ops"

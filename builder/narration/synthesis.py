@@ -1,7 +1,7 @@
 """Speech synthesis of the marked sentences, clip cache, and MP3 encoding per article.
 
 Articles are narrated in parallel worker processes (synthesis and MP3 encoding). Every clip is
-spoken by an engine in the same untouched state (builder.espeak): a clip depends only on its
+spoken by an engine in the same untouched state (builder.narration.espeak): a clip depends only on its
 words, the voice and the engine, so a clip is cached by those alone and an edit re-speaks only
 the sentences it changed; the audio never depends on the number of jobs, on which worker
 finished first, or on what the cache already held.
@@ -32,17 +32,19 @@ from typing import BinaryIO, Protocol, TypeVar
 
 import lameenc
 
-from builder.engines.base import SAMPLE_RATE as SAMPLE_RATE  # re-exported: the build and its tests name these here
-from builder.engines.base import Clip as Clip
-from builder.engines.base import EngineUnavailable as EngineUnavailable
-from builder.engines.base import Synthesizer as Synthesizer
-from builder.engines.base import SynthesizerFactory as SynthesizerFactory
-from builder.engines.base import Voice as Voice
-from builder.engines.espeak_ng import INSTALL_HINT as INSTALL_HINT
-from builder.engines.espeak_ng import Pyttsx3Synthesizer as Pyttsx3Synthesizer
-from builder.espeak import resolve_voice as resolve_voice
+from builder.narration.engines.base import (
+    SAMPLE_RATE as SAMPLE_RATE,  # re-exported: the build and its tests name these here
+)
+from builder.narration.engines.base import Clip as Clip
+from builder.narration.engines.base import EngineUnavailable as EngineUnavailable
+from builder.narration.engines.base import Synthesizer as Synthesizer
+from builder.narration.engines.base import SynthesizerFactory as SynthesizerFactory
+from builder.narration.engines.base import Voice as Voice
+from builder.narration.engines.espeak_ng import INSTALL_HINT as INSTALL_HINT
+from builder.narration.engines.espeak_ng import Pyttsx3Synthesizer as Pyttsx3Synthesizer
+from builder.narration.espeak import resolve_voice as resolve_voice
+from builder.narration.speech import SpokenSentence
 from builder.run.cache import mark_used
-from builder.speech import SpokenSentence
 
 # 48 kbit/s CBR: synthetic speech has nothing above 11 kHz, and at 22.05 kHz mono this is
 # transparent for it (~21.6 MB an hour). Constant bit rate, because without a Xing table
@@ -398,7 +400,7 @@ def _pool(jobs: int) -> ProcessPoolExecutor:
     # forkserver: workers never inherit the parent's threads or open files; each keeps its speech
     # helper for every article it narrates.
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["builder.narration"])
+    context.set_forkserver_preload(["builder.narration.synthesis"])
     return ProcessPoolExecutor(max(1, jobs), mp_context=context)
 
 

@@ -1,5 +1,5 @@
 """What every speech engine shares with the narration: a voice, a clip, a synthesizer, and how an engine
-says it is missing. Kept apart from builder.narration so that an engine module needs nothing else."""
+says it is missing. Kept apart from builder.narration.synthesis so that an engine module needs nothing else."""
 
 from __future__ import annotations
 

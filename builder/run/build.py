@@ -12,23 +12,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from builder import accessibility, i18n, package
-from builder import report as build_report
-from builder.book import images, mathml, navigation
+from builder import i18n
+from builder.book import accessibility, images, mathml, navigation, package
 from builder.book.markdown import markdown_parser
 from builder.book.render import Neighbourhood, render_article
 from builder.book.styles import stylesheet
-from builder.config import line_of, read_text
 from builder.distribution import products
-from builder.engines import DEFAULT_ENGINE
 from builder.errors import BuildError, Diagnostic, Problems, Severity, warning
 from builder.i18n import languages
 from builder.model import Article, Edition, Resource
-from builder.records import BuildOptions, BuildResult, Prepared, Progress, Rendered
+from builder.narration.engines import DEFAULT_ENGINE
+from builder.run import report as build_report
+from builder.run.records import BuildOptions, BuildResult, Prepared, Progress, Rendered
 from builder.sources import load_sources
+from builder.sources.config import line_of, read_text
 
 if TYPE_CHECKING:
-    from builder.read_aloud import Narrated
+    from builder.narration.read_aloud import Narrated
 
 DRAWN_COVER = "images/drawn-cover.jpg"  # a name no edition image is likely to have
 
@@ -143,7 +143,7 @@ def check(source: Path, engine: str | None = None) -> tuple[Diagnostic, ...]:
     missing = [diagnostic for diagnostic in found if diagnostic.code == "W060"]
     chosen = engine or rendered.edition.narration.engine
     if missing and chosen != DEFAULT_ENGINE:
-        from builder import engines
+        from builder.narration import engines
 
         hint = engines.engine(chosen).INSTALL_HINT
         raise BuildError(*(replace(diagnostic, code="E060", severity=Severity.ERROR,
@@ -156,7 +156,10 @@ def check(source: Path, engine: str | None = None) -> tuple[Diagnostic, ...]:
 def narration_sources(edition: Edition, voice: str | None = None, engine: str | None = None) -> tuple[Diagnostic, ...]:
     """The narration's sources checked as edition.toml is: pronunciation.toml's sections and entries, and a
     voice for every language the sources use. Every error is raised together; warnings are returned."""
-    from builder import lexicon, voices  # the speech engine's list is read only here
+    from builder.narration import (
+        lexicon,  # the speech engine's list is read only here
+        voices,
+    )
 
     found: list[Diagnostic] = []
     try:
@@ -196,7 +199,10 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
         narration_report: dict = {}
         failures: tuple[Diagnostic, ...] = ()
         if options.audio:
-            from builder import narration, read_aloud  # the speech branch; imported only when narrating
+            from builder.narration import (
+                read_aloud,
+                synthesis,  # the speech branch; imported only when narrating
+            )
 
             try:
                 narrated = read_aloud.narrate_edition(prepared, options, staging, modified, progress)
@@ -204,7 +210,7 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
                 audio_folder = narrated.audio_folder
                 narration_report = narrated.report
                 formats, pending = narrated.formats, narrated.pending
-            except narration.EngineUnavailable as missing:  # the text book is still worth publishing
+            except synthesis.EngineUnavailable as missing:  # the text book is still worth publishing
                 failures = (Diagnostic("E060", f"no speech engine: {missing}",
                                        "The text EPUB was built; --no-audio skips narration."),)
                 narration_report = {"status": f"not built: {missing}"}

@@ -2,8 +2,8 @@
 voice by name, the engine that speaks it (with its version), the voice's licence, and that the voice is
 synthetic. The words are the edition's language's (builder/i18n): reading systems and players show them.
 
-An engine describes a voice as a `Credit` (engine and version, voice, licence: builder.engines); the text's voices
-come first, then, when the edition has interviews, the voices of their questions.
+An engine describes a voice as a `Credit` (engine and version, voice, licence: builder.narration.engines);
+the text's voices come first, then, when the edition has interviews, the voices of their questions.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from builder.engines.base import Credit
 from builder.i18n import Words
+from builder.narration.engines.base import Credit
 
 __all__ = ["NO_CREDITS", "Credit", "NarratorCredits", "Narrators", "credit_line", "narrator_credits", "narrator_name",
            "narrator_names"]

