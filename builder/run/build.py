@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import shutil
 import tempfile
@@ -23,6 +24,7 @@ from builder.i18n import languages
 from builder.model import Article, Edition, Resource
 from builder.narration.engines import DEFAULT_ENGINE
 from builder.run import report as build_report
+from builder.run import reuse
 from builder.run.records import BuildOptions, BuildResult, Prepared, Progress, Rendered
 from builder.sources import load_sources
 from builder.sources.config import line_of, read_text
@@ -214,8 +216,10 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
                 failures = (Diagnostic("E060", f"no speech engine: {missing}",
                                        "The text EPUB was built; --no-audio skips narration."),)
                 narration_report = {"status": f"not built: {missing}"}
+        kept = reuse.products(options.cache_dir)  # an unchanged book is taken from there, not written again
         for name, book in books.items():
-            package.write_epub(book, modified, staging / name)
+            reuse.made(kept, reuse.digest("epub", book, modified), staging / name,
+                       functools.partial(package.write_epub, book, modified))
         release = products.release(edition, prepared.documents, build_products(prepared, options, books, narrated),
                                    modified, options.validate, prepared.cover)
         records: list[str] = []

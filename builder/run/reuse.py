@@ -1,0 +1,248 @@
+"""Reuse of unchanged products: what a build would write again byte for byte is taken from the cache.
+
+A product (an EPUB, the DAISY zip, a document's sentence marking) is keyed by the digest of everything its
+writer is given (every document, every resource's name and content, the metadata, the modified time), of
+the builder's own files and of the libraries that shape its bytes. Same key, same bytes: books are
+reproducible. A stored product is checked against its recorded SHA-256 on every read, as clips and articles
+are, and a damaged one is made again. Reused files are hard links into the staging folder where the file
+system allows (a copy where it does not): the build then publishes them with one rename, as it does a fresh
+file, so the output is never written in place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import enum
+import functools
+import hashlib
+import importlib.metadata
+import os
+import re
+import shutil
+import sys
+import tempfile
+import uuid
+import zlib
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from pathlib import Path, PurePath
+from typing import Any
+
+from builder.run.cache import mark_used
+
+FORMAT = 1  # part of every key: bump when what a key covers changes
+PACKAGE = Path(__file__).resolve().parent.parent  # the builder's own files: its code, catalogues and data
+# The libraries whose versions shape the bytes of what is reused (packaging, XML, words said, audio tags).
+LIBRARIES = ("ebooklib", "lxml", "num2words", "babel", "emoji", "langcodes", "mutagen", "lameenc",
+             "markdown-it-py", "mdit-py-plugins", "pillow")
+PRODUCTS = "products"  # the cache kinds (builder.run.cache.KINDS): finished files, and sentence markings
+MARKS = "marks"
+
+
+# --------------------------------------------------------------------------- what a product is made from
+
+
+@functools.cache
+def code_identity() -> str:
+    """The builder's files (code, catalogues, data), Python's and zlib's versions and the libraries': any
+    change to the builder gives fresh products, a released version or not."""
+    digest = hashlib.sha256()
+    for path in sorted(PACKAGE.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".pyo"):
+            digest.update(path.relative_to(PACKAGE).as_posix().encode("utf-8") + b"\0")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    for name in LIBRARIES:
+        try:
+            version = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            version = "-"
+        digest.update(f"{name}={version}\0".encode())
+    digest.update(f"{sys.version}\0{zlib.ZLIB_RUNTIME_VERSION}".encode())
+    return digest.hexdigest()
+
+
+_vouched: dict[tuple[int, int, int, int], str] = {}  # file identity → content address given by its writer
+_hashed: dict[tuple[int, int, int, int], str] = {}  # file identity → SHA-256 of its bytes, as read or written
+
+
+def _identity(path: Path) -> tuple[int, int, int, int]:
+    status = path.stat()
+    return status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns
+
+
+def vouch(path: Path, address: str) -> None:
+    """Record that the file just written at `path` holds the content `address` names (a cache key that fixes
+    its bytes, e.g. the article cache's): keys take it instead of reading the file. A later change of the
+    file (size or time) voids it."""
+    _vouched[_identity(path)] = address
+
+
+def sha256_of(path: Path) -> str:
+    """The file's SHA-256, read once per content: a product written or checked by this process is not
+    read again for the report."""
+    identity = _identity(path)
+    if identity not in _hashed:
+        with path.open("rb") as handle:
+            _hashed[identity] = hashlib.file_digest(handle, "sha256").hexdigest()
+    return _hashed[identity]
+
+
+def content_address(path: Path) -> str:
+    identity = _identity(path)
+    return _vouched.get(identity) or f"sha256:{sha256_of(path)}"
+
+
+def digest(*values: Any) -> str:
+    """The key of a product made from `values`: dataclasses (their compared fields), strings, bytes, numbers,
+    times, mappings (in their order, which writers may follow), sequences and sets. A path to a file counts
+    as its content, any other path as its place. Anything else is refused, so nothing is left out unseen."""
+    hasher = hashlib.sha256(f"{FORMAT}\0{code_identity()}\0".encode())
+    _feed(hasher, values)
+    return hasher.hexdigest()
+
+
+def _feed(hasher: Any, value: Any) -> None:
+    if value is None or isinstance(value, bool | int | float):
+        hasher.update(f"{type(value).__name__}:{value!r};".encode())
+    elif isinstance(value, str):
+        data = value.encode("utf-8", "surrogatepass")
+        hasher.update(b"s%d:" % len(data))
+        hasher.update(data)
+    elif isinstance(value, bytes | bytearray | memoryview):
+        hasher.update(b"b%d:" % len(value))
+        hasher.update(value)
+    elif isinstance(value, PurePath):
+        path = Path(value)
+        _feed(hasher, ("file", content_address(path)) if path.is_file() else ("place", str(path)))
+    elif isinstance(value, datetime | date):
+        _feed(hasher, ("time", value.isoformat()))
+    elif isinstance(value, enum.Enum):
+        _feed(hasher, (type(value).__qualname__, value.value))
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        hasher.update(f"D{type(value).__module__}.{type(value).__qualname__}:".encode())
+        for field in dataclasses.fields(value):
+            if field.compare:  # memos and caches are not what a value is
+                _feed(hasher, field.name)
+                _feed(hasher, getattr(value, field.name))
+        hasher.update(b";")
+    elif isinstance(value, Mapping):
+        hasher.update(b"M%d:" % len(value))
+        for key, item in value.items():
+            _feed(hasher, key)
+            _feed(hasher, item)
+    elif isinstance(value, set | frozenset):
+        _feed(hasher, ("set", sorted(value, key=repr)))
+    elif isinstance(value, tuple | list):
+        hasher.update(b"L%d:" % len(value))
+        for item in value:
+            _feed(hasher, item)
+    elif isinstance(value, re.Pattern):
+        _feed(hasher, ("pattern", value.pattern, value.flags))
+    else:
+        raise TypeError(f"a product key cannot cover a {type(value).__qualname__}")
+
+
+# --------------------------------------------------------------------------- the stored products
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # another file system, or one without hard links
+        shutil.copyfile(source, target)
+
+
+class ProductCache:
+    """Finished products by key, each file named `<key>.<SHA-256 of its bytes>` and checked against it on read."""
+
+    def __init__(self, cache_dir: Path, kind: str = PRODUCTS) -> None:
+        self.folder = cache_dir / kind
+
+    def _find(self, key: str) -> Path | None:
+        with contextlib.suppress(OSError):
+            for path in self.folder.glob(f"{key}.*"):
+                if len(path.suffix) == 65:  # "." and 64 hex digits; not a .tmp- file
+                    return path
+        return None
+
+    def _checked(self, key: str) -> Path | None:
+        """The stored product, if its bytes are still those recorded; a damaged one is removed."""
+        found = self._find(key)
+        if found is None:
+            return None
+        try:
+            intact = sha256_of(found) == found.suffix[1:]
+        except OSError:  # pruned meanwhile
+            return None
+        if not intact:
+            with contextlib.suppress(OSError):
+                found.unlink()
+            return None
+        mark_used(found)
+        with contextlib.suppress(OSError):
+            _hashed[_identity(found)] = found.suffix[1:]  # its new time: still the bytes just checked
+        return found
+
+    def take(self, key: str, target: Path) -> bool:
+        """Put the product `key` names at `target` (a staging path); False when there is none to take."""
+        found = self._checked(key)
+        if found is None:
+            return False
+        _link_or_copy(found, target)
+        _hashed[_identity(target)] = found.suffix[1:]  # a copy holds the bytes just checked too
+        return True
+
+    def keep(self, key: str, made: Path) -> None:
+        """Store the file just made at `made` under `key` (a hard link where possible: no copy)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        temporary = self.folder / f".tmp-{os.getpid()}-{uuid.uuid4().hex}"  # os.link makes the file itself
+        try:
+            _link_or_copy(made, temporary)
+            os.replace(temporary, self.folder / f"{key}.{sha256_of(made)}")
+        finally:
+            with contextlib.suppress(OSError):
+                temporary.unlink()
+
+    def read(self, key: str) -> bytes | None:
+        """The stored bytes `key` names, checked as read; None when there are none (a damaged file is removed)."""
+        found = self._find(key)
+        if found is None:
+            return None
+        try:
+            data = found.read_bytes()
+        except OSError:
+            return None
+        if hashlib.sha256(data).hexdigest() != found.suffix[1:]:
+            with contextlib.suppress(OSError):
+                found.unlink()
+            return None
+        mark_used(found)
+        return data
+
+    def store(self, key: str, data: bytes) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+            os.replace(temporary, self.folder / f"{key}.{hashlib.sha256(data).hexdigest()}")
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+
+
+def made(cache: ProductCache | None, key: str, target: Path, write: Callable[[Path], object]) -> bool:
+    """Have the product at `target`: taken from `cache` when it holds `key`, else written by `write(target)`
+    and kept. True when it was reused."""
+    if cache is not None and cache.take(key, target):
+        return True
+    write(target)
+    if cache is not None:
+        cache.keep(key, target)
+    return False
+
+
+def products(cache_dir: Path | None) -> ProductCache | None:
+    return ProductCache(cache_dir) if cache_dir is not None else None
