@@ -17,8 +17,8 @@ import pytest
 from edition_fixtures import article, snapshot, write_edition
 
 from builder.book import package
-from builder.distribution import daisy202
-from builder.narration import speech, synthesis
+from builder.distribution import daisy202, files, podcast
+from builder.narration import audio, speech, synthesis
 from builder.narration.engines import espeak_ng
 from builder.run import cache, reuse
 from builder.run.build import build
@@ -42,9 +42,10 @@ class Counted:
     """How often each writer and the sentence marker really ran (they still run: this only counts)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.calls: dict[str, int] = {"epub": 0, "daisy": 0, "marks": 0}
+        self.calls: dict[str, int] = {"epub": 0, "daisy": 0, "marks": 0, "audiobook": 0, "feed": 0, "records": 0}
         for name, module, function in (("epub", package, "write_epub"), ("daisy", daisy202, "write_daisy202"),
-                                       ("marks", speech, "mark_sentences")):
+                                       ("marks", speech, "mark_sentences"), ("audiobook", audio, "write_audiobook"),
+                                       ("feed", podcast, "write_podcast"), ("records", files, "write_all")):
             original = getattr(module, function)
             monkeypatch.setattr(module, function, self.counting(name, original))
 
@@ -78,12 +79,16 @@ def test_an_unchanged_rebuild_takes_every_book_from_the_cache_byte_for_byte(
     source, store = edition(tmp_path / "source"), tmp_path / "cache"
     counted = Counted(monkeypatch)
     first = narrated_build(source, tmp_path / "out", store)
-    assert counted.taken() == {"epub": 2, "daisy": 1, "marks": 3}  # two articles and the spoken title page
+    # two EPUBs, the DAISY zip, the audio folder (its audiobook, its feed), the records; two articles and the
+    # spoken title page marked
+    assert counted.taken() == {"epub": 2, "daisy": 1, "marks": 3, "audiobook": 1, "feed": 1, "records": 1}
     products = sorted(path.name for path in (store / reuse.PRODUCTS).iterdir())
-    assert len(products) == 3  # the text EPUB, the narrated EPUB, the DAISY zip
+    # the books and the DAISY zip; the audiobook's 7 files, the feed's 4 and the records' 7 (ONIX 3.1 and 3.0,
+    # MARC and MARCXML, OPDS 2 and 1.2, the cover), each set with its list of names
+    assert len(products) == 3 + 7 + 1 + 4 + 1 + 7 + 1
 
     again = narrated_build(source, tmp_path / "out", store)
-    assert counted.taken() == {"epub": 0, "daisy": 0, "marks": 1}  # only the title page is marked again
+    assert counted.taken() == {"epub": 0, "daisy": 0, "marks": 1, "audiobook": 0, "feed": 0, "records": 0}
     assert sorted(path.name for path in (store / reuse.PRODUCTS).iterdir()) == products
     assert again == first
     fresh = narrated_build(source, tmp_path / "fresh", None)  # --no-cache: every product written anew
@@ -142,7 +147,7 @@ def test_the_cache_counts_and_prunes_products_and_marks(tmp_path: Path) -> None:
     source, store = edition(tmp_path / "source"), tmp_path / "cache"
     narrated_build(source, tmp_path / "out", store)
     usage = cache.usage(store)
-    assert usage["products"].files == 3 and usage["marks"].files == 2  # the two articles
+    assert usage["products"].files == 24 and usage["marks"].files == 2  # the two articles
     cache.prune(store, 0)
     assert sum(held.files for held in cache.usage(store).values()) == 0
     assert (tmp_path / "out" / NARRATED).is_file()  # the published book is not the cache's to remove

@@ -190,10 +190,14 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path, mo
                               tuple(author.name for author in document.article.authors),
                               document.language or edition.language)
                 for document, sentences in marked.values() if document.article]
-    written = audio.write_audiobook(folder, edition.full_title, edition.publisher, chapters, edition.date[:4],
-                                    edition.language, who)
-    feed = podcast.write_podcast(folder, podcast_show(prepared, who.names, folder),
-                                 episodes(marked, by_slug, folder))[-1]
+    kept = reuse.products(options.cache_dir)  # an unchanged audiobook and feed are taken from there
+    written = [folder / name for name in reuse.files_made(
+        kept, reuse.digest("audiobook", edition, chapters, who), folder,
+        lambda target: [path.name for path in audio.write_audiobook(
+            target, edition.full_title, edition.publisher, chapters, edition.date[:4], edition.language, who)])]
+    # The feed reads the audiobook's files, which the audiobook's key fixes: this key covers that key's inputs.
+    feed = folder / reuse.files_made(kept, reuse.digest("podcast", edition, chapters, who, prepared.cover, marked),
+                                     folder, functools.partial(write_feed, prepared, who, marked, by_slug))[-1]
     title_part = daisy202.Part(daisy202.TITLE_NAME, edition.full_title, title_xhtml, "title.xhtml", title_audio,
                                tuple(sentence.id for sentence in title_sentences))
     daisy_name, m4b_name = daisy202.file_name(edition.slug), m4b.file_name(edition.slug)
@@ -230,6 +234,15 @@ def write_daisy(book: daisy202.TalkingBook, modified: datetime, target: Path, ca
     """The DAISY zip, or the same bytes from the cache when the talking book is unchanged (builder.run.reuse)."""
     reuse.made(reuse.products(cache_dir), reuse.digest("daisy202", book, modified), target,
                functools.partial(daisy202.write_daisy202, book, modified))
+
+
+def write_feed(prepared: Prepared, who: credits.NarratorCredits, marked: Marked,
+               audio_of: dict[str, synthesis.StoredAudio], folder: Path) -> list[str]:
+    """The podcast feed, each episode's chapters and the show's artwork, into the audiobook's folder: their
+    names, the feed's last."""
+    show = podcast_show(prepared, who.names, folder)
+    return [show.image, *(path.name for path in podcast.write_podcast(folder, show, episodes(marked, audio_of,
+                                                                                             folder)))]
 
 
 def podcast_show(prepared: Prepared, readers: tuple[str, ...], folder: Path) -> podcast.Show:

@@ -223,10 +223,9 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
         release = products.release(edition, prepared.documents, build_products(prepared, options, books, narrated),
                                    modified, options.validate, prepared.cover)
         records: list[str] = []
-        if narrated is not None:  # full builds only: the text build's start-up stays free of pymarc and co.
-            from builder.distribution import files as record_files
-
-            records = record_files.write_all(release, staging)
+        if narrated is not None:  # full builds only
+            records = reuse.files_made(kept, reuse.digest("records", release), staging,
+                                       functools.partial(write_records, release))
         report = build_report.report(prepared, books, staging, options.validate, narration_report, options.cache_dir,
                                      release=release, records=records)
         for job in pending:  # written beside the packaging and the validators
@@ -268,6 +267,12 @@ def build_products(prepared: Prepared, options: BuildOptions, books: dict[str, p
     items.append(products.daisy(daisy202.file_name(slug), prepared.documents, narrated.duration, narrated.narrators))
     items.append(products.m4b(m4b.file_name(slug), prepared.documents, narrated.duration, narrated.narrators))
     return items
+
+
+def write_records(release: products.Release, folder: Path) -> list[str]:
+    from builder.distribution import files as record_files  # only when written: start-up stays free of pymarc and co.
+
+    return record_files.write_all(release, folder)
 
 
 AUDIOBOOK_FILE_TYPES = {".mp3": "audio/mpeg", ".vtt": "text/vtt", ".m3u8": "audio/mpegurl",

@@ -17,6 +17,7 @@ import enum
 import functools
 import hashlib
 import importlib.metadata
+import json
 import os
 import re
 import shutil
@@ -204,6 +205,20 @@ class ProductCache:
             with contextlib.suppress(OSError):
                 temporary.unlink()
 
+    def take_files(self, key: str, folder: Path) -> list[str] | None:
+        """The files stored under `key` (see files_made) put into `folder`, and their names; None, with nothing
+        left behind in `folder`, when one of them is missing or damaged."""
+        listed = self.read(key)
+        if listed is None:
+            return None
+        names: list[str] = json.loads(listed)
+        for index, name in enumerate(names):
+            if not self.take(f"{key}-{index}", folder / name):
+                for taken in names[:index]:  # so that writing them afresh never writes into the cache's files
+                    (folder / taken).unlink()
+                return None
+        return names
+
     def read(self, key: str) -> bytes | None:
         """The stored bytes `key` names, checked as read; None when there are none (a damaged file is removed)."""
         found = self._find(key)
@@ -242,6 +257,20 @@ def made(cache: ProductCache | None, key: str, target: Path, write: Callable[[Pa
     if cache is not None:
         cache.keep(key, target)
     return False
+
+
+def files_made(cache: ProductCache | None, key: str, folder: Path, write: Callable[[Path], list[str]]) -> list[str]:
+    """Have a product of several files in `folder`: `write(folder)` writes them and returns their names
+    (relative to `folder`, every file it wrote, in its order); with `cache` holding `key`, the same files are
+    taken from it instead (each checked as one product is) and the same names returned."""
+    if cache is not None and (names := cache.take_files(key, folder)) is not None:
+        return names
+    names = write(folder)
+    if cache is not None:
+        for index, name in enumerate(names):
+            cache.keep(f"{key}-{index}", folder / name)
+        cache.store(key, json.dumps(names).encode("utf-8"))
+    return names
 
 
 def products(cache_dir: Path | None) -> ProductCache | None:
