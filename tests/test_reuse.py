@@ -88,7 +88,7 @@ def test_an_unchanged_rebuild_takes_every_book_from_the_cache_byte_for_byte(
     assert len(products) == 3 + 7 + 1 + 4 + 1 + 7 + 1
 
     again = narrated_build(source, tmp_path / "out", store)
-    assert counted.taken() == {"epub": 0, "daisy": 0, "marks": 1, "audiobook": 0, "feed": 0, "records": 0}
+    assert counted.taken() == {"epub": 0, "daisy": 0, "marks": 0, "audiobook": 0, "feed": 0, "records": 0}
     assert sorted(path.name for path in (store / reuse.PRODUCTS).iterdir()) == products
     assert again == first
     fresh = narrated_build(source, tmp_path / "fresh", None)  # --no-cache: every product written anew
@@ -147,7 +147,7 @@ def test_the_cache_counts_and_prunes_products_and_marks(tmp_path: Path) -> None:
     source, store = edition(tmp_path / "source"), tmp_path / "cache"
     narrated_build(source, tmp_path / "out", store)
     usage = cache.usage(store)
-    assert usage["products"].files == 24 and usage["marks"].files == 2  # the two articles
+    assert usage["products"].files == 24 and usage["marks"].files == 3  # the two articles, the spoken title
     cache.prune(store, 0)
     assert sum(held.files for held in cache.usage(store).values()) == 0
     assert (tmp_path / "out" / NARRATED).is_file()  # the published book is not the cache's to remove

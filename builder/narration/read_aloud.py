@@ -97,7 +97,7 @@ def mark_articles(prepared: Prepared, cache_dir: Path | None = None) -> tuple[Ma
     edition = prepared.edition
     lexicons = lexicon.load_lexicons(edition.root, edition.language)
     settings = speech.SpeechSettings(edition.narration.read_emoji, edition.narration.read_code)
-    marks = reuse.ProductCache(cache_dir, reuse.MARKS) if cache_dir is not None else None
+    marks = reuse.marks(cache_dir)
     marked: Marked = {}
     used: dict[str, str] = {}
     for document in prepared.articles:
@@ -135,8 +135,9 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path, mo
 
     choose = voice_chooser(prepared, options)
     voice = choose(edition.language)  # the edition's own voice, as its engine speaks it
-    title_xhtml, title_sentences = speech.mark_sentences(
-        daisy202.title_xhtml(edition.full_title, edition.publisher, edition.language), lexicons, daisy202.TITLE_NAME)
+    title_xhtml, title_sentences = marked_document(
+        daisy202.title_xhtml(edition.full_title, edition.publisher, edition.language), lexicons, daisy202.TITLE_NAME,
+        speech.SpeechSettings(), reuse.marks(options.cache_dir))
     spoken = [(daisy202.TITLE_NAME, title_sentences)]  # the talking book's spoken title
     spoken += [(document.article.slug, sentences) for document, sentences in marked.values() if document.article]
     engine = engine_of(prepared, options)

@@ -16,7 +16,6 @@ import dataclasses
 import enum
 import functools
 import hashlib
-import importlib.metadata
 import json
 import os
 import re
@@ -36,7 +35,7 @@ FORMAT = 1  # part of every key: bump when what a key covers changes
 PACKAGE = Path(__file__).resolve().parent.parent  # the builder's own files: its code, catalogues and data
 # The libraries whose versions shape the bytes of what is reused (packaging, XML, words said, audio tags).
 LIBRARIES = ("ebooklib", "lxml", "num2words", "babel", "emoji", "langcodes", "mutagen", "lameenc",
-             "markdown-it-py", "mdit-py-plugins", "pillow")
+             "markdown-it-py", "mdit-py-plugins", "pillow", "pymarc", "av")
 PRODUCTS = "products"  # the cache kinds (builder.run.cache.KINDS): finished files, and sentence markings
 MARKS = "marks"
 
@@ -53,14 +52,28 @@ def code_identity() -> str:
         if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".pyo"):
             digest.update(path.relative_to(PACKAGE).as_posix().encode("utf-8") + b"\0")
             digest.update(hashlib.sha256(path.read_bytes()).digest())
-    for name in LIBRARIES:
-        try:
-            version = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            version = "-"
-        digest.update(f"{name}={version}\0".encode())
+    for installed in library_versions():
+        digest.update(f"{installed}\0".encode())
     digest.update(f"{sys.version}\0{zlib.ZLIB_RUNTIME_VERSION}".encode())
     return digest.hexdigest()
+
+
+def library_versions() -> list[str]:
+    """The installed versions of LIBRARIES, as their dist-info folders name them ("lxml-5.3.0"): read from the
+    folder listings, which costs less than importing importlib.metadata."""
+    wanted = {_project(name) for name in LIBRARIES}
+    found = set()
+    for entry in sys.path:
+        with contextlib.suppress(OSError):
+            for name in os.listdir(entry or "."):
+                stem = name.removesuffix(".dist-info")
+                if stem != name and _project(stem.rsplit("-", 1)[0]) in wanted:
+                    found.add(stem)
+    return sorted(found)
+
+
+def _project(name: str) -> str:
+    return re.sub(r"[-_.]+", "_", name).lower()
 
 
 _vouched: dict[tuple[int, int, int, int], str] = {}  # file identity → content address given by its writer
@@ -275,3 +288,7 @@ def files_made(cache: ProductCache | None, key: str, folder: Path, write: Callab
 
 def products(cache_dir: Path | None) -> ProductCache | None:
     return ProductCache(cache_dir) if cache_dir is not None else None
+
+
+def marks(cache_dir: Path | None) -> ProductCache | None:
+    return ProductCache(cache_dir, MARKS) if cache_dir is not None else None
