@@ -23,6 +23,7 @@ import shutil
 import sys
 import tempfile
 import uuid
+import weakref
 import zlib
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
@@ -112,49 +113,83 @@ def digest(*values: Any) -> str:
     times, mappings (in their order, which writers may follow), sequences and sets. A path to a file counts
     as its content, any other path as its place. Anything else is refused, so nothing is left out unseen."""
     hasher = hashlib.sha256(f"{FORMAT}\0{code_identity()}\0".encode())
-    _feed(hasher, values)
+    _feed(hasher.update, values)
     return hasher.hexdigest()
 
 
-def _feed(hasher: Any, value: Any) -> None:
-    if value is None or isinstance(value, bool | int | float):
-        hasher.update(f"{type(value).__name__}:{value!r};".encode())
-    elif isinstance(value, str):
+# A frozen dataclass (an edition, a document, an article's audio) is a value that is not changed once made, and
+# the same one goes into several products: its digest is worked out once, for as long as it lives.
+_digests: dict[int, bytes] = {}
+_fields: dict[type, tuple[str, ...]] = {}
+
+
+def _compared_fields(kind: type) -> tuple[str, ...]:
+    if kind not in _fields:  # memos and caches (compare=False) are not what a value is
+        _fields[kind] = tuple(field.name for field in dataclasses.fields(kind) if field.compare)
+    return _fields[kind]
+
+
+def _dataclass_digest(value: Any) -> bytes:
+    known = _digests.get(id(value))
+    if known is not None:
+        return known
+    hasher = hashlib.sha256(f"D{type(value).__module__}.{type(value).__qualname__}:".encode())
+    for name in _compared_fields(type(value)):
+        _feed(hasher.update, name)
+        _feed(hasher.update, getattr(value, name))
+    found = hasher.digest()
+    if type(value).__dataclass_params__.frozen:  # type: ignore[attr-defined]
+        with contextlib.suppress(TypeError):  # no weak references (slots): worked out each time
+            weakref.finalize(value, _digests.pop, id(value), None)
+            _digests[id(value)] = found
+    return found
+
+
+def _feed(update: Callable[[bytes], object], value: Any) -> None:
+    kind = type(value)
+    if kind is str:
         data = value.encode("utf-8", "surrogatepass")
-        hasher.update(b"s%d:" % len(data))
-        hasher.update(data)
+        update(b"s%d:" % len(data))
+        update(data)
+    elif kind is tuple or kind is list:
+        update(b"L%d:" % len(value))
+        for item in value:
+            _feed(update, item)
+    elif value is None or kind is bool or kind is int or kind is float:
+        update(f"{kind.__name__}:{value!r};".encode())
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        update(b"D" + _dataclass_digest(value))
+    elif isinstance(value, str | int | float):  # subclasses: str enums, IntEnum, NamedTuple below
+        if isinstance(value, enum.Enum):
+            _feed(update, (kind.__qualname__, value.value))
+        else:
+            _feed(update, (kind.__qualname__, str(value) if isinstance(value, str) else value.__index__()
+                           if isinstance(value, int) else float(value)))
     elif isinstance(value, bytes | bytearray | memoryview):
-        hasher.update(b"b%d:" % len(value))
-        hasher.update(value)
+        update(b"b%d:" % len(value))
+        update(value)
+    elif isinstance(value, tuple):  # a named tuple
+        _feed(update, (kind.__qualname__, list(value)))
     elif isinstance(value, PurePath):
         path = Path(value)
-        _feed(hasher, ("file", content_address(path)) if path.is_file() else ("place", str(path)))
+        _feed(update, ("file", content_address(path)) if path.is_file() else ("place", str(path)))
     elif isinstance(value, datetime | date):
-        _feed(hasher, ("time", value.isoformat()))
+        _feed(update, ("time", value.isoformat()))
     elif isinstance(value, enum.Enum):
-        _feed(hasher, (type(value).__qualname__, value.value))
-    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-        hasher.update(f"D{type(value).__module__}.{type(value).__qualname__}:".encode())
-        for field in dataclasses.fields(value):
-            if field.compare:  # memos and caches are not what a value is
-                _feed(hasher, field.name)
-                _feed(hasher, getattr(value, field.name))
-        hasher.update(b";")
+        _feed(update, (kind.__qualname__, value.value))
     elif isinstance(value, Mapping):
-        hasher.update(b"M%d:" % len(value))
+        update(b"M%d:" % len(value))
         for key, item in value.items():
-            _feed(hasher, key)
-            _feed(hasher, item)
+            _feed(update, key)
+            _feed(update, item)
     elif isinstance(value, set | frozenset):
-        _feed(hasher, ("set", sorted(value, key=repr)))
-    elif isinstance(value, tuple | list):
-        hasher.update(b"L%d:" % len(value))
-        for item in value:
-            _feed(hasher, item)
+        _feed(update, ("set", sorted(value, key=repr)))
+    elif isinstance(value, list):
+        _feed(update, list(value))
     elif isinstance(value, re.Pattern):
-        _feed(hasher, ("pattern", value.pattern, value.flags))
+        _feed(update, ("pattern", value.pattern, value.flags))
     else:
-        raise TypeError(f"a product key cannot cover a {type(value).__qualname__}")
+        raise TypeError(f"a product key cannot cover a {kind.__qualname__}")
 
 
 # --------------------------------------------------------------------------- the stored products
@@ -172,13 +207,28 @@ class ProductCache:
 
     def __init__(self, cache_dir: Path, kind: str = PRODUCTS) -> None:
         self.folder = cache_dir / kind
+        self._listed: dict[str, str] | None = None  # key → file name, read once: a glob per product costs more
 
     def _find(self, key: str) -> Path | None:
+        if self._listed is None:
+            self._listed = {}
+            with contextlib.suppress(OSError):
+                for name in os.listdir(self.folder):
+                    stored, _, sha = name.partition(".")
+                    if len(sha) == 64 and not name.startswith("."):
+                        self._listed[stored] = name
+        name = self._listed.get(key)
+        return self.folder / name if name is not None else None
+
+    def _forget(self, key: str, path: Path) -> None:
         with contextlib.suppress(OSError):
-            for path in self.folder.glob(f"{key}.*"):
-                if len(path.suffix) == 65:  # "." and 64 hex digits; not a .tmp- file
-                    return path
-        return None
+            path.unlink()
+        if self._listed is not None:
+            self._listed.pop(key, None)
+
+    def _listed_as(self, key: str, path: Path) -> None:
+        if self._listed is not None:
+            self._listed[key] = path.name
 
     def _checked(self, key: str) -> Path | None:
         """The stored product, if its bytes are still those recorded; a damaged one is removed."""
@@ -188,10 +238,10 @@ class ProductCache:
         try:
             intact = sha256_of(found) == found.suffix[1:]
         except OSError:  # pruned meanwhile
+            self._forget(key, found)
             return None
         if not intact:
-            with contextlib.suppress(OSError):
-                found.unlink()
+            self._forget(key, found)
             return None
         mark_used(found)
         with contextlib.suppress(OSError):
@@ -213,7 +263,9 @@ class ProductCache:
         temporary = self.folder / f".tmp-{os.getpid()}-{uuid.uuid4().hex}"  # os.link makes the file itself
         try:
             _link_or_copy(made, temporary)
-            os.replace(temporary, self.folder / f"{key}.{sha256_of(made)}")
+            stored = self.folder / f"{key}.{sha256_of(made)}"
+            os.replace(temporary, stored)
+            self._listed_as(key, stored)
         finally:
             with contextlib.suppress(OSError):
                 temporary.unlink()
@@ -239,11 +291,11 @@ class ProductCache:
             return None
         try:
             data = found.read_bytes()
-        except OSError:
+        except OSError:  # pruned meanwhile
+            self._forget(key, found)
             return None
         if hashlib.sha256(data).hexdigest() != found.suffix[1:]:
-            with contextlib.suppress(OSError):
-                found.unlink()
+            self._forget(key, found)
             return None
         mark_used(found)
         return data
@@ -254,7 +306,9 @@ class ProductCache:
         try:
             with os.fdopen(handle, "wb") as out:
                 out.write(data)
-            os.replace(temporary, self.folder / f"{key}.{hashlib.sha256(data).hexdigest()}")
+            stored = self.folder / f"{key}.{hashlib.sha256(data).hexdigest()}"
+            os.replace(temporary, stored)
+            self._listed_as(key, stored)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
