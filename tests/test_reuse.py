@@ -148,6 +148,7 @@ def test_the_cache_counts_and_prunes_products_and_marks(tmp_path: Path) -> None:
     narrated_build(source, tmp_path / "out", store)
     usage = cache.usage(store)
     assert usage["products"].files == 24 and usage["marks"].files == 3  # the two articles, the spoken title
+    assert usage["prepared"].files == 1  # the documents rendered from the sources
     cache.prune(store, 0)
     assert sum(held.files for held in cache.usage(store).values()) == 0
     assert (tmp_path / "out" / NARRATED).is_file()  # the published book is not the cache's to remove

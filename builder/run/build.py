@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+import pickle
 import shutil
 import tempfile
 from concurrent.futures import Future, wait
@@ -15,8 +16,6 @@ from typing import TYPE_CHECKING
 
 from builder import i18n
 from builder.book import accessibility, images, mathml, navigation, package
-from builder.book.markdown import markdown_parser
-from builder.book.render import Neighbourhood, render_article
 from builder.book.styles import stylesheet
 from builder.distribution import products
 from builder.errors import BuildError, Diagnostic, Problems, Severity, warning
@@ -26,7 +25,6 @@ from builder.narration.engines import DEFAULT_ENGINE
 from builder.run import report as build_report
 from builder.run import reuse
 from builder.run.records import BuildOptions, BuildResult, Prepared, Progress, Rendered
-from builder.sources import load_sources
 from builder.sources.config import line_of, read_text
 
 if TYPE_CHECKING:
@@ -46,6 +44,10 @@ def source_date(edition: Edition) -> datetime:
 def render_edition(source: Path) -> Rendered:
     """Load and render every article: all the source validation there is, and nothing drawn or packaged.
     Every article is checked even when another has failed: one run reports every independent mistake."""
+    from builder.book.markdown import markdown_parser  # the renderer: not loaded when the documents are reused
+    from builder.book.render import Neighbourhood, render_article
+    from builder.sources import load_sources
+
     problems = Problems()
     loaded = load_sources(source, problems)
     edition = loaded.edition
@@ -94,7 +96,20 @@ def untranslated_languages(edition: Edition) -> list[Diagnostic]:
     return list(found.values())
 
 
-def prepare(source: Path) -> Prepared:
+def prepare(source: Path, cache_dir: Path | None = None) -> Prepared:
+    """Every document rendered and enriched, the resources read. With a cache, sources whose every file is as
+    before (content and names) give the documents made from them last time (builder.run.reuse)."""
+    kept = reuse.prepared(cache_dir)
+    key = reuse.digest("prepared", reuse.source_tree(source)) if kept is not None else ""
+    if kept is not None and (stored := kept.read(key)) is not None:
+        return pickle.loads(stored)  # the cache's own bytes, as stored (checked against their SHA-256)
+    prepared = prepare_fresh(source)
+    if kept is not None:
+        kept.store(key, pickle.dumps(prepared, protocol=pickle.HIGHEST_PROTOCOL))
+    return prepared
+
+
+def prepare_fresh(source: Path) -> Prepared:
     rendered = render_edition(source)
     edition = rendered.edition
     cover, cover_alt = cover_image(edition)
@@ -176,7 +191,7 @@ def narration_sources(edition: Edition, voice: str | None = None, engine: str | 
 
 
 def build(options: BuildOptions, progress: Progress | None = None) -> BuildResult:
-    prepared = prepare(options.source)
+    prepared = prepare(options.source, options.cache_dir)
     mathml.converter.stop_helper()  # every formula is converted: free its memory before narration
     # A wrong voice or lexicon entry is a source error, as a wrong rate is, and stops a narrated build before
     # anything is written; a machine without a speech engine is E060's business when narrating. A build without

@@ -28,8 +28,9 @@ def mark_used(path: Path) -> None:
 
 
 # aac: the M4B's encoded articles (builder.distribution.m4b); products: finished books and the DAISY zip, and
-# marks: each document's sentence marking, both reused while their inputs are unchanged (builder.run.reuse)
-KINDS = ("clips", "articles", "aac", "verdicts", "products", "marks")
+# marks: each document's sentence marking, prepared: the documents rendered from an edition's sources, all
+# reused while their inputs are unchanged (builder.run.reuse)
+KINDS = ("clips", "articles", "aac", "verdicts", "products", "marks", "prepared")
 UNITS = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12,
          "ki": 2**10, "mi": 2**20, "gi": 2**30, "ti": 2**40}  # as ccache: k, M, G decimal; Ki, Mi, Gi binary
 

@@ -36,9 +36,10 @@ FORMAT = 1  # part of every key: bump when what a key covers changes
 PACKAGE = Path(__file__).resolve().parent.parent  # the builder's own files: its code, catalogues and data
 # The libraries whose versions shape the bytes of what is reused (packaging, XML, words said, audio tags).
 LIBRARIES = ("ebooklib", "lxml", "num2words", "babel", "emoji", "langcodes", "mutagen", "lameenc",
-             "markdown-it-py", "mdit-py-plugins", "pillow", "pymarc", "av")
-PRODUCTS = "products"  # the cache kinds (builder.run.cache.KINDS): finished files, and sentence markings
-MARKS = "marks"
+             "markdown-it-py", "mdit-py-plugins", "pillow", "pymarc", "av", "latex2mathml", "pyyaml")
+PRODUCTS = "products"  # the cache kinds (builder.run.cache.KINDS): finished files, sentence markings, and
+MARKS = "marks"  # the documents rendered from unchanged sources
+PREPARED = "prepared"
 
 
 # --------------------------------------------------------------------------- what a product is made from
@@ -57,6 +58,14 @@ def code_identity() -> str:
         digest.update(f"{installed}\0".encode())
     digest.update(f"{sys.version}\0{zlib.ZLIB_RUNTIME_VERSION}".encode())
     return digest.hexdigest()
+
+
+def source_tree(root: Path) -> tuple[str, list[tuple[str, str]]]:
+    """An edition's folder as a key sees it: its place and every file in it, by name and content (the
+    renderer reads nothing outside it: images and the cover must be inside)."""
+    root = root.resolve()
+    files = sorted(path for path in root.rglob("*") if path.is_file())
+    return str(root), [(path.relative_to(root).as_posix(), content_address(path)) for path in files]
 
 
 def library_versions() -> list[str]:
@@ -342,6 +351,10 @@ def files_made(cache: ProductCache | None, key: str, folder: Path, write: Callab
 
 def products(cache_dir: Path | None) -> ProductCache | None:
     return ProductCache(cache_dir) if cache_dir is not None else None
+
+
+def prepared(cache_dir: Path | None) -> ProductCache | None:
+    return ProductCache(cache_dir, PREPARED) if cache_dir is not None else None
 
 
 def marks(cache_dir: Path | None) -> ProductCache | None:
