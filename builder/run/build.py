@@ -100,7 +100,7 @@ def prepare(source: Path, cache_dir: Path | None = None) -> Prepared:
     """Every document rendered and enriched, the resources read. With a cache, sources whose every file is as
     before (content and names) give the documents made from them last time (builder.run.reuse)."""
     kept = reuse.prepared(cache_dir)
-    key = reuse.digest("prepared", reuse.source_tree(source)) if kept is not None else ""
+    key = reuse.prepared_key(source) if kept is not None else ""
     if kept is not None and (stored := kept.read(key)) is not None:
         return pickle.loads(stored)  # the cache's own bytes, as stored (checked against their SHA-256)
     prepared = prepare_fresh(source)

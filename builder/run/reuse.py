@@ -357,5 +357,14 @@ def prepared(cache_dir: Path | None) -> ProductCache | None:
     return ProductCache(cache_dir, PREPARED) if cache_dir is not None else None
 
 
+def prepared_key(source: Path) -> str:
+    return digest("prepared", source_tree(source))
+
+
+def prepared_known(source: Path, cache_dir: Path) -> bool:
+    """Whether the documents of these sources are in the cache (a build will render nothing)."""
+    return ProductCache(cache_dir, PREPARED)._find(prepared_key(source)) is not None
+
+
 def marks(cache_dir: Path | None) -> ProductCache | None:
     return ProductCache(cache_dir, MARKS) if cache_dir is not None else None
