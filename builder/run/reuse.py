@@ -262,7 +262,11 @@ class ProductCache:
         found = self._checked(key)
         if found is None:
             return False
-        _link_or_copy(found, target)
+        try:
+            _link_or_copy(found, target)
+        except OSError:  # pruned by another build since it was checked: made afresh
+            self._forget(key, found)
+            return False
         _hashed[_identity(target)] = found.suffix[1:]  # a copy holds the bytes just checked too
         return True
 
