@@ -18,7 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from builder.distribution import opds
 from builder.errors import BuildError, Diagnostic, error
 from builder.run.records import BuildOptions, BuildResult
 from builder.sources.config import MANIFEST_NAME, SLUG, parse_toml, read_text
@@ -98,6 +97,8 @@ def build_catalogue(catalogue: Catalogue, options: BuildOptions,
             result.failed[slug] = (Diagnostic("E090", f"cannot read or write this: {failure.strerror or failure}",
                                               "Check that the path exists and that you may use it.",
                                               Path(failure.filename) if failure.filename else folder),)
+    from builder.distribution import opds  # only for a catalogue: a single edition's start-up stays without it
+
     shelves = [opds.Shelf(slug, built.release, frozenset(path.name for path in built.outputs))
                for slug, built in result.built.items() if built.release is not None]
     result.outputs = [options.output / name for name in opds.write_catalogue(catalogue.title, shelves,
