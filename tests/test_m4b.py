@@ -7,22 +7,26 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import re
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
 from conftest import SOURCE, in_ci
 from distribution_fixtures import fake_build, narrated_edition
+from edition_fixtures import article, write_edition
 from mutagen.mp3 import MP3
 from mutagen.mp4 import MP4
 
 from builder.distribution import m4b
+from builder.narration import synthesis
 from builder.run.build import BuildResult
 from builder.sources import load_edition
 
 TITLES = ["The First Piece", "The Second Piece"]
-# An article's chapter is its MP3's length plus the AAC encoder's priming and padding: at most two frames.
+# An article's chapter is its MP3's length plus each piece's AAC priming and padding: at most two frames a piece.
 SLACK = 2 * m4b.FRAME / m4b.SAMPLE_RATE
 
 
@@ -99,13 +103,77 @@ def test_same_bytes_for_any_jobs_and_cache_state_and_a_damaged_cache(edition: Pa
         fake_build(edition, tmp_path / run, jobs=jobs, cache=cache)
         assert hashlib.sha256((tmp_path / run / "fixture-edition.m4b").read_bytes()).hexdigest() == digest, run
     parts = sorted((cache / "aac").glob("*.part"))
-    assert len(parts) == 2  # one per article: a rebuild re-encodes only what changed
-    damaged = bytearray(parts[0].read_bytes())
-    damaged[-1] ^= 0xFF
-    parts[0].write_bytes(bytes(damaged))
+    assert len(parts) == len(book_pieces(built))  # each piece once: a rebuild re-encodes only what changed
+    (made,) = (cache / "aac").glob("*.m4b")  # the M4B itself, for a rebuild with nothing changed
+    for stored in (parts[0], made):
+        damaged = bytearray(stored.read_bytes())
+        damaged[-1] ^= 0xFF
+        stored.write_bytes(bytes(damaged))
     fake_build(edition, tmp_path / "damaged", jobs=1, cache=cache)
     assert hashlib.sha256((tmp_path / "damaged" / "fixture-edition.m4b").read_bytes()).hexdigest() == digest
-    assert m4b._read_part(parts[0]) is not None  # encoded again and stored whole
+    assert m4b._read_part(parts[0]) is not None and m4b._read_stored(made) is not None  # made again, stored whole
+
+
+def book_pieces(output: Path) -> list[bytes]:
+    """The pieces the M4B was encoded from, cut again from the narrated EPUB's MP3s and SMIL timings."""
+    pieces = []
+    with zipfile.ZipFile(next(output.glob("*-narrated.epub"))) as book:
+        for name in sorted(name for name in book.namelist() if name.startswith("EPUB/smil/")):
+            begins = [float(value) for value in re.findall(r'clipBegin="([0-9.]+)s"', book.read(name).decode())]
+            timings = [synthesis.ClipTiming("", begin, begin) for begin in begins]
+            mp3 = book.read(name.replace("smil/", "audio/").replace(".smil", ".mp3"))
+            pieces += m4b.pieces(mp3, synthesis.clip_starts(timings))
+    return pieces
+
+
+def test_pieces_are_cut_only_where_clips_start_and_hold_the_whole_mp3() -> None:
+    clips = [synthesis.encode_clip(bytes([n % 251, 0]) * (2000 + 700 * n)) for n in range(40)]
+    mp3 = b"".join(clip.mp3 for clip in clips)
+    starts = list(itertools.accumulate((clip.frames for clip in clips[:-1]), initial=0))
+    pieces = m4b.pieces(mp3, starts)
+    assert b"".join(pieces) == mp3
+    clip_edges = set(itertools.accumulate((len(clip.mp3) for clip in clips), initial=0))
+    assert set(itertools.accumulate((len(piece) for piece in pieces), initial=0)) <= clip_edges
+    assert 1 < len(pieces) < len(clips)  # about one clip in PIECE_CLIPS starts a piece
+
+
+def test_an_edit_mid_article_encodes_one_piece_again(tmp_path: Path) -> None:
+    # Of many lengths: the fake engine's clip is a tone as long as the text, so equal lengths would be equal clips.
+    sentences = [f"Sentence number {n} says{' so' * (n * 5 % 11)} something about {n * 7} things." for n in range(60)]
+    long = article("\n\n".join(" ".join(sentences[n:n + 3]) for n in range(0, 60, 3)) + "\n", title="Long")
+    source = tmp_path / "source"
+    write_edition(source, {"long": long})
+    (source / "pronunciation.toml").write_text("", encoding="utf-8")
+    cache = tmp_path / "cache"
+    fake_build(source, tmp_path / "cold", jobs=1, cache=cache)
+    before = set((cache / "aac").glob("*.part"))
+    assert len(before) >= 3  # the article is in several pieces
+    text = (source / "articles" / "long.md").read_text(encoding="utf-8")
+    added = "about 217 things. A sentence added by an editor."  # after sentence 31: every later clip moves
+    (source / "articles" / "long.md").write_text(text.replace("about 217 things.", added), encoding="utf-8")
+    fake_build(source, tmp_path / "edited", jobs=1, cache=cache)
+    assert len(set((cache / "aac").glob("*.part")) - before) <= 2  # its piece (split in two at most)
+    fake_build(source, tmp_path / "fresh", jobs=1, cache=None)
+    assert (tmp_path / "edited" / "fixture-edition.m4b").read_bytes() == (
+        tmp_path / "fresh" / "fixture-edition.m4b").read_bytes()
+
+
+def test_an_m4b_made_before_is_reused_only_for_the_same_audio_titles_and_tags(edition: Path, built: Path,
+                                                                               tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    shutil.copytree(edition, source)
+    cache = tmp_path / "cache"
+    fake_build(source, tmp_path / "first", jobs=1, cache=cache)
+    manifest = source / "edition.toml"
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace(
+        'slug = ', 'description = "A description the first build did not have."\nslug = '), encoding="utf-8")
+    fake_build(source, tmp_path / "second", jobs=1, cache=cache)  # same audio, other tags
+    fake_build(source, tmp_path / "fresh", jobs=1, cache=None)
+    second = (tmp_path / "second" / "fixture-edition.m4b").read_bytes()
+    assert MP4(tmp_path / "second" / "fixture-edition.m4b").tags["desc"] == ["A description the first build did not"
+                                                                            " have."]
+    assert second == (tmp_path / "fresh" / "fixture-edition.m4b").read_bytes()
+    assert len(list((cache / "aac").glob("*.m4b"))) == 2
 
 
 def test_chapter_bounds_skip_only_the_first_priming() -> None:

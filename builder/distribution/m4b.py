@@ -1,26 +1,37 @@
 """The M4B audiobook: AAC in MP4, one chapter per article, cover and tags.
 
 Encoded with PyAV (FFmpeg's libraries, bundled in its wheel: nothing to install on the machine)
-using FFmpeg's native AAC encoder and its fast coder, the cheapest it has. Each article is encoded
-on its own, from the article's MP3 (the narration keeps no PCM), and cached by that MP3's digest,
-so a rebuild re-encodes only the articles whose audio changed; the parts' packets are then laid
-end to end in one track. An AAC encoder primes each part with 1024 samples, so each chapter starts
-with 46 ms of silence and chapter times are those of the packets laid down (each article's chapter
-is at most two AAC frames, 93 ms, longer than its MP3). Chapters are written by FFmpeg's muxer as
-both a QuickTime chapter track and a Nero `chpl` atom (Apple's players read the first, mutagen and
-many Android players the second); tags and the cover are added with mutagen. No timestamps: the
-bytes depend only on the audio, the titles and the cover.
+using FFmpeg's native AAC encoder and its fast coder, the cheapest it has. An article's MP3 is
+cut into pieces at the starts of its clips (each clip's frames decode on their own: see
+`synthesis.EncodedClip`), where the clip's bytes say so (one clip in `PIECE_CLIPS` on average), and
+each piece is encoded on its own and cached by its bytes' digest: the cuts depend only on the clips
+beside them, so an edited sentence re-encodes one piece, not the article. The pieces are encoded
+as each article's narration arrives (`encode_article`, on a thread beside the narration), and their
+packets laid end to end in one track. An AAC encoder primes each piece with 1024 samples and pads
+it to whole frames, so each piece adds at most two AAC frames (93 ms) of silence, in the pause
+before a clip; chapter times are those of the packets laid down. Chapters are written by FFmpeg's
+muxer as both a QuickTime chapter track and a Nero `chpl` atom (Apple's players read the first,
+mutagen and many Android players the second); tags and the cover are added with mutagen. No
+timestamps: the bytes depend only on the audio, the titles and the cover.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import functools
 import hashlib
+import io
+import itertools
+import json
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from importlib.metadata import version
 from pathlib import Path
 
+from builder.narration.synthesis import mp3_frames, write_atomically
 from builder.run.cache import mark_used
 
 SAMPLE_RATE = 22050  # the narration's rate: no resampling
@@ -28,14 +39,12 @@ SAMPLE_RATE = 22050  # the narration's rate: no resampling
 BIT_RATE = 32000
 FRAME = 1024  # samples in an AAC-LC frame, and the encoder's priming
 ENCODER_OPTIONS = {"aac_coder": "fast", "flags": "+bitexact"}
-PART_MAGIC = b"EBAAC001"
+PART_MAGIC = b"EBAAC001"  # a stored piece's packets, or a whole M4B made before
+M4B_FORMAT = 2  # part of a made M4B's key: bump when muxing or tagging changes what the same pieces make
+# A piece ends before a clip whose bytes' digest starts below 256 / PIECE_CLIPS: pieces of ~8 clips (about a
+# minute of speech), so an edit re-encodes a minute, and the pieces' priming adds ~0.1 % of silence.
+PIECE_CLIPS = 8
 MEDIA_KIND_AUDIOBOOK = 2  # iTunes `stik`: files the book with audiobooks, which remember the position
-
-
-@dataclass(frozen=True)
-class Chapter:
-    title: str
-    mp3: Path
 
 
 @dataclass(frozen=True)
@@ -56,35 +65,97 @@ def file_name(slug: str) -> str:
 
 
 def av_version() -> str:
-    import av
-
-    return av.__version__
+    return version("av")  # not `import av`: a reused M4B needs no FFmpeg at all
 
 
-def write_m4b(target: Path, chapters: Sequence[Chapter], tags: Tags, cache_dir: Path | None = None) -> Path:
-    """Write the audiobook to `target` (a staging path); `cache_dir` keeps each article's AAC packets."""
-    parts = [encoded_part(chapter.mp3, cache_dir) for chapter in chapters]
-    _mux(target, [chapter.title for chapter in chapters], parts)
+@dataclass(frozen=True)
+class EncodedArticle:
+    """An article's AAC: its pieces, stored in `folder` under their keys, and what they were made from."""
+
+    mp3: Path
+    clip_starts: tuple[int, ...]
+    folder: Path
+    keys: tuple[str, ...]
+
+    def packets(self) -> list[bytes]:
+        stored = [_read_part(self.folder / f"{key}.part") for key in self.keys]
+        if any(packets is None for packets in stored):  # damaged or pruned since: those pieces are made again
+            stored = [_read_part(self.folder / f"{key}.part") for key in _encoded_pieces(self.mp3.read_bytes(),
+                                                                                            self.clip_starts,
+                                                                                            self.folder)]
+        return [packet for packets in stored for packet in packets or ()]
+
+
+def encode_article(mp3: Path, clip_starts: Sequence[int], folder: Path) -> EncodedArticle:
+    """Encode an article's pieces into `folder` (the cache's `aac/`, or a build's own), each unless it is there
+    already, from the article's MP3 and the frame where each of its clips starts. The pieces' keys are kept too,
+    under the MP3's digest, so an unchanged article is not even cut again."""
+    data, starts = mp3.read_bytes(), tuple(clip_starts)
+    listing = folder / f"{_digest(_settings().encode(), data, repr(starts).encode())}.article"
+    with contextlib.suppress(OSError, ValueError):
+        keys = tuple(json.loads(listing.read_text(encoding="ascii")))
+        if all((folder / f"{key}.part").is_file() for key in keys):
+            mark_used(listing)  # least recently used goes first when the cache is pruned
+            return EncodedArticle(mp3, starts, folder, keys)
+    keys = _encoded_pieces(data, starts, folder)
+    write_atomically(listing, json.dumps(keys).encode("ascii"))
+    return EncodedArticle(mp3, starts, folder, keys)
+
+
+@functools.cache
+def _settings() -> str:
+    return f"{av_version()} {BIT_RATE} {sorted(ENCODER_OPTIONS.items())} {PIECE_CLIPS}"
+
+
+def _encoded_pieces(mp3: bytes, clip_starts: Sequence[int], folder: Path) -> tuple[str, ...]:
+    """Each piece's key, the piece encoded into `folder` unless a sound copy is there."""
+    keys = []
+    for piece in pieces(mp3, clip_starts):
+        key = _digest(_settings().encode(), piece)
+        path = folder / f"{key}.part"
+        if _read_part(path) is not None:
+            mark_used(path)
+        else:
+            _write_part(path, _encode(piece))
+        keys.append(key)
+    return tuple(keys)
+
+
+def _digest(*parts: bytes) -> str:
+    return hashlib.sha256(b"".join(hashlib.sha256(part).digest() for part in parts)).hexdigest()
+
+
+def write_m4b(target: Path, titles: Sequence[str], articles: Sequence[EncodedArticle], tags: Tags,
+              reuse: bool) -> Path:
+    """Write the audiobook to `target` (a staging path), a chapter per article. With `reuse` (pieces kept in a
+    cache), an M4B made before from the same pieces, titles and tags is taken as it is, and kept for next time."""
+    made = None
+    if reuse and articles:
+        key = _digest(f"{M4B_FORMAT} {_settings()} {version('mutagen')}".encode(), json.dumps(
+            [list(titles), [list(article.keys) for article in articles], dataclasses.asdict(tags) | {"cover": None}],
+        ).encode(), tags.cover or b"")
+        made = articles[0].folder / f"{key}.m4b"
+        if (book := _read_stored(made)) is not None:
+            mark_used(made)
+            target.write_bytes(book)
+            return target
+    _mux(target, titles, [article.packets() for article in articles])
     _tag(target, tags)
+    if made is not None:
+        _write_stored(made, target.read_bytes())
     return target
 
 
-def encoded_part(mp3: Path, cache_dir: Path | None) -> list[bytes]:
-    """The AAC packets of one article, from the cache when its MP3 was encoded before."""
-    key = hashlib.sha256(f"{av_version()} {BIT_RATE} {sorted(ENCODER_OPTIONS.items())}".encode())
-    with mp3.open("rb") as source:
-        key.update(hashlib.file_digest(source, "sha256").digest())
-    path = cache_dir / "aac" / f"{key.hexdigest()}.part" if cache_dir is not None else None
-    if path is not None and (cached := _read_part(path)) is not None:
-        mark_used(path)  # least recently used goes first when the cache is pruned
-        return cached
-    packets = _encode(mp3)
-    if path is not None:
-        _write_part(path, packets)
-    return packets
+def pieces(mp3: bytes, clip_starts: Sequence[int]) -> list[bytes]:
+    """The MP3 cut before the clips (given by their first frames) whose bytes' digest says so."""
+    offsets = [offset for offset, _, _ in mp3_frames(mp3)] + [len(mp3)]
+    edges = [offsets[frame] for frame in clip_starts] + [len(mp3)]
+    cuts = [0] + [begin for begin, end in itertools.pairwise(edges[1:])
+                  if hashlib.sha256(mp3[begin:end]).digest()[0] < 256 // PIECE_CLIPS] + [len(mp3)]
+    return [mp3[begin:end] for begin, end in itertools.pairwise(cuts) if end > begin]
 
 
-def _encode(mp3: Path) -> list[bytes]:
+def _encode(mp3: bytes) -> list[bytes]:
     import av
 
     encoder = av.CodecContext.create("aac", "w")
@@ -95,7 +166,7 @@ def _encode(mp3: Path) -> list[bytes]:
     encoder.options = dict(ENCODER_OPTIONS)
     encoder.open()
     packets: list[bytes] = []
-    with av.open(str(mp3)) as source:
+    with av.open(io.BytesIO(mp3), format="mp3") as source:
         for frame in source.decode(audio=0):
             frame.pts = None  # the encoder counts samples itself
             packets += [bytes(packet) for packet in encoder.encode(frame)]
@@ -104,22 +175,13 @@ def _encode(mp3: Path) -> list[bytes]:
 
 
 def _write_part(path: Path, packets: list[bytes]) -> None:
-    payload = b"".join(struct.pack("<I", len(packet)) + packet for packet in packets)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    partial.write_bytes(PART_MAGIC + hashlib.sha256(payload).digest() + payload)
-    partial.replace(path)  # a reader never sees half a part
+    _write_stored(path, b"".join(struct.pack("<I", len(packet)) + packet for packet in packets))
 
 
 def _read_part(path: Path) -> list[bytes] | None:
-    """The cached packets, or None when the file is missing or damaged (then the part is encoded again)."""
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return None
-    header = len(PART_MAGIC) + 32
-    payload = data[header:]
-    if data[:len(PART_MAGIC)] != PART_MAGIC or hashlib.sha256(payload).digest() != data[len(PART_MAGIC):header]:
+    """The stored packets, or None when the file is missing or damaged (then the piece is encoded again)."""
+    payload = _read_stored(path)
+    if payload is None:
         return None
     packets, offset = [], 0
     while offset < len(payload):
@@ -129,18 +191,35 @@ def _read_part(path: Path) -> list[bytes] | None:
     return packets
 
 
-def chapter_bounds(parts: Sequence[Sequence[bytes]]) -> list[tuple[int, int]]:
+def _write_stored(path: Path, payload: bytes) -> None:
+    write_atomically(path, PART_MAGIC + hashlib.sha256(payload).digest() + payload)
+
+
+def _read_stored(path: Path) -> bytes | None:
+    """A stored file's payload, checked against its digest; None when it is missing or damaged."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    header = len(PART_MAGIC) + 32
+    payload = data[header:]
+    if data[:len(PART_MAGIC)] != PART_MAGIC or hashlib.sha256(payload).digest() != data[len(PART_MAGIC):header]:
+        return None
+    return payload
+
+
+def chapter_bounds(articles: Sequence[Sequence[bytes]]) -> list[tuple[int, int]]:
     """(start, end) of each chapter in samples of the file's timeline, which starts after the first
-    part's priming (the muxer's edit list skips it); a later part's priming stays in its chapter."""
+    piece's priming (the muxer's edit list skips it); a later piece's priming stays in its chapter."""
     bounds, start = [], 0
-    for index, packets in enumerate(parts):
+    for index, packets in enumerate(articles):
         length = len(packets) * FRAME - (FRAME if index == 0 else 0)
         bounds.append((start, start + length))
         start += length
     return bounds
 
 
-def _mux(target: Path, titles: Sequence[str], parts: Sequence[Sequence[bytes]]) -> None:
+def _mux(target: Path, titles: Sequence[str], articles: Sequence[Sequence[bytes]]) -> None:
     import av
 
     time_base = Fraction(1, SAMPLE_RATE)
@@ -151,12 +230,13 @@ def _mux(target: Path, titles: Sequence[str], parts: Sequence[Sequence[bytes]]) 
         stream.codec_context.bit_rate = BIT_RATE
         stream.codec_context.options = dict(ENCODER_OPTIONS)  # opened for its stream parameters only
         stream.time_base = time_base
+        bounds = chapter_bounds(articles)
         output.set_chapters([
             {"id": number, "start": start, "end": end, "time_base": time_base, "metadata": {"title": title}}
-            for number, (title, (start, end)) in enumerate(zip(titles, chapter_bounds(parts), strict=True), start=1)
+            for number, (title, (start, end)) in enumerate(zip(titles, bounds, strict=True), start=1)
         ])
-        pts = -FRAME  # the first part's priming, before the timeline's zero
-        for packets in parts:
+        pts = -FRAME  # the first piece's priming, before the timeline's zero
+        for packets in articles:
             for data in packets:
                 packet = av.Packet(data)
                 packet.stream = stream

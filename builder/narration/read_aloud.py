@@ -126,9 +126,27 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path, mo
                           for sentence in sentences]) for slug, sentences in spoken]
     parts = staging / ".audio-parts"  # the articles' MP3s, for both the EPUB and the audiobook
     parts.mkdir()
-    title_audio, *audios = synthesis.narrate(spoken, voice, engine.synthesizer(edition.root), options.cache_dir,
-                                             options.jobs, progress, keep=synthesis.store_audio(parts),
-                                             scheduler=options.scheduler, voice_for=choose)
+    # Each article's AAC for the M4B is encoded as its narration arrives, beside the narration of the others.
+    encoding = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aac")
+    aac: dict[str, Future[m4b.EncodedArticle]] = {}
+    aac_folder = options.cache_dir / "aac" if options.cache_dir is not None else staging / ".aac"
+    store = synthesis.store_audio(parts)
+
+    def keep(made: synthesis.ArticleAudio) -> synthesis.StoredAudio:
+        stored = store(made)  # read back by the encoder: no article's MP3 waits in memory for its turn
+        if made.slug != daisy202.TITLE_NAME:  # the talking book's spoken title is no chapter of the M4B
+            aac[made.slug] = encoding.submit(m4b.encode_article, stored.path, synthesis.clip_starts(stored.timings),
+                                             aac_folder)
+        return stored
+
+    try:
+        title_audio, *audios = synthesis.narrate(spoken, voice, engine.synthesizer(edition.root), options.cache_dir,
+                                                 options.jobs, progress, keep=keep, scheduler=options.scheduler,
+                                                 voice_for=choose)
+    except BaseException:
+        encoding.shutdown(wait=False, cancel_futures=True)  # no encoding for a build that stops here
+        raise
+    encoding.shutdown(wait=False)  # the queued articles are still encoded
     by_slug = {item.slug: item for item in audios}
 
     resources = [stylesheet("standard"), *prepared.resources]
@@ -183,9 +201,9 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path, mo
         pool.submit(daisy202.write_daisy202,
                     talking_book(edition, prepared, marked, by_slug, title_part, who.names),
                     modified, staging / daisy_name),
-        pool.submit(m4b.write_m4b, staging / m4b_name,
-                    [m4b.Chapter(chapter.title, chapter.audio.path) for chapter in chapters],
-                    audiobook_tags(prepared, who), options.cache_dir),
+        pool.submit(lambda: m4b.write_m4b(staging / m4b_name, [chapter.title for chapter in chapters],
+                                          [aac[chapter.audio.slug].result() for chapter in chapters],
+                                          audiobook_tags(prepared, who), reuse=options.cache_dir is not None)),
     )
     pool.shutdown(wait=False)
     report = {

@@ -118,6 +118,13 @@ class StoredAudio:
         return self.path.open("rb")
 
 
+def clip_starts(timings: Sequence[ClipTiming]) -> list[int]:
+    """The MP3 frame where each clip begins (its lead-in first), from the timings `ArticleEncoder` measured:
+    a clip's frames decode on their own, so an article's MP3 may be cut there."""
+    return [0] + [round((round(timing.begin * SAMPLE_RATE) - SPEECH_OFFSET_SAMPLES) / FRAME_SAMPLES)
+                  for timing in timings[1:]]
+
+
 def store_audio(folder: Path) -> Callable[[ArticleAudio], StoredAudio]:
     """A `keep` for `narrate`: writes each article's MP3 into `folder` as soon as it is made."""
 
