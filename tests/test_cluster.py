@@ -103,7 +103,7 @@ def test_a_catalogue_on_two_dask_workers_gives_a_local_builds_bytes(
     assert snapshot(tmp_path / "out") == local_build
     assert len(list((tmp_path / "cache" / "clips").rglob("*.clip"))) > 30  # the client cached what workers spoke
     assert len(list((tmp_path / "cache" / "articles").glob("*.article"))) == 3 * (len(SHORT) + 1)  # + the title
-    assert len(list((tmp_path / "cache" / "aac").glob("*.part"))) == 3 * len(SHORT)  # the M4B's, per article
+    assert len(list((tmp_path / "cache" / "aac").glob("*.part"))) >= 3 * len(SHORT)  # the M4B's AAC pieces
     # Whole editions ran on the workers, one task each, on both workers; their folders are gone.
     tasks = cluster.tasks(since=started)
     assert sorted(name for name, _ in tasks) == ["build_shipped"] * 3
