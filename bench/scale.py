@@ -57,8 +57,11 @@ def hours_of_narration(output: Path) -> float:
     return int(hours) + int(minutes) / 60 + float(seconds) / 3600
 
 
-def folder_size(folder: Path) -> int:
-    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+def folder_size(folder: Path, shared: bool = False) -> int:
+    """The bytes of the folder's files. A file also linked from elsewhere (a finished product the cache shares
+    with the published outputs: builder.run.reuse) adds nothing to the disk: counted only if `shared`."""
+    sizes = (path.stat() for path in folder.rglob("*") if path.is_file())
+    return sum(status.st_size for status in sizes if shared or status.st_nlink == 1)
 
 
 def one_run(work: Path, env: dict[str, str], catalogue_articles: int | None, skip_cluster: bool,
@@ -88,6 +91,7 @@ def edition_rows(work: Path, env: dict[str, str]) -> dict[str, float]:
     for kind in KINDS:
         run[f"cache_{kind}"] = folder_size(make_cache / kind)
     run["cache_total"] = folder_size(make_cache)
+    run["cache_shared"] = folder_size(make_cache, shared=True) - run["cache_total"]
 
     # (h): `make edition` again, nothing changed.
     again_setup, _ = timed(["make", "-s", "-C", str(PROJECT), "setup"], env)
@@ -142,8 +146,9 @@ MEASURES = (
             ("make_cold",)),
     Measure("j", "(j) cache MB per hour of narration", lambda r: f"{cache_mb(r) / r['hours']:.0f} MB/h",
             lambda r: (f"{cache_mb(r):.0f} MB ("
-                       + ", ".join(f"{kind} {r[f'cache_{kind}'] / 1e6:.1f}" for kind in KINDS)
-                       + f") for {r['hours'] * 60:.0f} min"),
+                       + ", ".join(f"{kind} {r.get(f'cache_{kind}', 0.0) / 1e6:.1f}" for kind in KINDS)
+                       + f"; {r.get('cache_shared', 0.0) / 1e6:.0f} more shared with the outputs)"
+                       + f" for {r['hours'] * 60:.0f} min"),
             lambda r: cache_mb(r) / r["hours"], 100.0, "≤ 100", ("cache_total",)),
 )
 

@@ -118,7 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = parser().parse_args(argv)
     if arguments.command == "cache":
         return run_cache(arguments)
-    converter.start_helper()  # before the builder's modules load: see builder.book.mathml
+    if not documents_reused(arguments):
+        converter.start_helper()  # before the builder's modules load: see builder.book.mathml
     try:
         if arguments.command == "check":
             return run_check(arguments)
@@ -146,6 +147,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERNAL
     finally:
         converter.stop_helper()
+
+
+def documents_reused(arguments: argparse.Namespace) -> bool:
+    """A build of sources whose documents are in the cache (builder.run.reuse) converts no formula: it needs
+    no converter helper."""
+    if arguments.command != "build" or arguments.no_cache:
+        return False
+    from builder.run import reuse
+
+    try:
+        return reuse.prepared_known(arguments.source, arguments.cache_dir or default_cache_dir())
+    except OSError:  # no such sources: the build says so
+        return False
 
 
 def file_system_error(failure: OSError) -> Diagnostic:

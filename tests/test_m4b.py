@@ -177,8 +177,7 @@ def test_an_m4b_made_before_is_reused_only_for_the_same_audio_titles_and_tags(ed
 
 
 def test_chapter_bounds_skip_only_the_first_priming() -> None:
-    parts = [[b"a"] * 10, [b"b"] * 5, [b"c"] * 1]
-    assert m4b.chapter_bounds(parts) == [(0, 9 * 1024), (9 * 1024, 14 * 1024), (14 * 1024, 15 * 1024)]
+    assert m4b.chapter_bounds([10, 5, 1]) == [(0, 9 * 1024), (9 * 1024, 14 * 1024), (14 * 1024, 15 * 1024)]
 
 
 def test_imind_m4b_has_a_chapter_per_article(full_build: tuple[Path, BuildResult]) -> None:

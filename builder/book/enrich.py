@@ -11,7 +11,6 @@ from lxml import etree
 from builder.book.xhtml import OPS, XHTML, classes, h, replace, slugify, sub, text_of, xpath
 from builder.i18n import Words
 from builder.model import Article, Heading, Image
-from builder.sources.markdown_checks import latex_to_mathml
 
 ENGLISH = Words("en")  # the msgids themselves
 
@@ -296,6 +295,8 @@ def mark_page_breaks(body: etree._Element, words: Words) -> list[str]:
 
 
 def convert_math(body: etree._Element) -> bool:
+    from builder.sources.markdown_checks import latex_to_mathml  # the Markdown checks only when rendering
+
     found = False
     for div in xpath(body, ".//h:div[@class='math']"):
         found = True

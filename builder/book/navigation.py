@@ -6,8 +6,6 @@ from collections.abc import Sequence
 
 from lxml import etree
 
-from builder.book.enrich import page_break
-from builder.book.render import byline
 from builder.book.xhtml import h, slugify, sub, with_language, xhtml_document
 from builder.i18n import Words
 from builder.model import Document, Edition
@@ -47,6 +45,8 @@ def title_page(edition: Edition, cover_href: str, cover_alt: str) -> Document:
 
 def contents_page(edition: Edition, articles: Sequence[Document]) -> Document:
     """The printed contents, reproduced: print page, entry and credit as printed, each linked to its piece."""
+    from builder.book.render import byline  # the renderer (Markdown and all) only when the page is made
+
     say = Words(edition.language)
     heading = edition.contents_heading or say("Contents")  # the manifest's, as printed, or the book's word
     section = h("section", id="contents", class_="contents", epub_type="toc", role="doc-toc",
@@ -130,4 +130,6 @@ def nested_headings(item: etree._Element, document: Document) -> None:
 
 
 def page_id(label: str) -> str:
+    from builder.book.enrich import page_break
+
     return page_break(label).get("id") or f"page-{slugify(label)}"

@@ -1,4 +1,4 @@
-"""EPUB packaging: the only module that imports ebooklib. Writes a reproducible zip.
+"""EPUB packaging: the only module that imports ebooklib (when it writes a book). Writes a reproducible zip.
 
 ebooklib 0.20 builds the package document, the NCX and the container; we hand it finished
 documents as plain items (its EpubHtml re-parses content and can drop <head>), then re-zip its output
@@ -16,13 +16,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ebooklib import epub
 from lxml import etree
 
 from builder.book.accessibility import AccessibilityMetadata
 from builder.book.navigation import NAV
 from builder.model import Document, Edition, Resource
+
+if TYPE_CHECKING:
+    from ebooklib import epub
 
 OPF = "http://www.idpf.org/2007/opf"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -72,6 +75,8 @@ def item_id(file_name: str) -> str:
 
 def write_epub(book: Book, modified: datetime, target: Path) -> None:
     """Write the finished EPUB to `target` (a staging path: the build publishes it atomically)."""
+    from ebooklib import epub  # only when a book is written: an unchanged one is reused (builder.run.reuse)
+
     package = ebooklib_book(book)
     raw = io.BytesIO()
     epub.write_epub(raw, package, {
@@ -87,6 +92,8 @@ def write_epub(book: Book, modified: datetime, target: Path) -> None:
 
 
 def ebooklib_book(book: Book) -> epub.EpubBook:
+    from ebooklib import epub
+
     edition = book.edition
     package = epub.EpubBook()
     package.FOLDER_NAME = CONTENT_FOLDER
@@ -181,6 +188,8 @@ def add_narration(package: epub.EpubBook, narration: Narration) -> None:
 
 
 def document_item(file_name: str, title: str, xhtml: str, properties: Sequence[str] = ()) -> epub.EpubItem:
+    from ebooklib import epub
+
     item = epub.EpubItem(uid=item_id(file_name), file_name=file_name, media_type="application/xhtml+xml",
                          content=xhtml.encode("utf-8"))
     item.title = title
@@ -189,6 +198,8 @@ def document_item(file_name: str, title: str, xhtml: str, properties: Sequence[s
 
 
 def resource_item(resource: Resource) -> epub.EpubItem:
+    from ebooklib import epub
+
     item = epub.EpubItem(uid=item_id(resource.file_name), file_name=resource.file_name,
                          media_type=resource.media_type, content=resource.content)
     item.properties = list(resource.properties)

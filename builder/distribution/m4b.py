@@ -76,13 +76,13 @@ class EncodedArticle:
     clip_starts: tuple[int, ...]
     folder: Path
     keys: tuple[str, ...]
+    frames: int  # AAC frames in all its pieces: its chapter's length, known before a packet is read
 
     def packets(self) -> list[bytes]:
         stored = [_read_part(self.folder / f"{key}.part") for key in self.keys]
         if any(packets is None for packets in stored):  # damaged or pruned since: those pieces are made again
-            stored = [_read_part(self.folder / f"{key}.part") for key in _encoded_pieces(self.mp3.read_bytes(),
-                                                                                            self.clip_starts,
-                                                                                            self.folder)]
+            keys, _ = _encoded_pieces(self.mp3.read_bytes(), self.clip_starts, self.folder)
+            stored = [_read_part(self.folder / f"{key}.part") for key in keys]
         return [packet for packets in stored for packet in packets or ()]
 
 
@@ -92,14 +92,15 @@ def encode_article(mp3: Path, clip_starts: Sequence[int], folder: Path) -> Encod
     under the MP3's digest, so an unchanged article is not even cut again."""
     data, starts = mp3.read_bytes(), tuple(clip_starts)
     listing = folder / f"{_digest(_settings().encode(), data, repr(starts).encode())}.article"
-    with contextlib.suppress(OSError, ValueError):
-        keys = tuple(json.loads(listing.read_text(encoding="ascii")))
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        known = json.loads(listing.read_text(encoding="ascii"))
+        keys, frames = tuple(known["pieces"]), int(known["frames"])
         if all((folder / f"{key}.part").is_file() for key in keys):
             mark_used(listing)  # least recently used goes first when the cache is pruned
-            return EncodedArticle(mp3, starts, folder, keys)
-    keys = _encoded_pieces(data, starts, folder)
-    write_atomically(listing, json.dumps(keys).encode("ascii"))
-    return EncodedArticle(mp3, starts, folder, keys)
+            return EncodedArticle(mp3, starts, folder, keys, frames)
+    keys, frames = _encoded_pieces(data, starts, folder)
+    write_atomically(listing, json.dumps({"pieces": keys, "frames": frames}).encode("ascii"))
+    return EncodedArticle(mp3, starts, folder, keys, frames)
 
 
 @functools.cache
@@ -107,18 +108,19 @@ def _settings() -> str:
     return f"{av_version()} {BIT_RATE} {sorted(ENCODER_OPTIONS.items())} {PIECE_CLIPS}"
 
 
-def _encoded_pieces(mp3: bytes, clip_starts: Sequence[int], folder: Path) -> tuple[str, ...]:
-    """Each piece's key, the piece encoded into `folder` unless a sound copy is there."""
-    keys = []
+def _encoded_pieces(mp3: bytes, clip_starts: Sequence[int], folder: Path) -> tuple[tuple[str, ...], int]:
+    """Each piece's key, the piece encoded into `folder` unless a sound copy is there; and their AAC frames."""
+    keys, frames = [], 0
     for piece in pieces(mp3, clip_starts):
         key = _digest(_settings().encode(), piece)
         path = folder / f"{key}.part"
-        if _read_part(path) is not None:
+        if (packets := _read_part(path)) is not None:
             mark_used(path)
         else:
-            _write_part(path, _encode(piece))
+            _write_part(path, packets := _encode(piece))
         keys.append(key)
-    return tuple(keys)
+        frames += len(packets)
+    return tuple(keys), frames
 
 
 def _digest(*parts: bytes) -> str:
@@ -139,7 +141,7 @@ def write_m4b(target: Path, titles: Sequence[str], articles: Sequence[EncodedArt
             mark_used(made)
             target.write_bytes(book)
             return target
-    _mux(target, titles, [article.packets() for article in articles])
+    _mux(target, titles, articles)
     _tag(target, tags)
     if made is not None:
         _write_stored(made, target.read_bytes())
@@ -208,18 +210,20 @@ def _read_stored(path: Path) -> bytes | None:
     return payload
 
 
-def chapter_bounds(articles: Sequence[Sequence[bytes]]) -> list[tuple[int, int]]:
-    """(start, end) of each chapter in samples of the file's timeline, which starts after the first
-    piece's priming (the muxer's edit list skips it); a later piece's priming stays in its chapter."""
+def chapter_bounds(frames: Sequence[int]) -> list[tuple[int, int]]:
+    """(start, end) of each chapter, from its articles' AAC frames, in samples of the file's timeline, which
+    starts after the first piece's priming (the muxer's edit list skips it); a later piece's priming stays in
+    its chapter."""
     bounds, start = [], 0
-    for index, packets in enumerate(articles):
-        length = len(packets) * FRAME - (FRAME if index == 0 else 0)
+    for index, count in enumerate(frames):
+        length = count * FRAME - (FRAME if index == 0 else 0)
         bounds.append((start, start + length))
         start += length
     return bounds
 
 
-def _mux(target: Path, titles: Sequence[str], articles: Sequence[Sequence[bytes]]) -> None:
+def _mux(target: Path, titles: Sequence[str], articles: Sequence[EncodedArticle]) -> None:
+    """One article's packets in memory at a time: a long edition's AAC never is."""
     import av
 
     time_base = Fraction(1, SAMPLE_RATE)
@@ -230,13 +234,16 @@ def _mux(target: Path, titles: Sequence[str], articles: Sequence[Sequence[bytes]
         stream.codec_context.bit_rate = BIT_RATE
         stream.codec_context.options = dict(ENCODER_OPTIONS)  # opened for its stream parameters only
         stream.time_base = time_base
-        bounds = chapter_bounds(articles)
+        bounds = chapter_bounds([article.frames for article in articles])
         output.set_chapters([
             {"id": number, "start": start, "end": end, "time_base": time_base, "metadata": {"title": title}}
             for number, (title, (start, end)) in enumerate(zip(titles, bounds, strict=True), start=1)
         ])
         pts = -FRAME  # the first piece's priming, before the timeline's zero
-        for packets in articles:
+        for article in articles:
+            packets = article.packets()
+            if len(packets) != article.frames:
+                raise RuntimeError(f"{article.mp3.name}: its AAC pieces changed while the M4B was written")
             for data in packets:
                 packet = av.Packet(data)
                 packet.stream = stream

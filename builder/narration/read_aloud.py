@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import html
+import json
 import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -20,6 +22,7 @@ from builder.distribution import daisy202, m4b, podcast
 from builder.i18n import Words, primary_language
 from builder.model import Document, Edition, Resource
 from builder.narration import audio, credits, engines, lexicon, overlays, speech, synthesis, voices
+from builder.run import reuse
 from builder.run.records import BuildOptions, Prepared, Progress
 
 LEXICON = "lexicon.pls"  # the edition language's; another language's is lexicon-<language>.pls
@@ -87,17 +90,19 @@ def voice_chooser(prepared: Prepared, options: BuildOptions) -> Callable[[str, s
 Marked = dict[str, tuple[Document, list[speech.SpokenSentence]]]
 
 
-def mark_articles(prepared: Prepared) -> tuple[Marked, dict[str, str]]:
+def mark_articles(prepared: Prepared, cache_dir: Path | None = None) -> tuple[Marked, dict[str, str]]:
     """Every article's sentences marked (document file → marked document, its spoken sentences), and the
-    languages they are in (primary language → the first tag that uses it). What narration sends the engine."""
+    languages they are in (primary language → the first tag that uses it). What narration sends the engine.
+    With a cache, an unchanged document's marking (same XHTML, lexicons and settings) is read back from it."""
     edition = prepared.edition
     lexicons = lexicon.load_lexicons(edition.root, edition.language)
     settings = speech.SpeechSettings(edition.narration.read_emoji, edition.narration.read_code)
+    marks = reuse.marks(cache_dir)
     marked: Marked = {}
     used: dict[str, str] = {}
     for document in prepared.articles:
         assert document.article is not None
-        xhtml, sentences = speech.mark_sentences(document.xhtml, lexicons, document.article.slug, settings)
+        xhtml, sentences = marked_document(document.xhtml, lexicons, document.article.slug, settings, marks)
         languages = {primary_language(s.language or edition.language): s.language or edition.language
                      for s in sentences}
         for code, tag in languages.items():
@@ -107,16 +112,32 @@ def mark_articles(prepared: Prepared) -> tuple[Marked, dict[str, str]]:
     return marked, used
 
 
+def marked_document(xhtml: str, lexicons: lexicon.Lexicons, slug: str, settings: speech.SpeechSettings,
+                    marks: reuse.ProductCache | None) -> tuple[str, list[speech.SpokenSentence]]:
+    """speech.mark_sentences, or its result for the same inputs from `marks`."""
+    if marks is None:
+        return speech.mark_sentences(xhtml, lexicons, slug, settings)
+    key = reuse.digest("marks", xhtml, lexicons, slug, settings)
+    if (stored := marks.read(key)) is not None:
+        found = json.loads(stored)
+        return found["xhtml"], [speech.SpokenSentence(*fields) for fields in found["sentences"]]
+    xhtml, sentences = speech.mark_sentences(xhtml, lexicons, slug, settings)
+    record = {"xhtml": xhtml, "sentences": [dataclasses.astuple(sentence) for sentence in sentences]}
+    marks.store(key, json.dumps(record, ensure_ascii=False).encode("utf-8"))
+    return xhtml, sentences
+
+
 def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path, modified: datetime,
                     progress: Progress | None = None) -> Narrated:
     edition = prepared.edition
     lexicons = lexicon.load_lexicons(edition.root, edition.language)
-    marked, used = mark_articles(prepared)
+    marked, used = mark_articles(prepared, options.cache_dir)
 
     choose = voice_chooser(prepared, options)
     voice = choose(edition.language)  # the edition's own voice, as its engine speaks it
-    title_xhtml, title_sentences = speech.mark_sentences(
-        daisy202.title_xhtml(edition.full_title, edition.publisher, edition.language), lexicons, daisy202.TITLE_NAME)
+    title_xhtml, title_sentences = marked_document(
+        daisy202.title_xhtml(edition.full_title, edition.publisher, edition.language), lexicons, daisy202.TITLE_NAME,
+        speech.SpeechSettings(), reuse.marks(options.cache_dir))
     spoken = [(daisy202.TITLE_NAME, title_sentences)]  # the talking book's spoken title
     spoken += [(document.article.slug, sentences) for document, sentences in marked.values() if document.article]
     engine = engine_of(prepared, options)
@@ -188,19 +209,22 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path, mo
                               tuple(author.name for author in document.article.authors),
                               document.language or edition.language)
                 for document, sentences in marked.values() if document.article]
-    written = audio.write_audiobook(folder, edition.full_title, edition.publisher, chapters, edition.date[:4],
-                                    edition.language, who)
-    feed = podcast.write_podcast(folder, podcast_show(prepared, who.names, folder),
-                                 episodes(marked, by_slug, folder))[-1]
+    kept = reuse.products(options.cache_dir)  # an unchanged audiobook and feed are taken from there
+    written = [folder / name for name in reuse.files_made(
+        kept, reuse.digest("audiobook", edition, chapters, who), folder,
+        lambda target: [path.name for path in audio.write_audiobook(
+            target, edition.full_title, edition.publisher, chapters, edition.date[:4], edition.language, who)])]
+    # The feed reads the audiobook's files, which the audiobook's key fixes: this key covers that key's inputs.
+    feed = folder / reuse.files_made(kept, reuse.digest("podcast", edition, chapters, who, prepared.cover, marked),
+                                     folder, functools.partial(write_feed, prepared, who, marked, by_slug))[-1]
     title_part = daisy202.Part(daisy202.TITLE_NAME, edition.full_title, title_xhtml, "title.xhtml", title_audio,
                                tuple(sentence.id for sentence in title_sentences))
     daisy_name, m4b_name = daisy202.file_name(edition.slug), m4b.file_name(edition.slug)
     # Beside the EPUB packaging, on the other core: PyAV and zlib release the GIL while they work.
     pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="formats")
     pending = (
-        pool.submit(daisy202.write_daisy202,
-                    talking_book(edition, prepared, marked, by_slug, title_part, who.names),
-                    modified, staging / daisy_name),
+        pool.submit(write_daisy, talking_book(edition, prepared, marked, by_slug, title_part, who.names), modified,
+                    staging / daisy_name, options.cache_dir),
         pool.submit(lambda: m4b.write_m4b(staging / m4b_name, [chapter.title for chapter in chapters],
                                           [aac[chapter.audio.slug].result() for chapter in chapters],
                                           audiobook_tags(prepared, who), reuse=options.cache_dir is not None)),
@@ -223,6 +247,21 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path, mo
     main = [path for path in written if path.name == audio.edition_file_name(edition.full_title)]
     return Narrated(book, folder, report, total, who,
                     (*main, *(path for path in written if path not in main)), formats, pending)
+
+
+def write_daisy(book: daisy202.TalkingBook, modified: datetime, target: Path, cache_dir: Path | None) -> None:
+    """The DAISY zip, or the same bytes from the cache when the talking book is unchanged (builder.run.reuse)."""
+    reuse.made(reuse.products(cache_dir), reuse.digest("daisy202", book, modified), target,
+               functools.partial(daisy202.write_daisy202, book, modified))
+
+
+def write_feed(prepared: Prepared, who: credits.NarratorCredits, marked: Marked,
+               audio_of: dict[str, synthesis.StoredAudio], folder: Path) -> list[str]:
+    """The podcast feed, each episode's chapters and the show's artwork, into the audiobook's folder: their
+    names, the feed's last."""
+    show = podcast_show(prepared, who.names, folder)
+    return [show.image, *(path.name for path in podcast.write_podcast(folder, show, episodes(marked, audio_of,
+                                                                                             folder)))]
 
 
 def podcast_show(prepared: Prepared, readers: tuple[str, ...], folder: Path) -> podcast.Show:

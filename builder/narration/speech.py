@@ -19,7 +19,6 @@ from lxml import etree
 
 from builder.i18n import SPEECH_DOMAIN, Words
 from builder.narration.lexicon import Lexicon, Lexicons
-from builder.narration.normalise import normalise_for_speech
 
 XHTML_NS = "http://www.w3.org/1999/xhtml"
 OPS_NS = "http://www.idpf.org/2007/ops"
@@ -232,6 +231,9 @@ class _Marker:
     """Walks the body in reading order, wrapping each sentence in one span."""
 
     def __init__(self, lexicons: Lexicons, id_prefix: str, settings: SpeechSettings) -> None:
+        from builder.narration.normalise import normalise_for_speech  # only when marking: a rebuild reuses marks
+
+        self.normalise = normalise_for_speech
         self.lexicons = lexicons
         self.id_prefix = id_prefix
         self.settings = settings
@@ -244,7 +246,7 @@ class _Marker:
     def say(self, shown: str, language: str, skippable: str | None, pause: float = SENTENCE_PAUSE,
             sentence_id: str | None = None) -> str | None:
         """Add one spoken sentence (unless nothing in it is said); its id, or None."""
-        spoken = normalise_for_speech(shown, self.lexicons.of(language), language or self.lexicons.language,
+        spoken = self.normalise(shown, self.lexicons.of(language), language or self.lexicons.language,
                                       self.settings.read_emoji).lstrip(",;: ")
         if not any(ch.isalnum() for ch in spoken):
             return None

@@ -25,7 +25,7 @@ import tempfile
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from queue import Empty, Queue
 from typing import BinaryIO, Protocol, TypeVar
@@ -44,6 +44,7 @@ from builder.narration.engines.espeak_ng import INSTALL_HINT as INSTALL_HINT
 from builder.narration.engines.espeak_ng import Pyttsx3Synthesizer as Pyttsx3Synthesizer
 from builder.narration.espeak import resolve_voice as resolve_voice
 from builder.narration.speech import SpokenSentence
+from builder.run import reuse
 from builder.run.cache import mark_used
 
 # 48 kbit/s CBR: synthetic speech has nothing above 11 kHz, and at 22.05 kHz mono this is
@@ -100,6 +101,8 @@ class ArticleAudio:
     mp3: bytes
     timings: tuple[ClipTiming, ...]
     duration: float
+    # Names these MP3 bytes: the article cache's key (which fixes them), when narrate() knows it.
+    address: str = field(default="", compare=False)
 
     def open_mp3(self) -> BinaryIO:
         return io.BytesIO(self.mp3)
@@ -131,6 +134,8 @@ def store_audio(folder: Path) -> Callable[[ArticleAudio], StoredAudio]:
     def keep(audio: ArticleAudio) -> StoredAudio:
         path = folder / f"{audio.slug}.mp3"
         path.write_bytes(audio.mp3)
+        if audio.address:  # the products made from it are keyed by this, not by reading 40 MB again
+            reuse.vouch(path, audio.address)
         return StoredAudio(audio.slug, path, audio.timings, audio.duration)
 
     return keep
@@ -460,7 +465,7 @@ def narrate(
         for index, job in enumerate(work):
             cached = articles_cache.load(article_key(job), job.slug)
             if cached is not None:
-                results[index] = keep(cached)
+                results[index] = keep(replace(cached, address=f"article:{article_key(job)}"))
     total = sum(len(job.keys) for job in work)
     done = sum(len(work[index].keys) for index in results)
     if progress is not None and results:
@@ -472,7 +477,7 @@ def narrate(
     def finished(index: int, audio: ArticleAudio) -> None:
         if articles_cache is not None:
             articles_cache.store(article_key(work[index]), audio)
-        results[index] = keep(audio)
+        results[index] = keep(replace(audio, address=f"article:{article_key(work[index])}"))
 
     if to_speak and scheduler is not None:
         clips = ClipCache(cache_dir) if cache_dir is not None else None

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
+import pickle
 import shutil
 import tempfile
 from concurrent.futures import Future, wait
@@ -14,8 +16,6 @@ from typing import TYPE_CHECKING
 
 from builder import i18n
 from builder.book import accessibility, images, mathml, navigation, package
-from builder.book.markdown import markdown_parser
-from builder.book.render import Neighbourhood, render_article
 from builder.book.styles import stylesheet
 from builder.distribution import products
 from builder.errors import BuildError, Diagnostic, Problems, Severity, warning
@@ -23,8 +23,8 @@ from builder.i18n import languages
 from builder.model import Article, Edition, Resource
 from builder.narration.engines import DEFAULT_ENGINE
 from builder.run import report as build_report
+from builder.run import reuse
 from builder.run.records import BuildOptions, BuildResult, Prepared, Progress, Rendered
-from builder.sources import load_sources
 from builder.sources.config import line_of, read_text
 
 if TYPE_CHECKING:
@@ -44,6 +44,10 @@ def source_date(edition: Edition) -> datetime:
 def render_edition(source: Path) -> Rendered:
     """Load and render every article: all the source validation there is, and nothing drawn or packaged.
     Every article is checked even when another has failed: one run reports every independent mistake."""
+    from builder.book.markdown import markdown_parser  # the renderer: not loaded when the documents are reused
+    from builder.book.render import Neighbourhood, render_article
+    from builder.sources import load_sources
+
     problems = Problems()
     loaded = load_sources(source, problems)
     edition = loaded.edition
@@ -92,7 +96,20 @@ def untranslated_languages(edition: Edition) -> list[Diagnostic]:
     return list(found.values())
 
 
-def prepare(source: Path) -> Prepared:
+def prepare(source: Path, cache_dir: Path | None = None) -> Prepared:
+    """Every document rendered and enriched, the resources read. With a cache, sources whose every file is as
+    before (content and names) give the documents made from them last time (builder.run.reuse)."""
+    kept = reuse.prepared(cache_dir)
+    key = reuse.prepared_key(source) if kept is not None else ""
+    if kept is not None and (stored := kept.read(key)) is not None:
+        return pickle.loads(stored)  # the cache's own bytes, as stored (checked against their SHA-256)
+    prepared = prepare_fresh(source)
+    if kept is not None:
+        kept.store(key, pickle.dumps(prepared, protocol=pickle.HIGHEST_PROTOCOL))
+    return prepared
+
+
+def prepare_fresh(source: Path) -> Prepared:
     rendered = render_edition(source)
     edition = rendered.edition
     cover, cover_alt = cover_image(edition)
@@ -174,7 +191,7 @@ def narration_sources(edition: Edition, voice: str | None = None, engine: str | 
 
 
 def build(options: BuildOptions, progress: Progress | None = None) -> BuildResult:
-    prepared = prepare(options.source)
+    prepared = prepare(options.source, options.cache_dir)
     mathml.converter.stop_helper()  # every formula is converted: free its memory before narration
     # A wrong voice or lexicon entry is a source error, as a wrong rate is, and stops a narrated build before
     # anything is written; a machine without a speech engine is E060's business when narrating. A build without
@@ -214,15 +231,16 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
                 failures = (Diagnostic("E060", f"no speech engine: {missing}",
                                        "The text EPUB was built; --no-audio skips narration."),)
                 narration_report = {"status": f"not built: {missing}"}
+        kept = reuse.products(options.cache_dir)  # an unchanged book is taken from there, not written again
         for name, book in books.items():
-            package.write_epub(book, modified, staging / name)
+            reuse.made(kept, reuse.digest("epub", book, modified), staging / name,
+                       functools.partial(package.write_epub, book, modified))
         release = products.release(edition, prepared.documents, build_products(prepared, options, books, narrated),
                                    modified, options.validate, prepared.cover)
         records: list[str] = []
-        if narrated is not None:  # full builds only: the text build's start-up stays free of pymarc and co.
-            from builder.distribution import files as record_files
-
-            records = record_files.write_all(release, staging)
+        if narrated is not None:  # full builds only
+            records = reuse.files_made(kept, reuse.digest("records", release), staging,
+                                       functools.partial(write_records, release))
         report = build_report.report(prepared, books, staging, options.validate, narration_report, options.cache_dir,
                                      release=release, records=records)
         for job in pending:  # written beside the packaging and the validators
@@ -264,6 +282,12 @@ def build_products(prepared: Prepared, options: BuildOptions, books: dict[str, p
     items.append(products.daisy(daisy202.file_name(slug), prepared.documents, narrated.duration, narrated.narrators))
     items.append(products.m4b(m4b.file_name(slug), prepared.documents, narrated.duration, narrated.narrators))
     return items
+
+
+def write_records(release: products.Release, folder: Path) -> list[str]:
+    from builder.distribution import files as record_files  # only when written: start-up stays free of pymarc and co.
+
+    return record_files.write_all(release, folder)
 
 
 AUDIOBOOK_FILE_TYPES = {".mp3": "audio/mpeg", ".vtt": "text/vtt", ".m3u8": "audio/mpegurl",

@@ -1,6 +1,7 @@
 """The build cache's folder: spoken clips (clips/), encoded articles (articles/), the M4B's AAC pieces
-(aac/), validators' verdicts (verdicts/). Everything in it can be made again; nothing in it is needed to
-build. Each use of a file renews its time, and pruning removes the least recently used files first."""
+(aac/), validators' verdicts (verdicts/), finished products (products/), sentence markings (marks/) and
+rendered documents (prepared/). Everything in it can be made again; nothing in it is needed to build. Each use
+of a file renews its time, and pruning removes the least recently used files first."""
 
 from __future__ import annotations
 
@@ -26,7 +27,10 @@ def mark_used(path: Path) -> None:
         os.utime(path)
 
 
-KINDS = ("clips", "articles", "aac", "verdicts")  # aac: the M4B's encoded pieces, and M4Bs (distribution.m4b)
+# aac: the M4B's encoded pieces, and M4Bs (distribution.m4b); products: finished books, the DAISY zip, the
+# audiobook folder and the records; marks: each document's sentence marking; prepared: the documents rendered
+# from an edition's sources; the last three reused while their inputs are unchanged (builder.run.reuse)
+KINDS = ("clips", "articles", "aac", "verdicts", "products", "marks", "prepared")
 UNITS = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12,
          "ki": 2**10, "mi": 2**20, "gi": 2**30, "ti": 2**40}  # as ccache: k, M, G decimal; Ki, Mi, Gi binary
 

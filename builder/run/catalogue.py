@@ -23,7 +23,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from builder.distribution import opds
 from builder.errors import BuildError, Diagnostic, error
 from builder.run.records import BuildOptions, BuildResult
 from builder.sources.config import MANIFEST_NAME, SLUG, parse_toml, read_text
@@ -114,6 +113,8 @@ def build_catalogue(catalogue: Catalogue, options: BuildOptions,
                                               "Check that the path exists and that you may use it.",
                                               Path(failure.filename) if failure.filename else editions[slug]),)
     result.built = {slug: built[slug] for slug in editions if slug in built}  # the catalogue's order
+    from builder.distribution import opds  # only for a catalogue: a single edition's start-up stays without it
+
     shelves = [opds.Shelf(slug, built.release, frozenset(path.name for path in built.outputs))
                for slug, built in result.built.items() if built.release is not None]
     result.outputs = [options.output / name for name in opds.write_catalogue(catalogue.title, shelves,

@@ -72,7 +72,7 @@ def build_shipped(sources: dict[str, bytes], client_folder: str, options: BuildO
                          warnings=tuple(client_path(d, source, client_folder) for d in built.warnings),
                          failures=tuple(client_path(d, source, client_folder) for d in built.failures))
         return ShippedEdition(files_below(output), published, folders[0] if folders else None,
-                              files_below(cache) if local.cache_dir else {}, result)
+                              shipped_cache(cache) if local.cache_dir else {}, result)
 
 
 def worker_directory() -> str | None:
@@ -106,6 +106,15 @@ def client_path(diagnostic: Diagnostic, source: Path, client_folder: str) -> Dia
     if diagnostic.file is None or not diagnostic.file.is_relative_to(source):
         return diagnostic
     return replace(diagnostic, file=Path(client_folder) / diagnostic.file.relative_to(source))
+
+
+def shipped_cache(cache: Path) -> dict[str, bytes]:
+    """The cache files worth sending: not the finished products (builder.run.reuse), which are the outputs
+    again (the client's cache keeps them from its own builds)."""
+    return {name: data for name, data in files_below(cache).items() if not name.startswith(NOT_SHIPPED)}
+
+
+NOT_SHIPPED = ("products/",)
 
 
 def files_below(folder: Path) -> dict[str, bytes]:

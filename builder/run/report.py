@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from builder.errors import Diagnostic, shown
 from builder.model import Document
+from builder.run import reuse
 from builder.sources import lines as source_lines
 
 if TYPE_CHECKING:
@@ -108,9 +108,8 @@ def book_entry(book: Book, path: Path) -> dict[str, Any]:
 
 
 def file_entry(path: Path) -> dict[str, Any]:
-    with path.open("rb") as book_file:
-        digest = hashlib.file_digest(book_file, "sha256").hexdigest()  # streamed: a narrated book is big
-    return {"bytes": path.stat().st_size, "sha256": digest}
+    # Streamed, and read once: a product this build wrote or took from the cache is already hashed.
+    return {"bytes": path.stat().st_size, "sha256": reuse.sha256_of(path)}
 
 
 def validation_failures(data: Mapping[str, Any],

@@ -14,11 +14,14 @@ import re
 from collections.abc import Sequence
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lxml import etree
-from markdown_it.token import Token
 
 from builder.model import Document
+
+if TYPE_CHECKING:  # the tokens are the renderer's: a build whose documents are reused never loads markdown-it
+    from markdown_it.token import Token
 
 MARK = "data-source-line"  # reserved: raw HTML may not carry it (E051)
 LINKED_INLINE = ("link_open", "image")

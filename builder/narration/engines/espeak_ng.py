@@ -56,6 +56,11 @@ def synthesizer(root: Path) -> SynthesizerFactory:
 
 def voices(root: Path, configured: Sequence[str] = ()) -> tuple[EngineVoice, ...]:
     """espeak-ng's voices, as the helper reads them; EngineUnavailable without espeak-ng or its data."""
+    return _listed()
+
+
+@functools.cache  # its voice files are read once a build, whatever edition folder asks (a tenth of a second)
+def _listed() -> tuple[EngineVoice, ...]:
     engine = espeak.binding()
     espeak.check_espeak_data(engine.dll)  # without its data, espeak_Initialize ends this process
     if engine.Initialize(espeak.AUDIO_OUTPUT_SYNCHRONOUS, 1000) == -1:
