@@ -69,6 +69,11 @@ def narrated_build(source: Path, output: Path, cache_dir: Path | None, volume: f
     return snapshot(output)
 
 
+def stored_products(store: Path) -> list[str]:
+    """The products' files (not the note of which one each output has: .published/)."""
+    return sorted(path.name for path in (store / reuse.PRODUCTS).iterdir() if not path.name.startswith("."))
+
+
 def book_text(epub: Path) -> str:
     with zipfile.ZipFile(epub) as book:
         return "".join(book.read(name).decode("utf-8") for name in book.namelist() if name.endswith(".xhtml"))
@@ -82,14 +87,14 @@ def test_an_unchanged_rebuild_takes_every_book_from_the_cache_byte_for_byte(
     # two EPUBs, the DAISY zip, the audio folder (its audiobook, its feed), the records; two articles and the
     # spoken title page marked
     assert counted.taken() == {"epub": 2, "daisy": 1, "marks": 3, "audiobook": 1, "feed": 1, "records": 1}
-    products = sorted(path.name for path in (store / reuse.PRODUCTS).iterdir())
+    products = stored_products(store)
     # the books and the DAISY zip; the audiobook's 7 files, the feed's 4 and the records' 7 (ONIX 3.1 and 3.0,
     # MARC and MARCXML, OPDS 2 and 1.2, the cover), each set with its list of names
     assert len(products) == 3 + 7 + 1 + 4 + 1 + 7 + 1
 
     again = narrated_build(source, tmp_path / "out", store)
     assert counted.taken() == {"epub": 0, "daisy": 0, "marks": 0, "audiobook": 0, "feed": 0, "records": 0}
-    assert sorted(path.name for path in (store / reuse.PRODUCTS).iterdir()) == products
+    assert stored_products(store) == products
     assert again == first
     fresh = narrated_build(source, tmp_path / "fresh", None)  # --no-cache: every product written anew
     assert counted.taken()["epub"] == 2
@@ -131,7 +136,7 @@ def test_changed_audio_alone_gives_fresh_books(tmp_path: Path) -> None:
 def test_a_damaged_product_in_the_cache_is_made_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     source, store = edition(tmp_path / "source"), tmp_path / "cache"
     first = narrated_build(source, tmp_path / "out", store)
-    (stored,) = [path for path in (store / reuse.PRODUCTS).iterdir() if path.stat().st_size == (
+    (stored,) = [path for path in (store / reuse.PRODUCTS).iterdir() if path.is_file() and path.stat().st_size == (
         tmp_path / "out" / TEXT).stat().st_size]
     data = bytearray(stored.read_bytes())
     stored.unlink()  # a fresh file, not the published book's hard link: the output itself stays intact
@@ -147,11 +152,26 @@ def test_the_cache_counts_and_prunes_products_and_marks(tmp_path: Path) -> None:
     source, store = edition(tmp_path / "source"), tmp_path / "cache"
     narrated_build(source, tmp_path / "out", store)
     usage = cache.usage(store)
-    assert usage["products"].files == 24 and usage["marks"].files == 3  # the two articles, the spoken title
+    # 24 files and, for each of the 6 products, which of them its output has; the two articles, the spoken title
+    assert usage["products"].files == 24 + 6 and usage["marks"].files == 3
     assert usage["prepared"].files == 1  # the documents rendered from the sources
     cache.prune(store, 0)
     assert sum(held.files for held in cache.usage(store).values()) == 0
     assert (tmp_path / "out" / NARRATED).is_file()  # the published book is not the cache's to remove
+
+
+def test_a_rebuild_after_a_change_keeps_one_product_per_output(tmp_path: Path) -> None:
+    """An editor rebuilds after every correction: each output keeps the product last made for it, not one more
+    copy of every book per edit."""
+    source, store = edition(tmp_path / "source"), tmp_path / "cache"
+    narrated_build(source, tmp_path / "out", store)
+    kept = stored_products(store)
+    for word in ("owN", "OwN"):
+        edition(source, BODY.replace("its own", f"its {word}"))
+        narrated_build(source, tmp_path / "out", store)
+        now = stored_products(store)
+        assert len(now) == len(kept) and now != kept
+    assert narrated_build(source, tmp_path / "out", store) == narrated_build(source, tmp_path / "cold", None)
 
 
 def test_a_key_covers_content_not_places(tmp_path: Path) -> None:

@@ -210,13 +210,16 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path, mo
                               document.language or edition.language)
                 for document, sentences in marked.values() if document.article]
     kept = reuse.products(options.cache_dir)  # an unchanged audiobook and feed are taken from there
+    published = options.output / folder.name
     written = [folder / name for name in reuse.files_made(
         kept, reuse.digest("audiobook", edition, chapters, who), folder,
         lambda target: [path.name for path in audio.write_audiobook(
-            target, edition.full_title, edition.publisher, chapters, edition.date[:4], edition.language, who)])]
+            target, edition.full_title, edition.publisher, chapters, edition.date[:4], edition.language, who)],
+        published)]
     # The feed reads the audiobook's files, which the audiobook's key fixes: this key covers that key's inputs.
     feed = folder / reuse.files_made(kept, reuse.digest("podcast", edition, chapters, who, prepared.cover, marked),
-                                     folder, functools.partial(write_feed, prepared, who, marked, by_slug))[-1]
+                                     folder, functools.partial(write_feed, prepared, who, marked, by_slug),
+                                     published / podcast.FEED)[-1]
     title_part = daisy202.Part(daisy202.TITLE_NAME, edition.full_title, title_xhtml, "title.xhtml", title_audio,
                                tuple(sentence.id for sentence in title_sentences))
     daisy_name, m4b_name = daisy202.file_name(edition.slug), m4b.file_name(edition.slug)
@@ -224,7 +227,7 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path, mo
     pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="formats")
     pending = (
         pool.submit(write_daisy, talking_book(edition, prepared, marked, by_slug, title_part, who.names), modified,
-                    staging / daisy_name, options.cache_dir),
+                    staging / daisy_name, options),
         pool.submit(lambda: m4b.write_m4b(staging / m4b_name, [chapter.title for chapter in chapters],
                                           [aac[chapter.audio.slug].result() for chapter in chapters],
                                           audiobook_tags(prepared, who), reuse=options.cache_dir is not None)),
@@ -249,10 +252,10 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path, mo
                     (*main, *(path for path in written if path not in main)), formats, pending)
 
 
-def write_daisy(book: daisy202.TalkingBook, modified: datetime, target: Path, cache_dir: Path | None) -> None:
+def write_daisy(book: daisy202.TalkingBook, modified: datetime, target: Path, options: BuildOptions) -> None:
     """The DAISY zip, or the same bytes from the cache when the talking book is unchanged (builder.run.reuse)."""
-    reuse.made(reuse.products(cache_dir), reuse.digest("daisy202", book, modified), target,
-               functools.partial(daisy202.write_daisy202, book, modified))
+    reuse.made(reuse.products(options.cache_dir), reuse.digest("daisy202", book, modified), target,
+               functools.partial(daisy202.write_daisy202, book, modified), options.output / target.name)
 
 
 def write_feed(prepared: Prepared, who: credits.NarratorCredits, marked: Marked,

@@ -234,13 +234,13 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
         kept = reuse.products(options.cache_dir)  # an unchanged book is taken from there, not written again
         for name, book in books.items():
             reuse.made(kept, reuse.digest("epub", book, modified), staging / name,
-                       functools.partial(package.write_epub, book, modified))
+                       functools.partial(package.write_epub, book, modified), options.output / name)
         release = products.release(edition, prepared.documents, build_products(prepared, options, books, narrated),
                                    modified, options.validate, prepared.cover)
         records: list[str] = []
         if narrated is not None:  # full builds only
             records = reuse.files_made(kept, reuse.digest("records", release), staging,
-                                       functools.partial(write_records, release))
+                                       functools.partial(write_records, release), options.output / "records")
         report = build_report.report(prepared, books, staging, options.validate, narration_report, options.cache_dir,
                                      release=release, records=records)
         for job in pending:  # written beside the packaging and the validators

@@ -262,7 +262,11 @@ class ProductCache:
         found = self._checked(key)
         if found is None:
             return False
-        _link_or_copy(found, target)
+        try:
+            _link_or_copy(found, target)
+        except OSError:  # pruned by another build since it was checked: made afresh
+            self._forget(key, found)
+            return False
         _hashed[_identity(target)] = found.suffix[1:]  # a copy holds the bytes just checked too
         return True
 
@@ -292,6 +296,27 @@ class ProductCache:
                     (folder / taken).unlink()
                 return None
         return names
+
+    def claim(self, published: Path | None, key: str) -> None:
+        """Make `key` the product kept for the output at `published`, removing the one kept for it before: an
+        editor's every rebuild after a change would otherwise leave another copy of each book behind."""
+        if published is None:
+            return
+        marker = self.folder / ".published" / hashlib.sha256(str(published.resolve()).encode()).hexdigest()
+        with contextlib.suppress(OSError):
+            before = marker.read_text(encoding="ascii")
+            if before != key:
+                self._drop(before)
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        temporary = marker.with_name(f".tmp-{os.getpid()}-{uuid.uuid4().hex}")
+        temporary.write_text(key, encoding="ascii")
+        os.replace(temporary, marker)
+
+    def _drop(self, key: str) -> None:
+        """Remove the product `key` names: its file, or its files and their list."""
+        self._find(key)  # the listing read
+        for stored in [stored for stored in self._listed or {} if stored == key or stored.startswith(f"{key}-")]:
+            self._forget(stored, self.folder / (self._listed or {})[stored])
 
     def read(self, key: str) -> bytes | None:
         """The stored bytes `key` names, checked as read; None when there are none (a damaged file is removed)."""
@@ -324,21 +349,25 @@ class ProductCache:
             raise
 
 
-def made(cache: ProductCache | None, key: str, target: Path, write: Callable[[Path], object]) -> bool:
+def made(cache: ProductCache | None, key: str, target: Path, write: Callable[[Path], object],
+         published: Path | None = None) -> bool:
     """Have the product at `target`: taken from `cache` when it holds `key`, else written by `write(target)`
-    and kept. True when it was reused."""
+    and kept, in place of the one kept before for the same `published` path. True when it was reused."""
     if cache is not None and cache.take(key, target):
         return True
     write(target)
     if cache is not None:
         cache.keep(key, target)
+        cache.claim(published, key)
     return False
 
 
-def files_made(cache: ProductCache | None, key: str, folder: Path, write: Callable[[Path], list[str]]) -> list[str]:
+def files_made(cache: ProductCache | None, key: str, folder: Path, write: Callable[[Path], list[str]],
+               published: Path | None = None) -> list[str]:
     """Have a product of several files in `folder`: `write(folder)` writes them and returns their names
     (relative to `folder`, every file it wrote, in its order); with `cache` holding `key`, the same files are
-    taken from it instead (each checked as one product is) and the same names returned."""
+    taken from it instead (each checked as one product is) and the same names returned. A new set replaces
+    the one kept before for the same `published` place."""
     if cache is not None and (names := cache.take_files(key, folder)) is not None:
         return names
     names = write(folder)
@@ -346,6 +375,7 @@ def files_made(cache: ProductCache | None, key: str, folder: Path, write: Callab
         for index, name in enumerate(names):
             cache.keep(f"{key}-{index}", folder / name)
         cache.store(key, json.dumps(names).encode("utf-8"))
+        cache.claim(published, key)
     return names
 
 
