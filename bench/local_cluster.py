@@ -1,5 +1,6 @@
 """A Dask cluster on this machine, for the benchmark's (f) and the cluster tests: `dask scheduler` and
-single-threaded `dask worker` processes on 127.0.0.1 (a free port), stopped afterwards."""
+single-threaded `dask worker` processes on 127.0.0.1 (a free port), stopped afterwards. Worker n keeps its
+files (the editions it is building) in `LOGS/worker-n/`."""
 
 from __future__ import annotations
 
@@ -44,7 +45,8 @@ def dask_cluster(workers: int, logs: Path, nanny: bool = True) -> Iterator[tuple
     try:
         wait_for(lambda: socket.socket().connect_ex(("127.0.0.1", port)) == 0, "the Dask scheduler")
         started = [start(f"worker-{n}", "worker", address, "--nthreads", "1", "--no-dashboard", "--host",
-                         "127.0.0.1", "--name", f"worker-{n}", *(() if nanny else ("--no-nanny",)))
+                         "127.0.0.1", "--name", f"worker-{n}", "--local-directory", str(logs / f"worker-{n}"),
+                         *(() if nanny else ("--no-nanny",)))
                    for n in range(1, workers + 1)]
         processes += started
         from distributed import Client

@@ -62,7 +62,8 @@ def parser() -> argparse.ArgumentParser:
                        help="after the build, remove the least recently used cached files until the cache holds"
                             f" at most SIZE (e.g. 500M, 2G; default: ${CACHE_MAX_VARIABLE}, else no limit)")
     build.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                       help="narrate on the Dask cluster whose scheduler is at ADDRESS (e.g. tcp://10.0.0.5:8786;"
+                       help="narrate (a catalogue: build each edition) on the Dask cluster whose scheduler is at"
+                            " ADDRESS (e.g. tcp://10.0.0.5:8786;"
                             f" default: ${SCHEDULER_VARIABLE}, else a catalogue.toml's scheduler, else this"
                             " machine's process pool)")
     add_engine(build)

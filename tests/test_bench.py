@@ -50,3 +50,12 @@ def test_the_scale_rows_are_medians_too_and_differing_bytes_miss_f() -> None:
     assert not any(line.startswith("| (f)") for line in bench.summary(
         [{key: value for key, value in SCALE_RUN.items() if key not in {"cluster", "local", "same"}}],
         scale.MEASURES)[0])
+
+
+def test_a_cluster_only_scale_run_prints_the_f_row_alone() -> None:
+    import scale  # bench/scale.py --only-cluster: a run holds (f)'s measurements only
+
+    only_f = {key: SCALE_RUN[key] for key in ("catalogue_articles", "local", "cluster", "same")}
+    lines, missed = bench.summary([only_f], scale.MEASURES)
+    assert [line.split(" | ")[0].lstrip("| ")[:3] for line in lines[2:]] == ["(f)"]
+    assert missed == []

@@ -11,8 +11,11 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import PROJECT, SOURCE, in_ci
@@ -26,7 +29,8 @@ import local_cluster  # bench/local_cluster.py: the benchmark's cluster on 127.0
 from local_cluster import DASK, wait_for
 
 SHORT = ["engagement-event", "compassion-at-christmas", "views-from-the-chair"]  # the three shortest pieces
-ENV = {**os.environ, "SOURCE_DATE_EPOCH": "1743465600"}
+# Not the editions' own date (2025-04-01): the workers must be given the client's timestamp.
+ENV = {**os.environ, "SOURCE_DATE_EPOCH": "1746057600"}  # 2025-05-01
 
 
 def require_dask() -> None:
@@ -36,10 +40,30 @@ def require_dask() -> None:
         pytest.skip("DASK UNAVAILABLE: pip install -e '.[test]' installs dask[distributed]")
 
 
+@dataclass(frozen=True)
+class Cluster:
+    address: str
+    workers: list[subprocess.Popen[bytes]]
+    logs: Path  # worker n's own files (the editions it is building) are in logs/worker-n/
+    client: Any  # the test's own Dask client, to read the scheduler's task stream
+
+    def tasks(self, since: float = 0.0) -> list[tuple[str, str]]:
+        """(task name, worker) of every task run since `since` (a time.time())."""
+        from dask.utils import key_split  # "build_shipped-<uuid>" → "build_shipped"
+
+        return [(key_split(task["key"]), task["worker"]) for task in self.client.get_task_stream(start=since)]
+
+
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[subprocess.Popen[bytes]]]]:
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     require_dask()
-    with local_cluster.dask_cluster(2, tmp_path_factory.mktemp("dask-logs"), nanny=False) as started:
+    from distributed import Client
+
+    logs = tmp_path_factory.mktemp("dask-logs")
+    with (local_cluster.dask_cluster(2, logs, nanny=False) as (address, workers),
+          Client(address, timeout="60s", set_as_default=False) as client):
+        started = Cluster(address, workers, logs, client)
+        started.tasks()  # the scheduler records its task stream from now on
         yield started
 
 
@@ -70,34 +94,42 @@ def command(catalogue: Path, output: Path, cache: Path, *extra: str) -> list[str
 @pytest.mark.engine
 @pytest.mark.cluster
 def test_a_catalogue_on_two_dask_workers_gives_a_local_builds_bytes(
-        cluster: tuple[str, list[subprocess.Popen[bytes]]], catalogue: Path, local_build: dict[str, str],
-        tmp_path: Path) -> None:
-    address, _ = cluster
-    run = build(catalogue, tmp_path / "out", tmp_path / "cache", "--scheduler", address)
+        cluster: Cluster, catalogue: Path, local_build: dict[str, str], tmp_path: Path) -> None:
+    started = time.time()
+    run = build(catalogue, tmp_path / "out", tmp_path / "cache", "--scheduler", cluster.address)
     assert run.returncode == 0, run.stderr
     assert sorted(path for path in local_build if "/" not in path) == [
         *(f"imind-spring-2025-{n:02d}" for n in (1, 2, 3)), "opds-navigation.xml", "opds.json", "opds.xml"]
     assert snapshot(tmp_path / "out") == local_build
     assert len(list((tmp_path / "cache" / "clips").rglob("*.clip"))) > 30  # the client cached what workers spoke
+    assert len(list((tmp_path / "cache" / "articles").glob("*.article"))) == 3 * (len(SHORT) + 1)  # + the title
+    assert len(list((tmp_path / "cache" / "aac").glob("*.part"))) >= 3 * len(SHORT)  # the M4B's AAC pieces
+    # Whole editions ran on the workers, one task each, on both workers; their folders are gone.
+    tasks = cluster.tasks(since=started)
+    assert sorted(name for name, _ in tasks) == ["build_shipped"] * 3
+    assert len({worker for _, worker in tasks}) == 2
+    assert not list(cluster.logs.glob("worker-*/**/edition-*"))
 
 
 @pytest.mark.engine
 @pytest.mark.cluster
-def test_a_worker_killed_mid_build_changes_nothing(cluster: tuple[str, list[subprocess.Popen[bytes]]],
-                                                   catalogue: Path, local_build: dict[str, str],
+def test_a_worker_killed_mid_build_changes_nothing(cluster: Cluster, catalogue: Path, local_build: dict[str, str],
                                                    tmp_path: Path) -> None:
-    address, workers = cluster
-    cache = tmp_path / "cache"
-    env = {**ENV, "EDITION_BUILDER_SCHEDULER": address}  # the environment variable, this time
+    cache, doomed = tmp_path / "cache", cluster.workers[0]
+    env = {**ENV, "EDITION_BUILDER_SCHEDULER": cluster.address}  # the environment variable, this time
     process = subprocess.Popen(command(catalogue, tmp_path / "out", cache), cwd=PROJECT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    wait_for(lambda: any((cache / "clips").rglob("*.clip")) or process.poll() is not None, "a first article")
+    # Killed while it speaks an edition's articles: its edition folder holds a first clip's article audio.
+    building = cluster.logs / "worker-1"
+    wait_for(lambda: any(building.glob("**/edition-*/output/.staging-*/.audio-parts/*"))
+             or process.poll() is not None, "worker-1 narrating an edition")
     assert process.poll() is None, "the build ended before a worker could be killed"
-    workers[0].send_signal(signal.SIGKILL)
+    doomed.send_signal(signal.SIGKILL)
     _, err = process.communicate(timeout=600)
     assert process.returncode == 0, err
-    assert workers[0].wait(timeout=30) == -signal.SIGKILL
+    assert doomed.wait(timeout=30) == -signal.SIGKILL
     assert snapshot(tmp_path / "out") == local_build
+    assert not list((tmp_path / "out").rglob(".staging-*"))
 
 
 def test_builds_without_a_scheduler_never_import_dask(tmp_path: Path) -> None:

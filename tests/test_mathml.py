@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -56,3 +57,22 @@ def test_a_helper_that_cannot_start_leaves_conversion_here(monkeypatch: pytest.M
     converter.start_helper()
     assert converter._helper is None
     assert converter.convert(FORMULA) == convert_here(FORMULA)
+
+
+def test_threads_sharing_the_helper_each_get_their_own_answer(helped: Converter) -> None:
+    """Editions rendered in threads share the process's helper: one question and its answer at a time."""
+    formulas = [rf"x_{{{n}}} = \frac{{{n}}}{{y + {n}}}" for n in range(40)]
+    expected = {formula: convert_here(formula) for formula in formulas}
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(helped.convert, formulas * 3))
+    assert answers == [expected[formula] for formula in formulas * 3]
+    assert helped._helper is not None and helped._helper.poll() is None  # the helper answered them all
+
+
+def test_stopping_the_helper_while_threads_ask_loses_no_answer(helped: Converter) -> None:
+    formulas = [rf"a^{{{n}}} + b_{{{n}}}" for n in range(60)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        asked = [pool.submit(helped.convert, formula) for formula in formulas]
+        helped.stop_helper()  # as a build does after its last formula, while another edition's threads ask
+        answers = [future.result(timeout=60) for future in asked]
+    assert answers == [convert_here(formula) for formula in formulas]

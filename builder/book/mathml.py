@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 PACKAGE_PARENT = Path(__file__).resolve().parents[2]  # the folder holding builder/
@@ -27,6 +28,7 @@ class Converter:
 
     def __init__(self) -> None:
         self._helper: subprocess.Popen[str] | None = None
+        self._lock = threading.Lock()  # one question and its answer at a time on the pipe, whatever the thread
 
     def start_helper(self) -> None:
         """Begin loading latex2mathml in another process. Cheap, and harmless if no formula comes."""
@@ -42,7 +44,12 @@ class Converter:
             self._helper = None
 
     def stop_helper(self) -> None:
-        helper, self._helper = self._helper, None
+        with self._lock:  # not while another thread waits for its answer
+            helper, self._helper = self._helper, None
+        self.stop_helper_process(helper)
+
+    @staticmethod
+    def stop_helper_process(helper: subprocess.Popen[str] | None) -> None:
         if helper is not None:
             helper.kill()  # it may still be loading; nothing it holds is worth waiting for
             helper.communicate()
@@ -58,18 +65,20 @@ class Converter:
         return value
 
     def _ask_helper(self, latex: str) -> tuple[bool, str] | None:
-        helper = self._helper
-        if helper is None or helper.stdin is None or helper.stdout is None:
-            return None
-        try:
-            helper.stdin.write(json.dumps(latex) + "\n")
-            helper.stdin.flush()
-            answer = helper.stdout.readline()
-            readable, value = json.loads(answer)
-            return bool(readable), str(value)
-        except (OSError, ValueError):  # the helper died or garbled its answer: convert here from now on
-            self.stop_helper()
-            return None
+        with self._lock:
+            helper = self._helper
+            if helper is None or helper.stdin is None or helper.stdout is None:
+                return None
+            try:
+                helper.stdin.write(json.dumps(latex) + "\n")
+                helper.stdin.flush()
+                answer = helper.stdout.readline()
+                readable, value = json.loads(answer)
+                return bool(readable), str(value)
+            except (OSError, ValueError):  # the helper died or garbled its answer: convert here from now on
+                self._helper = None
+        self.stop_helper_process(helper)
+        return None
 
 
 def convert_here(latex: str) -> str:

@@ -432,9 +432,9 @@ def narrate(
 ) -> list[Kept]:
     """Speak every article's sentences and encode each article to MP3 with measured timings.
 
-    Articles run in parallel, as tasks of the local process pool (`jobs` processes), or of the Dask
-    cluster whose scheduler is at `scheduler`; results come back in the given order whatever the
-    completion order. Progress is reported per sentence (per article on a cluster). Each article's
+    Articles run in parallel, as tasks of the local process pool (`jobs` processes; in this process when
+    `jobs` is 1), or of the Dask cluster whose scheduler is at `scheduler`; results come back in the given
+    order whatever the completion order. Progress is reported per sentence (per article on a cluster). Each article's
     audio passes through `keep` as soon as it is ready (e.g. `store_audio`, so that only one
     article's audio is in memory at a time). Only this process reads and writes the cache.
     """
@@ -483,6 +483,13 @@ def narrate(
         clips = ClipCache(cache_dir) if cache_dir is not None else None
         _on_cluster(scheduler, [(work[i], i) for i in order], synthesizer_factory, voice, engine_id, clips,
                     progress, total, done, finished)
+    elif to_speak and jobs == 1:  # one process: no pool to start (a Dask worker building a whole edition)
+        clip_cache = ClipCache(cache_dir) if cache_dir is not None else None
+        for index in order:
+            finished(index, narrate_article(work[index], lambda: synthesizer, voice, clip_cache))  # one engine
+            done += len(work[index].keys)
+            if progress is not None:
+                progress(work[index].slug, done, total)
     elif to_speak:  # no worker pool at all when every article is cached
         with contextlib.ExitStack() as stack:
             pool = _pool(jobs)

@@ -7,20 +7,28 @@ A catalogue is a folder of edition folders (each with its edition.toml), or a `c
     scheduler = "tcp://10.0.0.5:8786"                                  # optional: a Dask scheduler
 
 One edition that fails does not stop the others: its errors are kept for the report, the others are
-published. Editions share the cache and, with a scheduler, one connection to the cluster. The catalogue's
+published. Editions share the cache. With a scheduler each edition is one task on the Dask cluster
+(builder.run.remote): a worker builds it whole and this process writes what it sends back. The catalogue's
 own feeds (OPDS 2 and OPDS 1.2, builder.distribution.opds) list the editions built, at `OUTPUT/`.
 """
 
 from __future__ import annotations
 
+import functools
+import os
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from builder.errors import BuildError, Diagnostic, error
 from builder.run.records import BuildOptions, BuildResult
 from builder.sources.config import MANIFEST_NAME, SLUG, parse_toml, read_text
+
+if TYPE_CHECKING:
+    from builder.run import remote
 
 CATALOGUE_NAME = "catalogue.toml"
 
@@ -78,25 +86,33 @@ def edition_slug(folder: Path) -> str:
 
 def build_catalogue(catalogue: Catalogue, options: BuildOptions,
                     build_one: Callable[[BuildOptions], BuildResult]) -> CatalogueResult:
-    """Build every edition into `options.output/<slug>/` with `build_one` (the edition build); an edition's
-    errors are kept and the next edition is built."""
+    """Build every edition into `options.output/<slug>/` with `build_one` (the edition build), or, with a
+    scheduler, each edition as a task on the Dask cluster; an edition's errors are kept and the others built."""
     result = CatalogueResult()
+    editions: dict[str, Path] = {}
     for folder in catalogue.editions:
         slug = edition_slug(folder)
-        if slug in result.built or slug in result.failed:
+        if slug in editions:
             result.failed[f"{slug} ({folder})"] = (Diagnostic(
                 "E005", f"two editions of the catalogue have the slug {slug!r}",
                 "Give each edition its own slug in its edition.toml: it names the output folder.",
                 folder / MANIFEST_NAME),)
-            continue
+        else:
+            editions[slug] = folder
+    outcomes = on_cluster(editions, options) if options.scheduler else (
+        (slug, functools.partial(build_one, replace(options, source=folder, output=options.output / slug)))
+        for slug, folder in editions.items())
+    built: dict[str, BuildResult] = {}
+    for slug, outcome in outcomes:
         try:
-            result.built[slug] = build_one(replace(options, source=folder, output=options.output / slug))
+            built[slug] = outcome()
         except BuildError as failure:
             result.failed[slug] = failure.diagnostics
         except OSError as failure:  # the file system said no for this edition: the others may still build
             result.failed[slug] = (Diagnostic("E090", f"cannot read or write this: {failure.strerror or failure}",
                                               "Check that the path exists and that you may use it.",
-                                              Path(failure.filename) if failure.filename else folder),)
+                                              Path(failure.filename) if failure.filename else editions[slug]),)
+    result.built = {slug: built[slug] for slug in editions if slug in built}  # the catalogue's order
     from builder.distribution import opds  # only for a catalogue: a single edition's start-up stays without it
 
     shelves = [opds.Shelf(slug, built.release, frozenset(path.name for path in built.outputs))
@@ -104,3 +120,33 @@ def build_catalogue(catalogue: Catalogue, options: BuildOptions,
     result.outputs = [options.output / name for name in opds.write_catalogue(catalogue.title, shelves,
                                                                              options.output)]
     return result
+
+
+def on_cluster(editions: dict[str, Path], options: BuildOptions) -> Iterator[tuple[str, Callable[[], BuildResult]]]:
+    """Each edition as one task on the cluster (builder.run.remote), all submitted at once; each finished
+    edition (in the order they finish) is written here as it arrives, so only a few are held in memory."""
+    from builder.run import executors, remote  # Dask is imported only by builds that use a cluster
+
+    cluster = executors.dask_cluster(options.scheduler or "")
+    epoch = os.environ.get(remote.EPOCH_VARIABLE)
+    futures: dict[Future[remote.ShippedEdition], str] = {}
+    for slug, folder in editions.items():
+        try:
+            sources = remote.source_files(folder)
+        except OSError as failure:
+            yield slug, functools.partial(raise_, failure)
+            continue
+        futures[cluster.submit(remote.build_shipped, sources, str(folder), options, epoch)] = slug
+    for future in as_completed(futures):
+        slug = futures.pop(future)
+        yield slug, functools.partial(publish_one, future, options.output / slug, options.cache_dir)
+
+
+def publish_one(future: Future[remote.ShippedEdition], output: Path, cache_dir: Path | None) -> BuildResult:
+    from builder.run import remote
+
+    return remote.publish_shipped(future.result(), output, cache_dir)  # raises what the task raised
+
+
+def raise_(failure: BaseException) -> BuildResult:
+    raise failure
