@@ -7,7 +7,6 @@ import atexit
 import functools
 from collections.abc import Sequence
 from dataclasses import replace
-from importlib.metadata import version
 from pathlib import Path
 
 from builder.narration import espeak
@@ -31,7 +30,7 @@ class Pyttsx3Synthesizer:
     def engine_id(self) -> str:
         dll = espeak.binding().dll
         espeak.check_espeak_data(dll)  # narrate asks this first, in the parent: a helper without data would just exit
-        return f"pyttsx3 {version('pyttsx3')}; espeak-ng {espeak.version(dll)}"
+        return f"pyttsx3 {pyttsx3_version()}; espeak-ng {espeak.version(dll)}"
 
     def voice_id(self, voice: Voice) -> str:
         return voice.voice  # the voice as configured: espeak-ng resolves it the same way every time
@@ -40,6 +39,13 @@ class Pyttsx3Synthesizer:
         if not text.strip():
             return Clip(b"", SAMPLE_RATE)  # nothing to say
         return Clip(speaker().speak(text, voice.voice, voice.rate, voice.volume), SAMPLE_RATE)
+
+
+@functools.cache
+def pyttsx3_version() -> str:
+    from importlib.metadata import version  # not at the top: a narrating worker never needs it (email, csv, zipfile)
+
+    return version("pyttsx3")
 
 
 @functools.cache
@@ -90,5 +96,5 @@ def credit(voice: Voice) -> Credit:
 
     dll = espeak.binding().dll
     name = voices.voice_name(voices.resolve_voice(voice.voice, voices.engine_voices()))
-    return Credit(f"eSpeak NG {espeak.version(dll)} (pyttsx3 {version('pyttsx3')})", name,
+    return Credit(f"eSpeak NG {espeak.version(dll)} (pyttsx3 {pyttsx3_version()})", name,
                   "GPL-3.0-or-later")  # espeak-ng's voices are part of it, under its licence
