@@ -87,8 +87,9 @@ def edition_slug(folder: Path) -> str:
 
 def build_catalogue(catalogue: Catalogue, options: BuildOptions,
                     build_one: Callable[[BuildOptions], BuildResult]) -> CatalogueResult:
-    """Build every edition into `options.output/<slug>/` with `build_one` (the edition build), or, with a
-    scheduler, each edition as a task on the Dask cluster; an edition's errors are kept and the others built."""
+    """Build every edition into `options.output/<slug>/`: with a scheduler each edition as a task on the Dask
+    cluster; narrated editions side by side in the local pool; else one after another with `build_one` (the
+    edition build). An edition's errors are kept and the others built."""
     result = CatalogueResult()
     editions: dict[str, Path] = {}
     for folder in catalogue.editions:
