@@ -15,6 +15,7 @@ process pool already gives each core a worker.
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import hashlib
 import json
@@ -41,6 +42,29 @@ LENGTH_SCALES = (0.25, 4.0)  # beyond these Piper's speech is no longer speech
 # Piper's sentences begin and end in near-silence (|sample| <= 3 measured) rather than exact zeros: what is
 # quieter than this (-60 dBFS) at either end is trimmed, so the pause after a sentence is the builder's.
 SILENCE = 32
+# Some sentences open with a blip (peak 29-48, a few ms) and then 0.2-0.5 s of near-silence before the words
+# (7 of iMind's 934 with joe): a clip starts at the sound that leads into speech, i.e. the first sample above
+# SILENCE after the last gap of at least ONSET_GAP seconds (nothing above SILENCE) before the first sample above
+# ONSET (-42 dBFS). Measured on iMind's 918 clip starts (decoded from its narrated EPUB, and the 20 nearest
+# the check's limit synthesised again): a voice's own fade-in reaches ONSET within 40 ms with no gap over 6 ms;
+# a blip is 170 ms or more ahead of its words. The end stays the last sample above
+# SILENCE: a final consonant's release (peak 36-222) follows a silent closure up to 0.17 s after the vowel.
+ONSET = 256
+ONSET_GAP = 0.020  # s
+# Memory: a worker's ONNX activations grow with the audio one run of the model makes (joe, measured over a worker
+# of ~165 MB: +90 MB for 12 words, +160 MB for 20, +280 MB for 40, +430 MB for 78). A sentence is spoken in
+# pieces of at most PIECE_WORDS words, cut after its clause punctuation (espeak-ng's clause breaks: commas,
+# semicolons, colons; a dash is one), clauses packed together while they fit, and a clause longer than that cut
+# between words into near-equal parts. The pieces are joined with the silence Piper leaves at either side of
+# them (~0.2-0.35 s at a clause break, where Piper pauses ~0.25-0.5 s in one run), and the sentence is then
+# scaled to full level as Piper scales one run. Pieces depend only on the phonemes: the same for any jobs.
+PIECE_WORDS = 16
+CLAUSE_BREAKS = frozenset(",;:")
+# glibc serves big blocks from its heap once the dynamic mmap threshold has grown, and keeps them: a worker stayed
+# at 380-575 MB after long sentences. Blocks over 1 MB are mmapped (given back when freed): measured, the worker
+# returns to ~175 MB after each sentence and peaks lower (594 against 730 MB on 78 words), at no measurable cost.
+MMAP_THRESHOLD = 1 << 20
+M_MMAP_THRESHOLD = -3  # mallopt's parameter number (malloc.h)
 SPEAKER_MARK = "#"
 
 
@@ -184,10 +208,18 @@ def loaded(path: str) -> Any:
     # 675 MB for 80), which an arena keeps for the rest of the process; without it the worker falls back to
     # ~200 MB after each sentence, so two workers rarely hold their peaks at once.
     options.enable_cpu_mem_arena = False
+    give_back_big_blocks()
     model = read_model(Path(path))
     config = PiperConfig.from_dict(json.loads(model.config.read_text(encoding="utf-8")))
     session = onnxruntime.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
     return PiperVoice(config=config, session=session)
+
+
+def give_back_big_blocks() -> None:
+    """Big blocks straight from the system, returned to it when freed (glibc; elsewhere nothing to do)."""
+    libc = ctypes.CDLL(None)
+    if hasattr(libc, "mallopt"):
+        libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
 
 
 def settings(voice: Voice) -> Any:
@@ -210,7 +242,9 @@ class PiperSynthesizer:
         available()
         # Everything that shapes the samples besides the voice: versions, the settings' rule, the trimming.
         return (f"piper-tts {metadata.version('piper-tts')}; onnxruntime {metadata.version('onnxruntime')};"
-                f" noise 0; length (60/rate - {SECONDS_A_WORD[0]})/{SECONDS_A_WORD[1]}; silence {SILENCE}; 1 thread")
+                f" noise 0; length (60/rate - {SECONDS_A_WORD[0]})/{SECONDS_A_WORD[1]}; trim {SILENCE} from the"
+                f" sound before {ONSET} after a {ONSET_GAP} s gap; pieces of {PIECE_WORDS} words cut at"
+                f" {''.join(sorted(CLAUSE_BREAKS))}; big blocks mmapped; 1 thread")
 
     def voice_id(self, voice: Voice) -> str:
         model = read_model(Path(voice.voice))
@@ -222,16 +256,73 @@ class PiperSynthesizer:
         piper_voice = loaded(voice.voice)
         if piper_voice.config.sample_rate != SAMPLE_RATE:
             check_rate(read_model(Path(voice.voice)))
-        pcm = b"".join(chunk.audio_int16_bytes for chunk in piper_voice.synthesize(text, settings(voice)))
+        config = settings(voice)
+        # Piper's own sentences (espeak-ng may end one inside ours, after "M.B.B.S." say), each as Piper says it.
+        pcm = b"".join(spoken(piper_voice, phonemes, config) for phonemes in piper_voice.phonemize(text) if phonemes)
         return Clip(trimmed(pcm), SAMPLE_RATE)
 
 
+def spoken(piper_voice: Any, phonemes: list[str], config: Any) -> bytes:
+    """One of Piper's sentences, its pieces end to end, then as PiperVoice.synthesize finishes a run: scaled to
+    full level, the volume applied, 16-bit (so a sentence of one piece has the bytes Piper gives it)."""
+    import numpy
+
+    audio = numpy.concatenate([piper_voice.phoneme_ids_to_audio(piper_voice.phonemes_to_ids(piece), config)
+                               for piece in pieces(phonemes, PIECE_WORDS)])
+    peak = numpy.max(numpy.abs(audio))
+    audio = numpy.zeros_like(audio) if peak < 1e-8 else audio / peak
+    if config.volume != 1.0:
+        audio = audio * config.volume
+    audio = numpy.clip(audio, -1.0, 1.0).astype(numpy.float32)
+    return numpy.clip(audio * 32767.0, -32767.0, 32767.0).astype(numpy.int16).tobytes()
+
+
+def pieces(phonemes: list[str], budget: int) -> list[list[str]]:
+    """A sentence's phonemes in pieces of at most `budget` words (see PIECE_WORDS)."""
+    clauses: list[list[str]] = [[]]
+    for index, phoneme in enumerate(phonemes):
+        clauses[-1].append(phoneme)
+        if phoneme == " " and index and phonemes[index - 1] in CLAUSE_BREAKS:
+            clauses.append([])
+    packed: list[list[str]] = []
+    for part in (part for clause in clauses if clause for part in within(clause, budget)):
+        if packed and words(packed[-1]) + words(part) <= budget:
+            packed[-1] = packed[-1] + part
+        else:
+            packed.append(part)
+    return packed
+
+
+def within(clause: list[str], budget: int) -> list[list[str]]:
+    """A clause of more than `budget` words cut between words into the fewest near-equal parts that fit."""
+    count = words(clause)
+    if count <= budget:
+        return [clause]
+    parts = -(-count // budget)
+    ends = [index for index, phoneme in enumerate(clause) if phoneme == " " and index and clause[index - 1] != " "]
+    cuts = [ends[round(count * part / parts) - 1] + 1 for part in range(1, parts)]
+    return [clause[start:end] for start, end in zip([0, *cuts], [*cuts, len(clause)], strict=True)]
+
+
+def words(phonemes: list[str]) -> int:
+    return len("".join(phonemes).split())
+
+
 def trimmed(pcm: bytes) -> bytes:
+    """The clip from the sound that leads into its speech (a blip before a silence is left out) to its last
+    sound (see ONSET)."""
     import numpy
 
     samples = numpy.frombuffer(pcm, dtype="<i2")
-    loud = numpy.flatnonzero(numpy.abs(samples.astype(numpy.int32)) > SILENCE)
-    return samples[loud[0]:loud[-1] + 1].tobytes() if len(loud) else b""
+    level = numpy.abs(samples.astype(numpy.int32))
+    sound = numpy.flatnonzero(level > SILENCE)
+    if not len(sound):
+        return b""
+    speech = numpy.flatnonzero(level > ONSET)
+    lead = sound[sound <= speech[0]] if len(speech) else sound[:1]
+    gaps = numpy.flatnonzero(numpy.diff(lead) > ONSET_GAP * SAMPLE_RATE)
+    start = lead[gaps[-1] + 1] if len(gaps) else lead[0]
+    return samples[start:sound[-1] + 1].tobytes()
 
 
 def synthesizer(root: Path) -> SynthesizerFactory:
