@@ -132,6 +132,15 @@ def test_a_worker_killed_mid_build_changes_nothing(cluster: Cluster, catalogue: 
     assert not list((tmp_path / "out").rglob(".staging-*"))
 
 
+@pytest.mark.engine
+def test_a_catalogue_built_one_edition_after_another_gives_the_same_bytes(
+        catalogue: Path, local_build: dict[str, str], tmp_path: Path) -> None:
+    """The local pool builds narrated editions side by side, one a process; --jobs 1 builds them in turn."""
+    run = build(catalogue, tmp_path / "out", tmp_path / "cache", "--jobs", "1")
+    assert run.returncode == 0, run.stderr
+    assert snapshot(tmp_path / "out") == local_build
+
+
 def test_builds_without_a_scheduler_never_import_dask(tmp_path: Path) -> None:
     source = write_edition(tmp_path / "source", {"first": article("One sentence to say.\n")})
     (source / "pronunciation.toml").write_text("", encoding="utf-8")

@@ -19,6 +19,7 @@ from test_narration import BrokenSynthesizer, espeak_available
 
 from builder.i18n import LOCALE_DIR
 from builder.narration import espeak, voices
+from builder.narration.engines import espeak_ng
 from builder.narration.lexicon import Lexicons, default_lexicon
 from builder.narration.normalise import normalise_for_speech
 from builder.narration.normalise.numbers import roman_value
@@ -423,10 +424,12 @@ def test_check_without_a_speech_engine_warns_that_voices_were_not_checked(
     root = write_edition(tmp_path / "edition")
     monkeypatch.setattr(espeak, "binding", no_library)  # the machine has no engine; the check itself runs
     voices.engine_voices.cache_clear()
+    espeak_ng._listed.cache_clear()  # voices listed by an earlier test of this process are kept a process long
     try:
         run = run_cli(["check", root], capsys)
     finally:
         voices.engine_voices.cache_clear()
+        espeak_ng._listed.cache_clear()
     assert run.code == 0, run.err
     assert "warning W060: voices not checked: espeak-ng is not available" in run.err
 

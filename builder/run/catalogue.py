@@ -15,10 +15,11 @@ own feeds (OPDS 2 and OPDS 1.2, builder.distribution.opds) list the editions bui
 from __future__ import annotations
 
 import functools
+import multiprocessing
 import os
 import tomllib
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -86,8 +87,9 @@ def edition_slug(folder: Path) -> str:
 
 def build_catalogue(catalogue: Catalogue, options: BuildOptions,
                     build_one: Callable[[BuildOptions], BuildResult]) -> CatalogueResult:
-    """Build every edition into `options.output/<slug>/` with `build_one` (the edition build), or, with a
-    scheduler, each edition as a task on the Dask cluster; an edition's errors are kept and the others built."""
+    """Build every edition into `options.output/<slug>/`: with a scheduler each edition as a task on the Dask
+    cluster; narrated editions side by side in the local pool; else one after another with `build_one` (the
+    edition build). An edition's errors are kept and the others built."""
     result = CatalogueResult()
     editions: dict[str, Path] = {}
     for folder in catalogue.editions:
@@ -99,9 +101,13 @@ def build_catalogue(catalogue: Catalogue, options: BuildOptions,
                 folder / MANIFEST_NAME),)
         else:
             editions[slug] = folder
-    outcomes = on_cluster(editions, options) if options.scheduler else (
-        (slug, functools.partial(build_one, replace(options, source=folder, output=options.output / slug)))
-        for slug, folder in editions.items())
+    if options.scheduler:
+        outcomes = on_cluster(editions, options)
+    elif options.audio and options.jobs > 1 and len(editions) > 1:  # narrated editions: one a process
+        outcomes = in_processes(editions, options)
+    else:
+        outcomes = ((slug, functools.partial(build_one, replace(options, source=folder, output=options.output / slug)))
+                    for slug, folder in editions.items())
     built: dict[str, BuildResult] = {}
     for slug, outcome in outcomes:
         try:
@@ -140,6 +146,20 @@ def on_cluster(editions: dict[str, Path], options: BuildOptions) -> Iterator[tup
     for future in as_completed(futures):
         slug = futures.pop(future)
         yield slug, functools.partial(publish_one, future, options.output / slug, options.cache_dir)
+
+
+def in_processes(editions: dict[str, Path], options: BuildOptions) -> Iterator[tuple[str, Callable[[], BuildResult]]]:
+    """Each edition built whole in a process of the local pool (`options.jobs` of them), narrating in that
+    process: editions overlap, so no core waits while one edition packages. Each writes its own outputs."""
+    from builder.run import remote
+
+    context = multiprocessing.get_context("forkserver")  # no inherited threads, nor the MathML helper's pipe
+    with ProcessPoolExecutor(min(options.jobs, len(editions)), mp_context=context) as pool:
+        futures = {pool.submit(remote.build_elsewhere, replace(options, source=folder, output=options.output / slug,
+                                                               jobs=1)): slug
+                   for slug, folder in editions.items()}
+        for future in as_completed(futures):
+            yield futures.pop(future), functools.partial(remote.built_elsewhere, future)
 
 
 def publish_one(future: Future[remote.ShippedEdition], output: Path, cache_dir: Path | None) -> BuildResult:

@@ -15,6 +15,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -145,3 +146,22 @@ def publish_shipped(shipped: ShippedEdition, output: Path, cache_dir: Path | Non
             if not (cache_dir / name).exists():
                 write_atomically(cache_dir / name, data)
     return replace(shipped.result, outputs=outputs)
+
+
+def build_elsewhere(options: BuildOptions) -> BuildResult | tuple[Diagnostic, ...]:
+    """A whole edition's build in another process of this machine (the local pool's): its result, or its
+    BuildError's diagnostics."""
+    from builder.run.build import build
+
+    try:
+        return build(options)
+    except BuildError as failure:
+        return failure.diagnostics
+
+
+def built_elsewhere(future: Future[BuildResult | tuple[Diagnostic, ...]]) -> BuildResult:
+    """The result `build_elsewhere` sent back; raises the BuildError (or other error) it met."""
+    outcome = future.result()
+    if isinstance(outcome, tuple):
+        raise BuildError(*outcome)
+    return outcome
