@@ -247,7 +247,9 @@ def one_run(skip_10x: bool, piper: bool = False, only_piper: bool = False) -> di
             run["piper_floor"] = piper_floor(book_text(work / "out-piper"), work)
         if only_piper:
             return run
-        run["text"] = best_of(3, lambda: timed(build_command(source, work / "text", "--no-audio"), env)[0])
+        # --no-cache: the whole work each time, as pandoc does it (a warm text build reuses its rendered documents)
+        run["text"] = best_of(3, lambda: timed(build_command(source, work / "text", "--no-audio", "--no-cache"),
+                                               env)[0])
         run["pandoc"] = best_of(3, lambda: pandoc_time(source, work))
         run["check"] = best_of(3, lambda: timed([PYTHON, "-m", "builder", "check", "--strict", str(source)], env)[0])
         cache = work / "cache"
