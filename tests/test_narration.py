@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import array
 import itertools
+import os
 import shutil
 import subprocess
 from dataclasses import replace
@@ -357,6 +358,27 @@ def test_a_corrupt_encoded_article_is_made_again_from_its_clips(tmp_path: Path) 
     assert ArticleCache(tmp_path).load(stored.stem, EDITION[0][0]) is None
     assert narrate(EDITION[:1], VOICE, FakeSynthesizer, tmp_path, jobs=1) == first
     assert ArticleCache(tmp_path).load(stored.stem, EDITION[0][0]) == first[0]
+
+
+def speech_helpers_of_this_process() -> int:
+    found = 0
+    for entry in Path("/proc").iterdir():
+        try:
+            status, command = (entry / "status").read_text(), (entry / "cmdline").read_bytes()
+        except OSError:  # not a process, or one that just ended
+            continue
+        if f"\nPPid:\t{os.getpid()}\n" in status and b"builder.narration.espeak" in command:
+            found += 1
+    return found
+
+
+@pytest.mark.engine
+def test_a_narrating_process_keeps_one_speech_helper_for_all_its_sentences() -> None:
+    require_espeak()
+    synthesizer = Pyttsx3Synthesizer()
+    for text in ("One sentence.", "Another sentence.", "A third one."):
+        assert synthesizer.synthesize(text, VOICE).pcm
+    assert speech_helpers_of_this_process() == 1  # a helper a sentence would be three, each 20 MB, never closed
 
 
 @pytest.mark.engine
