@@ -154,12 +154,15 @@ def encode_wav(wav: Path, mp3: Path) -> None:
 
 
 def book_text(output: Path) -> str:
-    """The text the narration speaks, from the audiobook's WebVTT transcripts."""
+    """The text the narration speaks, from the audiobook's WebVTT transcripts: each cue's text, the lines after its
+    timing (never its identifier, a sentence's id, which no narration speaks)."""
     lines = []
     for vtt in sorted((output / "imind-spring-2025-audio").glob("*.vtt")):
-        for line in vtt.read_text(encoding="utf-8").splitlines():
-            if line and "-->" not in line and not line.startswith("WEBVTT") and not line.isdigit():
-                lines.append(line)
+        for cue in vtt.read_text(encoding="utf-8").split("\n\n"):
+            cue_lines = cue.splitlines()
+            timing = next((index for index, line in enumerate(cue_lines) if "-->" in line), None)
+            if timing is not None:
+                lines.extend(line for line in cue_lines[timing + 1:] if line)
     return "\n".join(lines)
 
 
