@@ -67,6 +67,7 @@ def test_the_floors_speak_each_cues_text_and_never_its_identifier(tmp_path) -> N
     audio = tmp_path / "imind-spring-2025-audio"
     audio.mkdir()
     (audio / "01-a.vtt").write_text("WEBVTT\n\na-s0001\n00:00:00.000 --> 00:00:01.500\nFirst & one.\n\n"
-                                    "a-s0002\n00:00:01.500 --> 00:00:03.000\nSecond, on\ntwo lines.\n", encoding="utf-8")
+                                    "a-s0002\n00:00:01.500 --> 00:00:03.000\nSecond, on\ntwo lines.\n",
+                                    encoding="utf-8")
     (audio / "02-b.vtt").write_text("WEBVTT\n\n00:00:00.000 --> 00:00:01.000\n42\n", encoding="utf-8")
     assert bench.book_text(tmp_path) == "First & one.\nSecond, on\ntwo lines.\n42"
