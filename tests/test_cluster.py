@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -113,9 +114,43 @@ def test_a_catalogue_on_two_dask_workers_gives_a_local_builds_bytes(
 
 @pytest.mark.engine
 @pytest.mark.cluster
+def test_a_worker_keeps_its_cache_for_its_next_edition_and_ships_what_it_used(cluster: Cluster, catalogue: Path,
+                                                                              tmp_path: Path) -> None:
+    # As a local catalogue's editions share one cache, a worker's do: what it spoke for one edition is not spoken
+    # again for the next (the benchmark's editions share many sentences), and the client still gets every cache
+    # file the edition needed, made or found.
+    from builder.run import remote
+    from builder.run.records import BuildOptions
+
+    worker = next(address for address, info in cluster.client.scheduler_info()["workers"].items()
+                  if info["name"] == "worker-2")
+    for kept in (cluster.logs / "worker-2").glob(f"**/{remote.WORKER_CACHE}"):  # a cold worker to begin with
+        shutil.rmtree(kept)
+    folder = catalogue / "imind-spring-2025-02"
+    options = BuildOptions(folder, tmp_path / "out", validate=False, cache_dir=tmp_path / "cache")
+
+    def built() -> remote.ShippedEdition:
+        return cluster.client.submit(remote.build_shipped, remote.source_files(folder), str(folder), options,
+                                     ENV["SOURCE_DATE_EPOCH"], workers=[worker], pure=False).result()
+
+    first = built()
+    (kept,) = (cluster.logs / "worker-2").glob(f"**/{remote.WORKER_CACHE}")  # in the worker's own folder
+    spoken = sorted(kept.glob("clips/*/*.clip"))
+    assert len(spoken) > 30 and first.result is not None
+    second = built()
+    assert second.files == first.files
+    assert sorted(kept.glob("clips/*/*.clip")) == spoken  # nothing spoken again
+    articles = {name for name in first.cache if name.startswith("articles/")}
+    assert len(articles) == len(SHORT) + 1 and articles <= set(second.cache)  # found, and shipped all the same
+
+
+@pytest.mark.engine
+@pytest.mark.cluster
 def test_a_worker_killed_mid_build_changes_nothing(cluster: Cluster, catalogue: Path, local_build: dict[str, str],
                                                    tmp_path: Path) -> None:
     cache, doomed = tmp_path / "cache", cluster.workers[0]
+    for kept in cluster.logs.glob("worker-*/**/builder-cache"):  # cold workers: each has its editions to speak
+        shutil.rmtree(kept)
     env = {**ENV, "EDITION_BUILDER_SCHEDULER": cluster.address}  # the environment variable, this time
     process = subprocess.Popen(command(catalogue, tmp_path / "out", cache), cwd=PROJECT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

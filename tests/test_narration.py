@@ -9,6 +9,7 @@ import shutil
 import subprocess
 from dataclasses import replace
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from conftest import in_ci
@@ -99,6 +100,29 @@ def test_same_bytes_whatever_the_number_of_jobs() -> None:
     single = narrate(EDITION, VOICE, FakeSynthesizer, None, jobs=1)
     double = narrate(EDITION, VOICE, FakeSynthesizer, None, jobs=2)
     assert single == double
+
+
+class MarkedSpeaker(FakeSynthesizer):
+    """The fake tone, twice as long in a process started with the environment variable its engine asks for."""
+
+    worker_environment: ClassVar[dict[str, str]] = {"GLIBC_TUNABLES": "glibc.malloc.check=0",
+                                                    "BUILDER_TEST_WORKER": "marked"}
+
+    def synthesize(self, text: str, voice: Voice) -> Clip:
+        clip = super().synthesize(text, voice)
+        marked = (os.environ.get("BUILDER_TEST_WORKER") == "marked"
+                  and os.environ["GLIBC_TUNABLES"] == "glibc.malloc.tcache_count=7:glibc.malloc.check=0")
+        return Clip(clip.pcm * 2, clip.sample_rate) if marked else clip
+
+
+def test_an_engines_workers_start_with_the_environment_it_asks_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Piper's workers take glibc's huge-page tunable, which only a process's start reads; this process keeps
+    # its own environment (a tunable already set is kept beside it).
+    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.tcache_count=7")
+    plain = narrate(EDITION[:2], VOICE, FakeSynthesizer, None, jobs=2)
+    marked = narrate(EDITION[:2], VOICE, MarkedSpeaker, None, jobs=2)
+    assert all(audio.duration > 1.5 * before.duration for audio, before in zip(marked, plain, strict=True))  # + pauses
+    assert os.environ["GLIBC_TUNABLES"] == "glibc.malloc.tcache_count=7" and "BUILDER_TEST_WORKER" not in os.environ
 
 
 def test_progress_counts_every_sentence() -> None:

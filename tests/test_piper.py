@@ -174,6 +174,14 @@ def test_a_long_sentence_is_spoken_in_pieces_cut_at_its_clauses() -> None:
         parts = piper.pieces(phonemes, budget)
         assert [phoneme for part in parts for phoneme in part] == phonemes
         assert all(piper.words(part) <= budget for part in parts)
+    # A run's memory follows its phonemes: pieces are bounded by them too, cut between words where they must be.
+    assert ["".join(piece) for piece in piper.pieces(phonemes, 16, 24)] == [
+        "ɐ bˈi sˈiː, dˈiː ˈiː; ", "ɛf dʒˈiː: ", "wˈʌn wˈʌn wˈʌn ", "wˈʌn wˈʌn wˈʌn wˈʌn ", "wˈʌn wˈʌn wˈʌn, tˈuː."]
+    for longest in (1, 5, 12, 30, 1000):
+        parts = piper.pieces(phonemes, 16, longest)
+        assert [phoneme for part in parts for phoneme in part] == phonemes
+        assert all(len(part) <= longest or piper.words(part) == 1 for part in parts)
+        assert all(piper.words(part) <= 16 for part in parts)
 
 
 def test_a_worker_speaking_a_long_sentence_stays_small(joe: Voice, tmp_path: Path) -> None:

@@ -80,3 +80,38 @@ def test_one_jvm_and_one_browser_judge_as_the_command_lines_do(tmp_path: Path) -
     finally:
         epubcheck.close()
         ace.close()
+
+
+def test_the_text_books_are_judged_while_the_narration_speaks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The text EPUB is written, and its validators started, before the narration: (i) pays for them beside
+    the speech, and only the narrated book is judged after it."""
+    import time
+
+    from builder.narration import synthesis
+    from builder.narration.engines import espeak_ng
+
+    events: list[tuple[str, str]] = []
+
+    class Speaker(synthesis.FakeSynthesizer):  # slow enough for the validators to start while it speaks
+        def synthesize(self, text: str, voice: synthesis.Voice) -> synthesis.Clip:
+            events.append(("spoken", text))
+            time.sleep(0.2)
+            return super().synthesize(text, voice)
+
+    judged = report_module.validator_result
+
+    def recorded(validator: str, path: Path) -> dict | str:
+        events.append(("judged", path.name))
+        return judged(validator, path)
+
+    monkeypatch.setattr(espeak_ng, "Pyttsx3Synthesizer", Speaker)
+    monkeypatch.setattr(report_module, "validator_result", recorded)
+    source = write_edition(tmp_path / "source", {"first": article("One. Two. Three. Four. Five. Six.\n")})
+    result = build(BuildOptions(source=source, output=tmp_path / "out", jobs=1))
+    last_spoken = max(index for index, (what, _) in enumerate(events) if what == "spoken")
+    text = [index for index, event in enumerate(events) if event == ("judged", "fixture-edition.epub")]
+    narrated = [index for index, event in enumerate(events) if event == ("judged", "fixture-edition-narrated.epub")]
+    assert len(text) == len(narrated) == 2  # EPUBCheck and Ace, once each
+    assert max(text) < last_spoken < min(narrated)
+    for book in result.report["books"].values():
+        assert book["validators"]["epubcheck"]["errors"] == 0 and book["validators"]["ace"]["version"]

@@ -22,6 +22,7 @@ import multiprocessing
 import os
 import struct
 import tempfile
+import threading
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
@@ -40,6 +41,7 @@ from builder.narration.engines.base import EngineUnavailable as EngineUnavailabl
 from builder.narration.engines.base import Synthesizer as Synthesizer
 from builder.narration.engines.base import SynthesizerFactory as SynthesizerFactory
 from builder.narration.engines.base import Voice as Voice
+from builder.narration.engines.base import worker_environment
 from builder.narration.engines.espeak_ng import INSTALL_HINT as INSTALL_HINT
 from builder.narration.engines.espeak_ng import Pyttsx3Synthesizer as Pyttsx3Synthesizer
 from builder.narration.espeak import resolve_voice as resolve_voice
@@ -410,12 +412,52 @@ def narrate_shipped(job: ArticleJob, factory: SynthesizerFactory, voice: Voice, 
     return narrate_article(job, factory, voice, clips), clips.made
 
 
-def _pool(jobs: int) -> ProcessPoolExecutor:
+def _pool(jobs: int, spoken: Queue[str] | None) -> ProcessPoolExecutor:
     # spawn: workers never inherit the parent's threads or open files, and import only what speaking needs
     # (this module: no sentence marking, no books); each keeps its speech helper for every article it narrates.
     # Not forkserver: its server is one more process of the build's memory (30 MB, measured) for no gain here.
-    context = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(max(1, jobs), mp_context=context)
+    # The progress queue is handed to each worker as it starts (a task's arguments cannot carry one, and a
+    # Manager's queue would be one more process again).
+    return ProcessPoolExecutor(max(1, jobs), mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_worker_started, initargs=(spoken,))
+
+
+_spawning = threading.Lock()
+
+
+@contextlib.contextmanager
+def spawning_with(variables: dict[str, str]) -> Iterator[None]:
+    """This process's environment with `variables` (a glibc tunable joins any already set) while it starts
+    worker processes, which inherit it; as before afterwards."""
+    if not variables:
+        yield
+        return
+    with _spawning:
+        before = {name: os.environ.get(name) for name in variables}
+        for name, value in variables.items():
+            os.environ[name] = f"{before[name]}:{value}" if name == "GLIBC_TUNABLES" and before[name] else value
+        try:
+            yield
+        finally:
+            for name, value in before.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+
+_spoken_queue: Queue[str] | None = None  # a pool worker's: where it reports each sentence it has done
+
+
+def _worker_started(spoken: Queue[str] | None) -> None:
+    global _spoken_queue
+    _spoken_queue = spoken
+
+
+def narrate_in_pool(job: ArticleJob, factory: SynthesizerFactory, voice: Voice, clips: ClipStore | None
+                    ) -> ArticleAudio:
+    """Worker task of the local pool: narrate_article, reporting to the queue the worker was started with."""
+    return narrate_article(job, factory, voice, clips, _spoken_queue)
 
 
 Kept = TypeVar("Kept")
@@ -493,17 +535,17 @@ def narrate(
             if progress is not None:
                 progress(work[index].slug, done, total)
     elif to_speak:  # no worker pool at all when every article is cached
-        with contextlib.ExitStack() as stack:
-            pool = _pool(jobs)
-            stack.callback(pool.shutdown, wait=True, cancel_futures=True)
-            queue = None
-            if progress is not None:
-                queue = stack.enter_context(multiprocessing.get_context("spawn").Manager()).Queue()
+        queue: Queue[str] | None = multiprocessing.get_context("spawn").Queue() if progress is not None else None
+        with _pool(jobs, queue) as pool:
             clip_cache = ClipCache(cache_dir) if cache_dir is not None else None
-            futures = {
-                pool.submit(narrate_article, work[i], synthesizer_factory, voice, clip_cache, queue): i for i in order
-            }
-            _collect(futures, queue, progress, total, done, finished)
+            with spawning_with(worker_environment(synthesizer_factory)):  # the pool starts its workers on submit
+                futures = {pool.submit(narrate_in_pool, work[i], synthesizer_factory, voice, clip_cache): i
+                           for i in order}
+            try:
+                _collect(futures, queue, progress, total, done, finished)
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
     return [results[i] for i in range(len(work))]
 
 

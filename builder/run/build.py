@@ -210,6 +210,12 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
     try:
         books = {book_name(edition.slug, profile): text_book(prepared, profile, options.validate)
                  for profile in options.profiles}
+        kept = reuse.products(options.cache_dir)  # an unchanged book is taken from there, not written again
+        write_books(books, kept, staging, options.output, modified)
+        judged = None
+        if options.validate and options.audio:  # the text books are judged while the narration speaks
+            judged = build_report.judge_soon(list(books), staging, options.cache_dir)
+            pending += (judged,)
         audio_folder = None
         formats: dict[str, str] = {}  # the speech branch's other outputs (name → what): DAISY, M4B, podcast feed
         narrated = None
@@ -223,18 +229,16 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
 
             try:
                 narrated = read_aloud.narrate_edition(prepared, options, staging, modified, progress)
-                books[book_name(edition.slug, "standard", narrated=True)] = narrated.book
+                narrated_name = book_name(edition.slug, "standard", narrated=True)
+                write_books({narrated_name: narrated.book}, kept, staging, options.output, modified)
+                books[narrated_name] = narrated.book
                 audio_folder = narrated.audio_folder
                 narration_report = narrated.report
-                formats, pending = narrated.formats, narrated.pending
+                formats, pending = narrated.formats, pending + narrated.pending
             except synthesis.EngineUnavailable as missing:  # the text book is still worth publishing
                 failures = (Diagnostic("E060", f"no speech engine: {missing}",
                                        "The text EPUB was built; --no-audio skips narration."),)
                 narration_report = {"status": f"not built: {missing}"}
-        kept = reuse.products(options.cache_dir)  # an unchanged book is taken from there, not written again
-        for name, book in books.items():
-            reuse.made(kept, reuse.digest("epub", book, modified), staging / name,
-                       functools.partial(package.write_epub, book, modified), options.output / name)
         release = products.release(edition, prepared.documents, build_products(prepared, options, books, narrated),
                                    modified, options.validate, prepared.cover)
         records: list[str] = []
@@ -242,7 +246,7 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
             records = reuse.files_made(kept, reuse.digest("records", release), staging,
                                        functools.partial(write_records, release), options.output / "records")
         report = build_report.report(prepared, books, staging, options.validate, narration_report, options.cache_dir,
-                                     release=release, records=records)
+                                     release=release, records=records, judged=judged)
         for job in pending:  # written beside the packaging and the validators
             job.result()  # raises what the job raised
         report["formats"] = build_report.formats_report(staging, formats)
@@ -257,6 +261,13 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
         wait(pending)  # a failed build still lets them finish before their folder goes
         shutil.rmtree(staging, ignore_errors=True)
     return BuildResult(outputs, prepared.warnings, report, failures, release)
+
+
+def write_books(books: dict[str, package.Book], kept: reuse.ProductCache | None, staging: Path, output: Path,
+                modified: datetime) -> None:
+    for name, book in books.items():
+        reuse.made(kept, reuse.digest("epub", book, modified), staging / name,
+                   functools.partial(package.write_epub, book, modified), output / name)
 
 
 def build_products(prepared: Prepared, options: BuildOptions, books: dict[str, package.Book],

@@ -3,9 +3,11 @@
 The task (`build_shipped`, on a worker) gets the edition's source files as bytes, so a worker needs no
 shared file system: it writes them to a folder of its own, builds the edition there as a local build
 would (rendering, narration in its own process, packaging, M4B, DAISY), and sends back the files of the
-output folder and the cache files it made. The client (`publish_shipped`) writes them: outputs staged
-then moved into place, as a local build publishes, and the cache entries it did not have. The task is
-pure (same sources and options, same bytes), so a task whose worker died runs again on another.
+output folder and the cache files it made or used. The client (`publish_shipped`) writes them: outputs
+staged then moved into place, as a local build publishes, and the cache entries it did not have. A worker
+keeps its own cache between tasks (in its --local-directory), so a sentence it spoke for one edition is not
+spoken again for the next, as a local catalogue's editions share one cache. The task is pure (same sources and
+options, same bytes, whatever the caches hold), so a task whose worker died runs again on another.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -58,9 +61,12 @@ def build_shipped(sources: dict[str, bytes], client_folder: str, options: BuildO
         for name, data in sources.items():
             (source / name).parent.mkdir(parents=True, exist_ok=True)
             (source / name).write_bytes(data)
-        output, cache = root / "output", root / "cache"
+        output, cache = root / "output", worker_cache() or root / "cache"
         local = replace(options, source=source, output=output, cache_dir=cache if options.cache_dir else None,
                         jobs=1, scheduler=None)  # one process: the worker is one core's share
+        # The cache files this build makes or uses are renewed from now on (cache.mark_used); a margin for file
+        # times, which the kernel takes from a coarser clock (a few files of a task before may go again).
+        started = time.time_ns() - TIME_MARGIN
         try:
             with environment(EPOCH_VARIABLE, epoch):
                 built = build(local)
@@ -73,7 +79,18 @@ def build_shipped(sources: dict[str, bytes], client_folder: str, options: BuildO
                          warnings=tuple(client_path(d, source, client_folder) for d in built.warnings),
                          failures=tuple(client_path(d, source, client_folder) for d in built.failures))
         return ShippedEdition(files_below(output), published, folders[0] if folders else None,
-                              shipped_cache(cache) if local.cache_dir else {}, result)
+                              shipped_cache(cache, started) if local.cache_dir else {}, result)
+
+
+def worker_cache() -> Path | None:
+    """The cache a Dask worker keeps for every edition it builds, in its own folder; None off a worker (a
+    local call builds with a cache of its own, gone with the task's folder)."""
+    place = worker_directory()
+    return Path(place) / WORKER_CACHE if place else None
+
+
+WORKER_CACHE = "builder-cache"
+TIME_MARGIN = 2 * 10**9  # ns
 
 
 def worker_directory() -> str | None:
@@ -109,18 +126,19 @@ def client_path(diagnostic: Diagnostic, source: Path, client_folder: str) -> Dia
     return replace(diagnostic, file=Path(client_folder) / diagnostic.file.relative_to(source))
 
 
-def shipped_cache(cache: Path) -> dict[str, bytes]:
-    """The cache files worth sending: not the finished products (builder.run.reuse), which are the outputs
-    again (the client's cache keeps them from its own builds)."""
-    return {name: data for name, data in files_below(cache).items() if not name.startswith(NOT_SHIPPED)}
+def shipped_cache(cache: Path, since: int = 0) -> dict[str, bytes]:
+    """The cache files worth sending: those made or used since `since` (nanoseconds since the epoch; a file's
+    use renews its time), so the client's cache holds what the edition needs whatever the worker held before;
+    not the finished products (builder.run.reuse), which are the outputs again."""
+    return {name: data for name, data in files_below(cache, since).items() if not name.startswith(NOT_SHIPPED)}
 
 
 NOT_SHIPPED = ("products/",)
 
 
-def files_below(folder: Path) -> dict[str, bytes]:
+def files_below(folder: Path, since: int = 0) -> dict[str, bytes]:
     return {path.relative_to(folder).as_posix(): path.read_bytes() for path in sorted(folder.rglob("*"))
-            if path.is_file() and not path.name.startswith(".tmp-")}
+            if path.is_file() and not path.name.startswith(".tmp-") and path.stat().st_mtime_ns >= since}
 
 
 def publish_shipped(shipped: ShippedEdition, output: Path, cache_dir: Path | None) -> BuildResult:

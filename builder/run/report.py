@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,11 +20,12 @@ if TYPE_CHECKING:
     from builder.run.records import Prepared
 
 REPORT_FILES = ["report.json", "report.md"]
+Verdicts = dict[str, dict[str, Any]]  # book → validator → its verdict
 
 
 def report(prepared: Prepared, books: Mapping[str, Book], staging: Path, run_validators: bool,
            narration: dict, cache_dir: Path | None = None, release: Release | None = None,
-           records: Sequence[str] = ()) -> dict[str, Any]:
+           records: Sequence[str] = (), judged: Future[Verdicts] | None = None) -> dict[str, Any]:
     edition = prepared.edition
     articles = prepared.articles
     placed = [document.article.page for document in articles if document.article and document.article.page]
@@ -31,7 +33,7 @@ def report(prepared: Prepared, books: Mapping[str, Book], staging: Path, run_val
         "edition": {"title": edition.full_title, "identifier": edition.identifier, "language": edition.language,
                     "articles": len(articles)},
         "languages": languages_report(prepared),
-        "books": books_report(books, staging, run_validators, cache_dir),
+        "books": books_report(books, staging, run_validators, cache_dir, judged),
         "images": [
             {"document": document.file_name, "src": image.src, "alt": image.alt, "decorative": image.decorative,
              "caption": image.caption, "long_description": image.has_long_description}
@@ -80,22 +82,39 @@ def products_report(release: Release) -> list[dict[str, Any]]:
 
 
 def books_report(books: Mapping[str, Book], staging: Path, run_validators: bool,
-                 cache_dir: Path | None = None) -> dict[str, Any]:
+                 cache_dir: Path | None = None, judged: Future[Verdicts] | None = None) -> dict[str, Any]:
     """Each book's size, digest, claims and verdicts; verdicts on books already judged come from the
-    verdict cache in `cache_dir`."""
+    verdict cache in `cache_dir`, those on books judged while the build went on from `judged` (judge_soon)."""
     entries = {name: book_entry(book, staging / name) for name, book in books.items()}
     if not run_validators:
         for entry in entries.values():
             entry["validators"] = dict.fromkeys(VALIDATORS, "not run (--no-validate)")
         return entries
-    from builder.run import validation  # only when validating: keeps text builds' start-up short
-
-    verdicts = validation.judge({name: (staging / name, entry["sha256"]) for name, entry in entries.items()},
-                                lambda validator, path: validator_result(validator, path),  # looked up per call
-                                validation.VerdictCache(cache_dir) if cache_dir is not None else None)
+    verdicts = dict(judged.result()) if judged is not None else {}
+    verdicts |= judge({name: (staging / name, entry["sha256"]) for name, entry in entries.items()
+                       if name not in verdicts}, cache_dir)
     for name, entry in entries.items():
         entry["validators"] = verdicts[name]
     return entries
+
+
+def judge_soon(names: Sequence[str], staging: Path, cache_dir: Path | None) -> Future[Verdicts]:
+    """The verdicts on books already written in `staging`, judged in a thread of their own while the build goes
+    on (the text books, while the narration speaks: the validators are other processes)."""
+    books = {name: (staging / name, file_entry(staging / name)["sha256"]) for name in names}
+    thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="validators")
+    judged = thread.submit(judge, books, cache_dir)
+    thread.shutdown(wait=False)  # the thread ends with its one task
+    return judged
+
+
+def judge(books: Mapping[str, tuple[Path, str]], cache_dir: Path | None) -> Verdicts:
+    from builder.run import validation  # only when validating: keeps text builds' start-up short
+
+    if not books:
+        return {}
+    return validation.judge(books, lambda validator, path: validator_result(validator, path),  # looked up per call
+                            validation.VerdictCache(cache_dir) if cache_dir is not None else None)
 
 
 def formats_report(staging: Path, formats: Mapping[str, str]) -> dict[str, Any]:

@@ -55,6 +55,12 @@ class Synthesizer(Protocol):
 SynthesizerFactory = Callable[[], Synthesizer]  # picklable: the narration's worker processes call it
 
 
+def worker_environment(factory: SynthesizerFactory) -> dict[str, str]:
+    """Environment variables an engine's worker processes start with (a synthesizer class's optional
+    `worker_environment`): what only a new process can take, such as glibc's tunables."""
+    return dict(getattr(factory, "worker_environment", {}))
+
+
 # glibc serves big blocks from its heap once its dynamic mmap threshold has grown, and keeps them. Blocks over 1 MB
 # mmapped instead (given back when freed), measured: a Piper worker returns to ~175 MB after each sentence and
 # peaks lower (594 against 730 MB on 78 words); the narrated build's main process, which holds each article's

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from builder.narration.engines.base import (
     SAMPLE_RATE,
@@ -66,6 +66,11 @@ ONSET_GAP = 0.020  # s
 # them (~0.2-0.35 s at a clause break, where Piper pauses ~0.25-0.5 s in one run), and the sentence is then
 # scaled to full level as Piper scales one run. Pieces depend only on the phonemes: the same for any jobs.
 PIECE_WORDS = 16
+# ... and of at most PIECE_PHONEMES phonemes: the memory a run takes follows its sound, i.e. its phonemes, more
+# closely than its words (a worker speaking iMind's 12 sentences with the longest pieces, with an arena shrunk
+# after each run: 355 MB with pieces of up to 165 phonemes, 310 MB at 130). 130 cuts 57 of iMind's 1,647 pieces
+# again.
+PIECE_PHONEMES = 130
 CLAUSE_BREAKS = frozenset(",;:")
 SPEAKER_MARK = "#"
 
@@ -206,9 +211,12 @@ def loaded(path: str) -> Any:
     # own threads would compete with them (and with the MP3 encoder's thread) for the same cores.
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
-    # No memory arena: a long sentence needs ~5.5 MB of activations a word (measured: 344 MB peak for 20 words,
-    # 675 MB for 80), which an arena keeps for the rest of the process; without it the worker falls back to
-    # ~200 MB after each sentence, so two workers rarely hold their peaks at once.
+    # No memory arena: an arena keeps what its longest run grew it to, by powers of two (470 MB a worker on
+    # iMind; shrunk after every run still 410 MB at a long piece's peak, two such workers over the 800 MB the
+    # narration may take). Without one, every activation is a block of its own that glibc mmaps (over its 1 MB
+    # threshold) and gives back when freed, which the kernel must zero again when the next run maps it: in 4 KB
+    # pages 6.4 million faults on 40 of iMind's sentences (38-46 s of CPU against 20-28 s with an arena), in
+    # 2 MB pages (WORKER_ENVIRONMENT) 23-28 s and a worker back at ~170 MB after each sentence.
     options.enable_cpu_mem_arena = False
     give_back_big_blocks()
     model = read_model(Path(path))
@@ -233,13 +241,17 @@ def length_scale(rate: int) -> float:
 
 
 class PiperSynthesizer:
+    # The narration's worker processes start with glibc's malloc asking the kernel for transparent huge pages
+    # (where the kernel allows them, as Debian's does when asked: "madvise"): see loaded().
+    worker_environment: ClassVar[dict[str, str]] = {"GLIBC_TUNABLES": "glibc.malloc.hugetlb=1"}
+
     def engine_id(self) -> str:
         available()
         # Everything that shapes the samples besides the voice: versions, the settings' rule, the trimming.
         return (f"piper-tts {metadata.version('piper-tts')}; onnxruntime {metadata.version('onnxruntime')};"
                 f" noise 0; length (60/rate - {SECONDS_A_WORD[0]})/{SECONDS_A_WORD[1]}; trim {SILENCE} from the"
                 f" sound before {ONSET} after a {ONSET_GAP} s gap; pieces of {PIECE_WORDS} words cut at"
-                f" {''.join(sorted(CLAUSE_BREAKS))}; big blocks mmapped; 1 thread")
+                f" {''.join(sorted(CLAUSE_BREAKS))} and of {PIECE_PHONEMES} phonemes; 1 thread")
 
     def voice_id(self, voice: Voice) -> str:
         model = read_model(Path(voice.voice))
@@ -263,7 +275,7 @@ def spoken(piper_voice: Any, phonemes: list[str], config: Any) -> bytes:
     import numpy
 
     audio = numpy.concatenate([piper_voice.phoneme_ids_to_audio(piper_voice.phonemes_to_ids(piece), config)
-                               for piece in pieces(phonemes, PIECE_WORDS)])
+                               for piece in pieces(phonemes, PIECE_WORDS, PIECE_PHONEMES)])
     peak = numpy.max(numpy.abs(audio))
     audio = numpy.zeros_like(audio) if peak < 1e-8 else audio / peak
     if config.volume != 1.0:
@@ -272,31 +284,37 @@ def spoken(piper_voice: Any, phonemes: list[str], config: Any) -> bytes:
     return numpy.clip(audio * 32767.0, -32767.0, 32767.0).astype(numpy.int16).tobytes()
 
 
-def pieces(phonemes: list[str], budget: int) -> list[list[str]]:
-    """A sentence's phonemes in pieces of at most `budget` words (see PIECE_WORDS)."""
+def pieces(phonemes: list[str], budget: int, longest: int | None = None) -> list[list[str]]:
+    """A sentence's phonemes in pieces of at most `budget` words and `longest` phonemes (see PIECE_WORDS)."""
+    longest = longest or len(phonemes)
     clauses: list[list[str]] = [[]]
     for index, phoneme in enumerate(phonemes):
         clauses[-1].append(phoneme)
         if phoneme == " " and index and phonemes[index - 1] in CLAUSE_BREAKS:
             clauses.append([])
     packed: list[list[str]] = []
-    for part in (part for clause in clauses if clause for part in within(clause, budget)):
-        if packed and words(packed[-1]) + words(part) <= budget:
+    for part in (part for clause in clauses if clause for part in within(clause, budget, longest)):
+        if packed and words(packed[-1]) + words(part) <= budget and len(packed[-1]) + len(part) <= longest:
             packed[-1] = packed[-1] + part
         else:
             packed.append(part)
     return packed
 
 
-def within(clause: list[str], budget: int) -> list[list[str]]:
-    """A clause of more than `budget` words cut between words into the fewest near-equal parts that fit."""
+def within(clause: list[str], budget: int, longest: int) -> list[list[str]]:
+    """A clause of more than `budget` words (or `longest` phonemes) cut between words into the fewest
+    near-equal parts that fit (a single word longer than `longest` stays whole)."""
     count = words(clause)
-    if count <= budget:
+    if count <= budget and len(clause) <= longest:
         return [clause]
-    parts = -(-count // budget)
     ends = [index for index, phoneme in enumerate(clause) if phoneme == " " and index and clause[index - 1] != " "]
-    cuts = [ends[round(count * part / parts) - 1] + 1 for part in range(1, parts)]
-    return [clause[start:end] for start, end in zip([0, *cuts], [*cuts, len(clause)], strict=True)]
+    parts = min(max(-(-count // budget), -(-len(clause) // longest)), count)
+    while True:
+        cuts = sorted({ends[round(count * part / parts) - 1] + 1 for part in range(1, parts)})
+        cut = [clause[start:end] for start, end in zip([0, *cuts], [*cuts, len(clause)], strict=True)]
+        if parts >= count or all(len(part) <= longest for part in cut):
+            return cut
+        parts += 1
 
 
 def words(phonemes: list[str]) -> int:
