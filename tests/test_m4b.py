@@ -114,6 +114,19 @@ def test_same_bytes_for_any_jobs_and_cache_state_and_a_damaged_cache(edition: Pa
     assert m4b._read_part(parts[0]) is not None and m4b._read_stored(made) is not None  # made again, stored whole
 
 
+def test_a_pool_encodes_the_aac_in_its_workers(edition: Path, built: Path, tmp_path: Path) -> None:
+    """The AAC shares the pool's cores (its workers encode each article they narrate), so this process, which a
+    patch forbids to encode, only lays the packets down; the bytes are a one-process build's."""
+
+    def encoded_here(*_: object) -> None:
+        raise AssertionError("the build's own process encoded an article's AAC")
+
+    with pytest.MonkeyPatch.context() as patch:  # the spawned workers import m4b afresh, unpatched
+        patch.setattr(m4b, "_encoded_pieces", encoded_here)
+        fake_build(edition, tmp_path / "pool", jobs=2, cache=tmp_path / "cache")
+    assert (tmp_path / "pool" / "fixture-edition.m4b").read_bytes() == (built / "fixture-edition.m4b").read_bytes()
+
+
 def book_pieces(output: Path) -> list[bytes]:
     """The pieces the M4B was encoded from, cut again from the narrated EPUB's MP3s and SMIL timings."""
     pieces = []

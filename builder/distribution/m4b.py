@@ -6,11 +6,13 @@ cut into pieces at the starts of its clips (each clip's frames decode on their o
 `synthesis.EncodedClip`), where the clip's bytes say so (one clip in `PIECE_CLIPS` on average), and
 each piece is encoded on its own and cached by its bytes' digest: the cuts depend only on the clips
 beside them, so an edited sentence re-encodes one piece, not the article. The pieces are encoded
-as each article's narration arrives (`encode_article`, on a thread beside the narration), and their
-packets laid end to end in one track. An AAC encoder primes each piece with 1024 samples and pads
-it to whole frames, so each piece adds at most two AAC frames (93 ms) of silence, in the pause
-before a clip; chapter times are those of the packets laid down. Chapters are written by FFmpeg's
-muxer as both a QuickTime chapter track and a Nero `chpl` atom (Apple's players read the first,
+by the narration pool's worker that made the article's MP3 (`encode_narrated`: the AAC is a third of
+a narrated build's work and shares the pool's cores instead of competing with them), or, in one
+process or on a cluster, as each article's narration arrives (`encode_article`, on a thread beside
+the narration); their packets are laid end to end in one track. An AAC encoder primes each piece
+with 1024 samples and pads it to whole frames, so each piece adds at most two AAC frames (93 ms)
+of silence, in the pause before a clip; chapter times are those of the packets laid down. Chapters
+are written by FFmpeg's muxer as both a QuickTime chapter track and a Nero `chpl` atom (Apple's players read the first,
 mutagen and many Android players the second); tags and the cover are added with mutagen. No
 timestamps: the bytes depend only on the audio, the titles and the cover.
 """
@@ -25,13 +27,14 @@ import io
 import itertools
 import json
 import struct
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from importlib.metadata import version
 from pathlib import Path
 
-from builder.narration.synthesis import mp3_frames, write_atomically
+from builder.narration import synthesis
+from builder.narration.synthesis import ArticleAudio, mp3_frames, write_atomically
 from builder.run.cache import mark_used
 
 SAMPLE_RATE = 22050  # the narration's rate: no resampling
@@ -88,19 +91,33 @@ class EncodedArticle:
 
 def encode_article(mp3: Path, clip_starts: Sequence[int], folder: Path) -> EncodedArticle:
     """Encode an article's pieces into `folder` (the cache's `aac/`, or a build's own), each unless it is there
-    already, from the article's MP3 and the frame where each of its clips starts. The pieces' keys are kept too,
-    under the MP3's digest, so an unchanged article is not even cut again."""
-    data, starts = mp3.read_bytes(), tuple(clip_starts)
-    listing = folder / f"{_digest(_settings().encode(), data, repr(starts).encode())}.article"
+    already, from the article's MP3 file and the frame where each of its clips starts."""
+    starts = tuple(clip_starts)
+    keys, frames = encode_pieces(mp3.read_bytes(), starts, folder)
+    return EncodedArticle(mp3, starts, folder, keys, frames)
+
+
+def encode_narrated(folder: Path, skipped: Collection[str], audio: ArticleAudio) -> None:
+    """An article's pieces encoded into `folder` by the narration worker that made its MP3 (`synthesis.narrate`'s
+    `in_worker`), so that the AAC shares the pool's cores; `encode_article` then finds them there."""
+    if audio.slug not in skipped:
+        encode_pieces(audio.mp3, synthesis.clip_starts(audio.timings), folder)
+
+
+def encode_pieces(mp3: bytes, clip_starts: Sequence[int], folder: Path) -> tuple[tuple[str, ...], int]:
+    """The pieces' keys and AAC frames, each piece encoded unless it is in `folder`. The keys are kept too, under
+    the MP3's digest, so an unchanged article is not even cut again."""
+    starts = tuple(clip_starts)
+    listing = folder / f"{_digest(_settings().encode(), mp3, repr(starts).encode())}.article"
     with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
         known = json.loads(listing.read_text(encoding="ascii"))
         keys, frames = tuple(known["pieces"]), int(known["frames"])
         if all((folder / f"{key}.part").is_file() for key in keys):
             mark_used(listing)  # least recently used goes first when the cache is pruned
-            return EncodedArticle(mp3, starts, folder, keys, frames)
-    keys, frames = _encoded_pieces(data, starts, folder)
+            return keys, frames
+    keys, frames = _encoded_pieces(mp3, starts, folder)
     write_atomically(listing, json.dumps({"pieces": keys, "frames": frames}).encode("ascii"))
-    return EncodedArticle(mp3, starts, folder, keys, frames)
+    return keys, frames
 
 
 @functools.cache

@@ -147,7 +147,8 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path, mo
                           for sentence in sentences]) for slug, sentences in spoken]
     parts = staging / ".audio-parts"  # the articles' MP3s, for both the EPUB and the audiobook
     parts.mkdir()
-    # Each article's AAC for the M4B is encoded as its narration arrives, beside the narration of the others.
+    # Each article's AAC for the M4B is encoded by the pool worker that narrated it (on the pool's cores), or
+    # here as its narration arrives (one process, or a cluster), beside the narration of the others.
     engines.base.give_back_big_blocks()  # this process holds each article's MP3 and AAC a while, one after another
     encoding = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aac")
     aac: dict[str, Future[m4b.EncodedArticle]] = {}
@@ -164,7 +165,8 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path, mo
     try:
         title_audio, *audios = synthesis.narrate(spoken, voice, engine.synthesizer(edition.root), options.cache_dir,
                                                  options.jobs, progress, keep=keep, scheduler=options.scheduler,
-                                                 voice_for=choose)
+                                                 voice_for=choose, in_worker=functools.partial(
+                                                     m4b.encode_narrated, aac_folder, {daisy202.TITLE_NAME}))
     except BaseException:
         encoding.shutdown(wait=False, cancel_futures=True)  # no encoding for a build that stops here
         raise

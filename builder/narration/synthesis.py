@@ -454,10 +454,14 @@ def _worker_started(spoken: Queue[str] | None) -> None:
     _spoken_queue = spoken
 
 
-def narrate_in_pool(job: ArticleJob, factory: SynthesizerFactory, voice: Voice, clips: ClipStore | None
-                    ) -> ArticleAudio:
-    """Worker task of the local pool: narrate_article, reporting to the queue the worker was started with."""
-    return narrate_article(job, factory, voice, clips, _spoken_queue)
+def narrate_in_pool(job: ArticleJob, factory: SynthesizerFactory, voice: Voice, clips: ClipStore | None,
+                    in_worker: Callable[[ArticleAudio], object] | None = None) -> ArticleAudio:
+    """Worker task of the local pool: narrate_article, reporting to the queue the worker was started with, then
+    `in_worker` on the article's audio."""
+    audio = narrate_article(job, factory, voice, clips, _spoken_queue)
+    if in_worker is not None:
+        in_worker(audio)
+    return audio
 
 
 Kept = TypeVar("Kept")
@@ -473,6 +477,7 @@ def narrate(
     keep: Callable[[ArticleAudio], Kept] = lambda audio: audio,  # type: ignore[assignment,return-value]
     voice_for: Callable[[str, str], Voice] | None = None,
     scheduler: str | None = None,
+    in_worker: Callable[[ArticleAudio], object] | None = None,
 ) -> list[Kept]:
     """Speak every article's sentences and encode each article to MP3 with measured timings.
 
@@ -480,7 +485,9 @@ def narrate(
     `jobs` is 1), or of the Dask cluster whose scheduler is at `scheduler`; results come back in the given
     order whatever the completion order. Progress is reported per sentence (per article on a cluster). Each article's
     audio passes through `keep` as soon as it is ready (e.g. `store_audio`, so that only one
-    article's audio is in memory at a time). Only this process reads and writes the cache.
+    article's audio is in memory at a time). Only this process reads and writes the cache. The local pool's
+    workers also pass each article's audio to `in_worker` (picklable) before sending it back: work that should
+    share the pool's cores rather than compete with them (the M4B's AAC).
     """
     synthesizer = synthesizer_factory()
     engine_id = synthesizer.engine_id()  # fails early when there is no engine
@@ -539,7 +546,7 @@ def narrate(
         with _pool(jobs, queue) as pool:
             clip_cache = ClipCache(cache_dir) if cache_dir is not None else None
             with spawning_with(worker_environment(synthesizer_factory)):  # the pool starts its workers on submit
-                futures = {pool.submit(narrate_in_pool, work[i], synthesizer_factory, voice, clip_cache): i
+                futures = {pool.submit(narrate_in_pool, work[i], synthesizer_factory, voice, clip_cache, in_worker): i
                            for i in order}
             try:
                 _collect(futures, queue, progress, total, done, finished)
