@@ -104,14 +104,15 @@ def test_same_bytes_for_any_jobs_and_cache_state_and_a_damaged_cache(edition: Pa
         assert hashlib.sha256((tmp_path / run / "fixture-edition.m4b").read_bytes()).hexdigest() == digest, run
     parts = sorted((cache / "aac").glob("*.part"))
     assert len(parts) == len(book_pieces(built))  # each piece once: a rebuild re-encodes only what changed
-    (made,) = (cache / "aac").glob("*.m4b")  # the M4B itself, for a rebuild with nothing changed
+    (made,) = (cache / "products").glob(f"*.{digest}")  # the M4B itself, for a rebuild with nothing changed
     for stored in (parts[0], made):
         damaged = bytearray(stored.read_bytes())
         damaged[-1] ^= 0xFF
         stored.write_bytes(bytes(damaged))
     fake_build(edition, tmp_path / "damaged", jobs=1, cache=cache)
     assert hashlib.sha256((tmp_path / "damaged" / "fixture-edition.m4b").read_bytes()).hexdigest() == digest
-    assert m4b._read_part(parts[0]) is not None and m4b._read_stored(made) is not None  # made again, stored whole
+    (kept,) = (cache / "products").glob(f"*.{digest}")  # made again and kept whole
+    assert m4b._read_part(parts[0]) is not None and hashlib.sha256(kept.read_bytes()).hexdigest() == digest
 
 
 def test_a_pool_encodes_the_aac_in_its_workers(edition: Path, built: Path, tmp_path: Path) -> None:
@@ -186,7 +187,13 @@ def test_an_m4b_made_before_is_reused_only_for_the_same_audio_titles_and_tags(ed
     assert MP4(tmp_path / "second" / "fixture-edition.m4b").tags["desc"] == ["A description the first build did not"
                                                                             " have."]
     assert second == (tmp_path / "fresh" / "fixture-edition.m4b").read_bytes()
-    assert len(list((cache / "aac").glob("*.m4b"))) == 2
+    first = (tmp_path / "first" / "fixture-edition.m4b").read_bytes()
+    assert first != second
+    kept = {path.suffix[1:] for path in (cache / "products").iterdir()}
+    assert {hashlib.sha256(first).hexdigest(), hashlib.sha256(second).hexdigest()} <= kept  # each kept
+    fake_build(source, tmp_path / "third", jobs=1, cache=cache)  # nothing changed: the same file taken
+    assert (tmp_path / "third" / "fixture-edition.m4b").stat().st_ino in {
+        path.stat().st_ino for path in (cache / "products").iterdir()}
 
 
 def test_chapter_bounds_skip_only_the_first_priming() -> None:

@@ -17,7 +17,7 @@ import pytest
 from edition_fixtures import article, snapshot, write_edition
 
 from builder.book import package
-from builder.distribution import daisy202, files, podcast
+from builder.distribution import daisy202, files, m4b, podcast
 from builder.narration import audio, speech, synthesis
 from builder.narration.engines import espeak_ng
 from builder.run import cache, reuse
@@ -42,8 +42,10 @@ class Counted:
     """How often each writer and the sentence marker really ran (they still run: this only counts)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.calls: dict[str, int] = {"epub": 0, "daisy": 0, "marks": 0, "audiobook": 0, "feed": 0, "records": 0}
+        self.calls: dict[str, int] = {"epub": 0, "daisy": 0, "m4b": 0, "marks": 0, "audiobook": 0, "feed": 0,
+                                      "records": 0}
         for name, module, function in (("epub", package, "write_epub"), ("daisy", daisy202, "write_daisy202"),
+                                       ("m4b", m4b, "write_m4b"),
                                        ("marks", speech, "mark_sentences"), ("audiobook", audio, "write_audiobook"),
                                        ("feed", podcast, "write_podcast"), ("records", files, "write_all")):
             original = getattr(module, function)
@@ -86,14 +88,16 @@ def test_an_unchanged_rebuild_takes_every_book_from_the_cache_byte_for_byte(
     first = narrated_build(source, tmp_path / "out", store)
     # two EPUBs, the DAISY zip, the audio folder (its audiobook, its feed), the records; two articles and the
     # spoken title page marked
-    assert counted.taken() == {"epub": 2, "daisy": 1, "marks": 3, "audiobook": 1, "feed": 1, "records": 1}
+    assert counted.taken() == {"epub": 2, "daisy": 1, "m4b": 1, "marks": 3, "audiobook": 1, "feed": 1,
+                               "records": 1}
     products = stored_products(store)
-    # the books and the DAISY zip; the audiobook's 7 files, the feed's 4 and the records' 7 (ONIX 3.1 and 3.0,
-    # MARC and MARCXML, OPDS 2 and 1.2, the cover), each set with its list of names
-    assert len(products) == 3 + 7 + 1 + 4 + 1 + 7 + 1
+    # the books, the DAISY zip and the M4B; the audiobook's 7 files, the feed's 4 and the records' 7 (ONIX 3.1
+    # and 3.0, MARC and MARCXML, OPDS 2 and 1.2, the cover), each set with its list of names
+    assert len(products) == 4 + 7 + 1 + 4 + 1 + 7 + 1
 
     again = narrated_build(source, tmp_path / "out", store)
-    assert counted.taken() == {"epub": 0, "daisy": 0, "marks": 0, "audiobook": 0, "feed": 0, "records": 0}
+    assert counted.taken() == {"epub": 0, "daisy": 0, "m4b": 0, "marks": 0, "audiobook": 0, "feed": 0,
+                               "records": 0}
     assert stored_products(store) == products
     assert again == first
     fresh = narrated_build(source, tmp_path / "fresh", None)  # --no-cache: every product written anew
@@ -152,8 +156,8 @@ def test_the_cache_counts_and_prunes_products_and_marks(tmp_path: Path) -> None:
     source, store = edition(tmp_path / "source"), tmp_path / "cache"
     narrated_build(source, tmp_path / "out", store)
     usage = cache.usage(store)
-    # 24 files and, for each of the 6 products, which of them its output has; the two articles, the spoken title
-    assert usage["products"].files == 24 + 6 and usage["marks"].files == 3
+    # 25 files and, for each of the 7 products, which of them its output has; the two articles, the spoken title
+    assert usage["products"].files == 25 + 7 and usage["marks"].files == 3
     assert usage["prepared"].files == 1  # the documents rendered from the sources
     cache.prune(store, 0)
     assert sum(held.files for held in cache.usage(store).values()) == 0

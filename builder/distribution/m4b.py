@@ -20,7 +20,6 @@ timestamps: the bytes depend only on the audio, the titles and the cover.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import hashlib
 import io
@@ -42,8 +41,8 @@ SAMPLE_RATE = 22050  # the narration's rate: no resampling
 BIT_RATE = 32000
 FRAME = 1024  # samples in an AAC-LC frame, and the encoder's priming
 ENCODER_OPTIONS = {"aac_coder": "fast", "flags": "+bitexact"}
-PART_MAGIC = b"EBAAC001"  # a stored piece's packets, or a whole M4B made before
-M4B_FORMAT = 2  # part of a made M4B's key: bump when muxing or tagging changes what the same pieces make
+PART_MAGIC = b"EBAAC001"  # a stored piece's packets
+M4B_FORMAT = 3  # part of a made M4B's key: bump when muxing or tagging changes what the same pieces make
 # A piece ends before a clip whose bytes' digest starts below 256 / PIECE_CLIPS: pieces of ~8 clips (about a
 # minute of speech), so an edit re-encodes a minute, and the pieces' priming adds ~0.1 % of silence.
 PIECE_CLIPS = 8
@@ -144,25 +143,19 @@ def _digest(*parts: bytes) -> str:
     return hashlib.sha256(b"".join(hashlib.sha256(part).digest() for part in parts)).hexdigest()
 
 
-def write_m4b(target: Path, titles: Sequence[str], articles: Sequence[EncodedArticle], tags: Tags,
-              reuse: bool) -> Path:
-    """Write the audiobook to `target` (a staging path), a chapter per article. With `reuse` (pieces kept in a
-    cache), an M4B made before from the same pieces, titles and tags is taken as it is, and kept for next time."""
-    made = None
-    if reuse and articles:
-        key = _digest(f"{M4B_FORMAT} {_settings()} {version('mutagen')}".encode(), json.dumps(
-            [list(titles), [list(article.keys) for article in articles], dataclasses.asdict(tags) | {"cover": None}],
-        ).encode(), tags.cover or b"")
-        made = articles[0].folder / f"{key}.m4b"
-        if (book := _read_stored(made)) is not None:
-            mark_used(made)
-            target.write_bytes(book)
-            return target
+def write_m4b(target: Path, titles: Sequence[str], articles: Sequence[EncodedArticle], tags: Tags) -> Path:
+    """Write the audiobook to `target` (a staging path), a chapter per article."""
     _mux(target, titles, articles)
     _tag(target, tags)
-    if made is not None:
-        _write_stored(made, target.read_bytes())
     return target
+
+
+def made_from(titles: Sequence[str], articles: Sequence[EncodedArticle], tags: Tags) -> tuple:
+    """What a written M4B's bytes depend on, for its key among the cache's products (builder.run.reuse, which
+    keeps a made M4B as a hard link, never read into memory): the pieces' keys, which fix its audio, the
+    titles, the tags with the cover, and the versions of what encodes and tags it."""
+    return (M4B_FORMAT, _settings(), version("mutagen"), list(titles), [list(article.keys) for article in articles],
+            tags)
 
 
 def pieces(mp3: bytes, clip_starts: Sequence[int]) -> list[bytes]:

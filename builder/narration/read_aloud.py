@@ -231,9 +231,8 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path, mo
     pending = (
         pool.submit(write_daisy, talking_book(edition, prepared, marked, by_slug, title_part, who.names), modified,
                     staging / daisy_name, options),
-        pool.submit(lambda: m4b.write_m4b(staging / m4b_name, [chapter.title for chapter in chapters],
-                                          [aac[chapter.audio.slug].result() for chapter in chapters],
-                                          audiobook_tags(prepared, who), reuse=options.cache_dir is not None)),
+        pool.submit(write_m4b, staging / m4b_name, [chapter.title for chapter in chapters],
+                    [aac[chapter.audio.slug] for chapter in chapters], audiobook_tags(prepared, who), options),
     )
     pool.shutdown(wait=False)
     report = {
@@ -253,6 +252,16 @@ def narrate_edition(prepared: Prepared, options: BuildOptions, staging: Path, mo
     main = [path for path in written if path.name == audio.edition_file_name(edition.full_title)]
     return Narrated(book, folder, report, total, who,
                     (*main, *(path for path in written if path not in main)), formats, pending)
+
+
+def write_m4b(target: Path, titles: list[str], encoded: list[Future[m4b.EncodedArticle]], tags: m4b.Tags,
+              options: BuildOptions) -> None:
+    """The M4B once its articles' AAC is encoded, or the same bytes from the cache when its pieces, titles and
+    tags are unchanged (builder.run.reuse)."""
+    articles = [future.result() for future in encoded]
+    reuse.made(reuse.products(options.cache_dir), reuse.digest("m4b", m4b.made_from(titles, articles, tags)), target,
+               functools.partial(m4b.write_m4b, titles=titles, articles=articles, tags=tags),
+               options.output / target.name)
 
 
 def write_daisy(book: daisy202.TalkingBook, modified: datetime, target: Path, options: BuildOptions) -> None:
