@@ -15,11 +15,10 @@ own feeds (OPDS 2 and OPDS 1.2, builder.distribution.opds) list the editions bui
 from __future__ import annotations
 
 import functools
-import multiprocessing
 import os
 import tomllib
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -151,6 +150,9 @@ def on_cluster(editions: dict[str, Path], options: BuildOptions) -> Iterator[tup
 def in_processes(editions: dict[str, Path], options: BuildOptions) -> Iterator[tuple[str, Callable[[], BuildResult]]]:
     """Each edition built whole in a process of the local pool (`options.jobs` of them), narrating in that
     process: editions overlap, so no core waits while one edition packages. Each writes its own outputs."""
+    import multiprocessing  # here: a single edition's build starts without it (its narration imports it)
+    from concurrent.futures import ProcessPoolExecutor
+
     from builder.run import remote
 
     context = multiprocessing.get_context("forkserver")  # no inherited threads, nor the MathML helper's pipe
