@@ -12,9 +12,9 @@ process or on a cluster, as each article's narration arrives (`encode_article`, 
 the narration); their packets are laid end to end in one track. An AAC encoder primes each piece
 with 1024 samples and pads it to whole frames, so each piece adds at most two AAC frames (93 ms)
 of silence, in the pause before a clip; chapter times are those of the packets laid down. Chapters
-are written by FFmpeg's muxer as both a QuickTime chapter track and a Nero `chpl` atom (Apple's players read the first,
-mutagen and many Android players the second); tags and the cover are added with mutagen. No
-timestamps: the bytes depend only on the audio, the titles and the cover.
+are written by FFmpeg's muxer as both a QuickTime chapter track and a Nero `chpl` atom (Apple's
+players read the first, mutagen and many Android players the second); tags and the cover are added
+with mutagen. No timestamps: the bytes depend only on the audio, the titles and the cover.
 """
 
 from __future__ import annotations
