@@ -42,7 +42,7 @@ sys.path.insert(0, str(PROJECT))
 
 from editions import rotate_paragraphs  # noqa: E402  (bench/editions.py, beside this file)
 
-from builder.narration.synthesis import MP3_BITRATE_KBPS  # noqa: E402
+from builder.narration.mp3 import MP3_BITRATE_KBPS  # noqa: E402
 
 
 def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:

@@ -78,7 +78,7 @@ MUTATIONS = (
              "    return document\n    return replace(document, xhtml=LISTENING_TIME.sub(",
              ("tests/test_read_aloud.py",)),
     # Every clip boundary 50 ms early: guarded by the unit test on clicks and by the decoded narrated book.
-    Mutation("smil-clips-50-ms-early", "builder/narration/synthesis.py", "DECODER_OFFSET_SAMPLES = 1105",
+    Mutation("smil-clips-50-ms-early", "builder/narration/mp3.py", "DECODER_OFFSET_SAMPLES = 1105",
              "DECODER_OFFSET_SAMPLES = 0",
              ("tests/test_narration.py::test_timings_match_what_a_decoder_plays", "tests/test_narrated_book.py")),
     Mutation("golden-update-passes", "tests/conftest.py",

@@ -11,16 +11,13 @@ from pathlib import Path
 import pytest
 from edition_fixtures import run_cli, write_edition
 
+from builder.narration.mp3 import FRAME_SAMPLES, SPEECH_OFFSET_SAMPLES, encode_clip, mp3_frame_count
 from builder.narration.speech import SpokenSentence
 from builder.narration.synthesis import (
-    FRAME_SAMPLES,
-    SPEECH_OFFSET_SAMPLES,
     ClipCache,
     FakeSynthesizer,
     Pyttsx3Synthesizer,
     Voice,
-    encode_clip,
-    mp3_frame_count,
     narrate,
     pack_clip,
     spoken_clip,

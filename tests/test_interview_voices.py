@@ -19,17 +19,9 @@ from test_speech_languages import ENGINE, LEXICONS, document
 
 from builder.narration import espeak
 from builder.narration.credits import Credit, Narrators, narrator_credits
+from builder.narration.mp3 import FRAME_SAMPLES, encode_clip, pause_frames
 from builder.narration.speech import BLOCK_PAUSE, HEADING_PAUSE, QUESTION, mark_sentences
-from builder.narration.synthesis import (
-    FRAME_SAMPLES,
-    SAMPLE_RATE,
-    Clip,
-    Pyttsx3Synthesizer,
-    Voice,
-    encode_clip,
-    pause_frames,
-    spoken_clip,
-)
+from builder.narration.synthesis import SAMPLE_RATE, Clip, Pyttsx3Synthesizer, Voice, spoken_clip
 from builder.narration.voices import VoiceTable
 from builder.run.build import BuildOptions, build
 

@@ -22,6 +22,7 @@ from mutagen.mp4 import MP4
 
 from builder.distribution import m4b
 from builder.narration import synthesis
+from builder.narration.mp3 import encode_clip
 from builder.run.build import BuildResult
 from builder.sources import load_edition
 
@@ -141,7 +142,7 @@ def book_pieces(output: Path) -> list[bytes]:
 
 
 def test_pieces_are_cut_only_where_clips_start_and_hold_the_whole_mp3() -> None:
-    clips = [synthesis.encode_clip(bytes([n % 251, 0]) * (2000 + 700 * n)) for n in range(40)]
+    clips = [encode_clip(bytes([n % 251, 0]) * (2000 + 700 * n)) for n in range(40)]
     mp3 = b"".join(clip.mp3 for clip in clips)
     starts = list(itertools.accumulate((clip.frames for clip in clips[:-1]), initial=0))
     pieces = m4b.pieces(mp3, starts)

@@ -15,11 +15,17 @@ import pytest
 from conftest import in_ci
 
 from builder.narration.espeak import EngineFailed, Speaker
+from builder.narration.mp3 import (
+    FRAME_SAMPLES,
+    SPEECH_OFFSET_SAMPLES,
+    encode_clip,
+    mp3_frame_count,
+    pause_frames,
+    silence,
+)
 from builder.narration.speech import SpokenSentence
 from builder.narration.synthesis import (
-    FRAME_SAMPLES,
     SAMPLE_RATE,
-    SPEECH_OFFSET_SAMPLES,
     ArticleAudio,
     ArticleCache,
     ArticleEncoder,
@@ -30,12 +36,8 @@ from builder.narration.synthesis import (
     Pyttsx3Synthesizer,
     Voice,
     clip_key,
-    encode_clip,
-    mp3_frame_count,
     narrate,
-    pause_frames,
     resolve_voice,
-    silence,
 )
 from builder.run.cache import default_cache_dir
 

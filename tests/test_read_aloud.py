@@ -21,6 +21,7 @@ from builder.book import package
 from builder.i18n import Words
 from builder.narration import overlays, read_aloud, synthesis
 from builder.narration.engines import espeak_ng
+from builder.narration.mp3 import FRAME_SAMPLES, mp3_frame_count
 from builder.run.build import prepare, source_date
 from builder.run.records import BuildOptions, Prepared
 
@@ -88,7 +89,7 @@ def test_overlay_clips_tile_their_article_audio_and_the_durations_add_up(assembl
                  for audio in smil.iter(f"{SMIL}audio")]
         (source,) = {src for src, _, _ in clips}
         mp3 = resource(narrated, source.removeprefix("../"))
-        duration = synthesis.mp3_frame_count(mp3) * synthesis.FRAME_SAMPLES / synthesis.SAMPLE_RATE
+        duration = mp3_frame_count(mp3) * FRAME_SAMPLES / synthesis.SAMPLE_RATE
         assert clips[0][1] == "0.000s" and clips[-1][2] == overlays.clip_clock(duration)
         assert all(end == begin for (_, _, end), (_, begin, _) in itertools.pairwise(clips))
         assert book_narration.durations[smil_name] == overlays.format_clock(duration)

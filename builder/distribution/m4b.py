@@ -3,7 +3,7 @@
 Encoded with PyAV (FFmpeg's libraries, bundled in its wheel: nothing to install on the machine)
 using FFmpeg's native AAC encoder and its fast coder, the cheapest it has. An article's MP3 is
 cut into pieces at the starts of its clips (each clip's frames decode on their own: see
-`synthesis.EncodedClip`), where the clip's bytes say so (one clip in `PIECE_CLIPS` on average), and
+`mp3.EncodedClip`), where the clip's bytes say so (one clip in `PIECE_CLIPS` on average), and
 each piece is encoded on its own and cached by its bytes' digest: the cuts depend only on the clips
 beside them, so an edited sentence re-encodes one piece, not the article. The pieces are encoded
 by the narration pool's worker that made the article's MP3 (`encode_narrated`: the AAC is a third of
@@ -33,7 +33,8 @@ from importlib.metadata import version
 from pathlib import Path
 
 from builder.narration import synthesis
-from builder.narration.synthesis import ArticleAudio, mp3_frames, write_atomically
+from builder.narration.mp3 import mp3_frames
+from builder.narration.synthesis import ArticleAudio, write_atomically
 from builder.run.cache import mark_used
 
 SAMPLE_RATE = 22050  # the narration's rate: no resampling
