@@ -24,8 +24,9 @@ const runner = require('@daisy/ace-axe-runner-puppeteer');
 const puppeteer = require('puppeteer');
 const utils = require('@daisy/puppeteer-utils');
 
-const LOAD_TIMEOUT = 5000; // the puppeteer runner's: to launch the browser
-const RUN_TIMEOUT = 240000; // the puppeteer runner's: for axe on one content document
+// The puppeteer runner's limits, and its variables to change them: to launch the browser, and for one document.
+const LOAD_TIMEOUT = Number.parseInt(process.env.ACE_TIMEOUT_INITIAL || '', 10) || 5000;
+const RUN_TIMEOUT = Number.parseInt(process.env.ACE_TIMEOUT_EXTENSION || '', 10) || 240000;
 
 let browser;
 const sharedBrowser = {
