@@ -31,7 +31,7 @@ const RUN_TIMEOUT = Number.parseInt(process.env.ACE_TIMEOUT_EXTENSION || '', 10)
 let browser;
 const sharedBrowser = {
   concurrency: runner.concurrency,
-  setTimeout: () => {},
+  setTimeout: () => {}, // Ace's core asks only when given a timeout, which this never passes: see the variables
   launch: async () => {
     if (!browser) {
       browser = await puppeteer.launch({
@@ -48,7 +48,6 @@ const idlePages = []; // pages whose last check succeeded, free for the next con
 
 // One content document, as the puppeteer runner checks it: Ace's script texts then its scripts are added
 // to the loaded document, and Ace's run (axe and its extraction) is awaited once its objects are there.
-
 async function checkPage(url, scripts, scriptContents) {
   const page = idlePages.pop() || await newPage();
   let reusable = false;
