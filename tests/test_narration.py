@@ -7,6 +7,7 @@ import itertools
 import os
 import shutil
 import subprocess
+import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
@@ -104,27 +105,26 @@ def test_same_bytes_whatever_the_number_of_jobs() -> None:
     assert single == double
 
 
-class MarkedSpeaker(FakeSynthesizer):
-    """The fake tone, twice as long in a process started with the environment variable its engine asks for."""
+class ThreadedSpeaker(FakeSynthesizer):
+    """The fake tone, from an engine whose articles are narrated by threads of the build's process: each
+    synthesis waits at a barrier for one other, so it is spoken only if two narrate at once in this process."""
 
-    worker_environment: ClassVar[dict[str, str]] = {"GLIBC_TUNABLES": "glibc.malloc.check=0",
-                                                    "BUILDER_TEST_WORKER": "marked"}
+    speaks_in_threads: ClassVar[bool] = True
+    both: ClassVar[threading.Barrier] = threading.Barrier(2, timeout=10)
+    pids: ClassVar[set[int]] = set()
 
     def synthesize(self, text: str, voice: Voice) -> Clip:
-        clip = super().synthesize(text, voice)
-        marked = (os.environ.get("BUILDER_TEST_WORKER") == "marked"
-                  and os.environ["GLIBC_TUNABLES"] == "glibc.malloc.tcache_count=7:glibc.malloc.check=0")
-        return Clip(clip.pcm * 2, clip.sample_rate) if marked else clip
+        ThreadedSpeaker.pids.add(os.getpid())
+        if text in ("Sentence 1 of one.", "Sentence 1 of two."):  # the two articles' first sentences, side by side
+            ThreadedSpeaker.both.wait()
+        return super().synthesize(text, voice)
 
 
-def test_an_engines_workers_start_with_the_environment_it_asks_for(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Piper's workers take glibc's huge-page tunable, which only a process's start reads; this process keeps
-    # its own environment (a tunable already set is kept beside it).
-    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.tcache_count=7")
-    plain = narrate(EDITION[:2], VOICE, FakeSynthesizer, None, jobs=2)
-    marked = narrate(EDITION[:2], VOICE, MarkedSpeaker, None, jobs=2)
-    assert all(audio.duration > 1.5 * before.duration for audio, before in zip(marked, plain, strict=True))  # + pauses
-    assert os.environ["GLIBC_TUNABLES"] == "glibc.malloc.tcache_count=7" and "BUILDER_TEST_WORKER" not in os.environ
+def test_an_engine_that_speaks_in_threads_narrates_articles_side_by_side_in_this_process() -> None:
+    articles = [(name, sentences(name, 3)) for name in ("one", "two")]
+    threaded = narrate(articles, VOICE, ThreadedSpeaker, None, jobs=2)
+    assert ThreadedSpeaker.pids == {os.getpid()}
+    assert threaded == narrate(articles, VOICE, FakeSynthesizer, None, jobs=2)  # the same bytes as the pool's
 
 
 def test_progress_counts_every_sentence() -> None:

@@ -1,8 +1,8 @@
 """Speech synthesis of the marked sentences, clip cache, and each article's MP3 (builder.narration.mp3's frames).
 
-Articles are narrated in parallel worker processes (synthesis and MP3 encoding). Every clip is
-spoken by an engine in the same untouched state (builder.narration.espeak): a clip depends only on its
-words, the voice and the engine, so a clip is cached by those alone and an edit re-speaks only
+Articles are narrated in parallel worker processes (synthesis and MP3 encoding), or in threads sharing one
+engine. Every clip is spoken by an engine in the same untouched state (builder.narration.espeak): a clip
+depends only on its words, the voice and the engine, so a clip is cached by those alone and an edit re-speaks only
 the sentences it changed; the audio never depends on the number of jobs, on which worker
 finished first, or on what the cache already held.
 
@@ -22,9 +22,8 @@ import multiprocessing
 import os
 import struct
 import tempfile
-import threading
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -39,7 +38,7 @@ from builder.narration.engines.base import EngineUnavailable as EngineUnavailabl
 from builder.narration.engines.base import Synthesizer as Synthesizer
 from builder.narration.engines.base import SynthesizerFactory as SynthesizerFactory
 from builder.narration.engines.base import Voice as Voice
-from builder.narration.engines.base import worker_environment
+from builder.narration.engines.base import speaks_in_threads
 from builder.narration.engines.espeak_ng import INSTALL_HINT as INSTALL_HINT
 from builder.narration.engines.espeak_ng import Pyttsx3Synthesizer as Pyttsx3Synthesizer
 from builder.narration.espeak import resolve_voice as resolve_voice
@@ -397,30 +396,6 @@ def _pool(jobs: int, spoken: Queue[str] | None) -> ProcessPoolExecutor:
                                initializer=_worker_started, initargs=(spoken,))
 
 
-_spawning = threading.Lock()
-
-
-@contextlib.contextmanager
-def spawning_with(variables: dict[str, str]) -> Iterator[None]:
-    """This process's environment with `variables` (a glibc tunable joins any already set) while it starts
-    worker processes, which inherit it; as before afterwards."""
-    if not variables:
-        yield
-        return
-    with _spawning:
-        before = {name: os.environ.get(name) for name in variables}
-        for name, value in variables.items():
-            os.environ[name] = f"{before[name]}:{value}" if name == "GLIBC_TUNABLES" and before[name] else value
-        try:
-            yield
-        finally:
-            for name, value in before.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
-
-
 _spoken_queue: Queue[str] | None = None  # a pool worker's: where it reports each sentence it has done
 
 
@@ -431,9 +406,14 @@ def _worker_started(spoken: Queue[str] | None) -> None:
 
 def narrate_in_pool(job: ArticleJob, factory: SynthesizerFactory, voice: Voice, clips: ClipStore | None,
                     in_worker: Callable[[ArticleAudio], object] | None = None) -> ArticleAudio:
-    """Worker task of the local pool: narrate_article, reporting to the queue the worker was started with, then
-    `in_worker` on the article's audio."""
-    audio = narrate_article(job, factory, voice, clips, _spoken_queue)
+    """Worker task of the local pool: narrated_then, reporting to the queue the worker was started with."""
+    return narrated_then(job, factory, voice, clips, _spoken_queue, in_worker)
+
+
+def narrated_then(job: ArticleJob, factory: SynthesizerFactory, voice: Voice, clips: ClipStore | None,
+                  spoken: Queue[str] | None, in_worker: Callable[[ArticleAudio], object] | None) -> ArticleAudio:
+    """narrate_article, then `in_worker` on the article's audio where it was made."""
+    audio = narrate_article(job, factory, voice, clips, spoken)
     if in_worker is not None:
         in_worker(audio)
     return audio
@@ -457,12 +437,12 @@ def narrate(
     """Speak every article's sentences and encode each article to MP3 with measured timings.
 
     Articles run in parallel, as tasks of the local process pool (`jobs` processes; in this process when
-    `jobs` is 1), or of the Dask cluster whose scheduler is at `scheduler`; results come back in the given
-    order whatever the completion order. Progress is reported per sentence (per article on a cluster). Each article's
-    audio passes through `keep` as soon as it is ready (e.g. `store_audio`, so that only one
-    article's audio is in memory at a time). Only this process reads and writes the cache. The local pool's
-    workers also pass each article's audio to `in_worker` (picklable) before sending it back: work that should
-    share the pool's cores rather than compete with them (the M4B's AAC).
+    `jobs` is 1; `jobs` threads of this process for an engine that speaks in threads), or of the Dask cluster
+    whose scheduler is at `scheduler`; results come back in the given order whatever the completion order.
+    Progress is reported per sentence (per article on a cluster). Each article's audio passes through `keep` as
+    soon as it is ready (e.g. `store_audio`, so that only one article's audio is in memory at a time). The local
+    pool's workers (and the threads) also pass each article's audio to `in_worker` (picklable) before sending it
+    back: work that should share the pool's cores rather than compete with them (the M4B's AAC).
     """
     synthesizer = synthesizer_factory()
     engine_id = synthesizer.engine_id()  # fails early when there is no engine
@@ -516,13 +496,23 @@ def narrate(
             done += len(work[index].keys)
             if progress is not None:
                 progress(work[index].slug, done, total)
+    elif to_speak and speaks_in_threads(synthesizer_factory):  # one engine for all, its runs letting others go on
+        clip_cache = ClipCache(cache_dir) if cache_dir is not None else None
+        spoken: Queue[str] | None = Queue() if progress is not None else None
+        with ThreadPoolExecutor(max(1, jobs), thread_name_prefix="narration") as threads:
+            futures = {threads.submit(narrated_then, work[i], synthesizer_factory, voice, clip_cache, spoken,
+                                      in_worker): i for i in order}
+            try:
+                _collect(futures, spoken, progress, total, done, finished)
+            except BaseException:
+                threads.shutdown(wait=True, cancel_futures=True)
+                raise
     elif to_speak:  # no worker pool at all when every article is cached
         queue: Queue[str] | None = multiprocessing.get_context("spawn").Queue() if progress is not None else None
         with _pool(jobs, queue) as pool:
             clip_cache = ClipCache(cache_dir) if cache_dir is not None else None
-            with spawning_with(worker_environment(synthesizer_factory)):  # the pool starts its workers on submit
-                futures = {pool.submit(narrate_in_pool, work[i], synthesizer_factory, voice, clip_cache, in_worker): i
-                           for i in order}
+            futures = {pool.submit(narrate_in_pool, work[i], synthesizer_factory, voice, clip_cache, in_worker): i
+                       for i in order}
             try:
                 _collect(futures, queue, progress, total, done, finished)
             except BaseException:

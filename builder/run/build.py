@@ -266,8 +266,8 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
 def write_books(books: dict[str, package.Book], kept: reuse.ProductCache | None, staging: Path, output: Path,
                 modified: datetime) -> None:
     for name, book in books.items():
-        reuse.made(kept, reuse.digest("epub", book, modified), staging / name,
-                   functools.partial(package.write_epub, book, modified), output / name)
+        key = reuse.digest("epub", book, modified) if kept is not None else ""  # no cache: no key to look up
+        reuse.made(kept, key, staging / name, functools.partial(package.write_epub, book, modified), output / name)
 
 
 def build_products(prepared: Prepared, options: BuildOptions, books: dict[str, package.Book],

@@ -3,7 +3,6 @@ says it is missing. Kept apart from builder.narration.synthesis so that an engin
 
 from __future__ import annotations
 
-import ctypes
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -55,10 +54,11 @@ class Synthesizer(Protocol):
 SynthesizerFactory = Callable[[], Synthesizer]  # picklable: the narration's worker processes call it
 
 
-def worker_environment(factory: SynthesizerFactory) -> dict[str, str]:
-    """Environment variables an engine's worker processes start with (a synthesizer class's optional
-    `worker_environment`): what only a new process can take, such as glibc's tunables."""
-    return dict(getattr(factory, "worker_environment", {}))
+def speaks_in_threads(factory: SynthesizerFactory) -> bool:
+    """Whether an engine's articles are narrated by threads of the build's own process sharing one loaded engine
+    (a synthesizer class's optional `speaks_in_threads`), rather than by a pool of worker processes each loading
+    its own: for an engine whose model is big and whose synthesis lets other threads run."""
+    return bool(getattr(factory, "speaks_in_threads", False))
 
 
 # glibc serves big blocks from its heap once its dynamic mmap threshold has grown, and keeps them. Blocks over 1 MB
@@ -71,6 +71,8 @@ M_MMAP_THRESHOLD = -3  # mallopt's parameter number (malloc.h)
 
 def give_back_big_blocks() -> None:
     """Big blocks straight from the system, returned to it when freed (glibc; elsewhere nothing to do)."""
+    import ctypes  # here: every build imports this module, only a narrated build needs ctypes
+
     libc = ctypes.CDLL(None)
     if hasattr(libc, "mallopt"):
         libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from importlib import metadata
@@ -31,7 +32,6 @@ from builder.narration.engines.base import (
     EngineUnavailable,
     SynthesizerFactory,
     Voice,
-    give_back_big_blocks,
 )
 
 NAME = "piper"
@@ -199,30 +199,54 @@ def digest(path: Path) -> str:
     return sha.hexdigest()
 
 
-@functools.cache
+_loading = threading.Lock()
+_phonemizing = threading.Lock()  # espeak-ng, which phonemizes for Piper, keeps its state in globals
+
+
 def loaded(path: str) -> Any:
-    """This process's Piper voice for a model: loaded on its first sentence, then kept for every article."""
+    """This process's Piper voice for a model: loaded on its first sentence, then kept for every article and
+    shared by the threads that narrate (see PiperSynthesizer.speaks_in_threads)."""
+    with _loading:  # two threads starting together load it once
+        return _loaded(path)
+
+
+@functools.cache
+def _loaded(path: str) -> Any:
     import onnxruntime
     from piper import PiperVoice
     from piper.config import PiperConfig
 
     options = onnxruntime.SessionOptions()
-    # One thread per session: the narration's process pool already has a worker per core, and onnxruntime's
-    # own threads would compete with them (and with the MP3 encoder's thread) for the same cores.
+    # One thread per run: the narration runs a thread per core already, and onnxruntime's own threads would
+    # compete with them (and with the MP3 encoder's) for the same cores.
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
-    # No memory arena: an arena keeps what its longest run grew it to, by powers of two (470 MB a worker on
-    # iMind; shrunk after every run still 410 MB at a long piece's peak, two such workers over the 800 MB the
-    # narration may take). Without one, every activation is a block of its own that glibc mmaps (over its 1 MB
-    # threshold) and gives back when freed, which the kernel must zero again when the next run maps it: in 4 KB
-    # pages 6.4 million faults on 40 of iMind's sentences (38-46 s of CPU against 20-28 s with an arena), in
-    # 2 MB pages (WORKER_ENVIRONMENT) 23-28 s and a worker back at ~170 MB after each sentence.
-    options.enable_cpu_mem_arena = False
-    give_back_big_blocks()
+    # onnxruntime's memory arena, shrunk after every run (_ShrinkingSession): without an arena each activation is
+    # a block glibc maps and gives back, which the kernel must zero again for the next run (~20-40 % of a
+    # worker's CPU); an arena kept as its longest run grew it holds 470 MB. Two threads on one session, shrunk
+    # after each run, on 40 of iMind's sentences: 16.3-17.4 s, 528-633 MB, against 18.7-19.7 s and 574-586 MB for
+    # two worker processes each with a session of its own and no arena.
+    options.enable_cpu_mem_arena = True
     model = read_model(Path(path))
     config = PiperConfig.from_dict(json.loads(model.config.read_text(encoding="utf-8")))
     session = onnxruntime.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
-    return PiperVoice(config=config, session=session)
+    return PiperVoice(config=config, session=_ShrinkingSession(session, onnxruntime))
+
+
+class _ShrinkingSession:
+    """An onnxruntime session whose runs give the arena's free memory back when they end (PiperVoice calls
+    `run(None, inputs)`; everything else is the session's)."""
+
+    def __init__(self, session: Any, onnxruntime: Any) -> None:
+        self._session = session
+        self._options = onnxruntime.RunOptions()
+        self._options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+
+    def run(self, outputs: Any, inputs: Any) -> Any:
+        return self._session.run(outputs, inputs, self._options)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
 
 
 def settings(voice: Voice) -> Any:
@@ -241,9 +265,9 @@ def length_scale(rate: int) -> float:
 
 
 class PiperSynthesizer:
-    # The narration's worker processes start with glibc's malloc asking the kernel for transparent huge pages
-    # (where the kernel allows them, as Debian's does when asked: "madvise"): see loaded().
-    worker_environment: ClassVar[dict[str, str]] = {"GLIBC_TUNABLES": "glibc.malloc.hugetlb=1"}
+    # Articles are narrated by threads sharing one model (onnxruntime's runs let other threads go on): one model
+    # and one arena in memory, not one a worker process.
+    speaks_in_threads: ClassVar[bool] = True
 
     def engine_id(self) -> str:
         available()
@@ -265,7 +289,9 @@ class PiperSynthesizer:
             check_rate(read_model(Path(voice.voice)))
         config = settings(voice)
         # Piper's own sentences (espeak-ng may end one inside ours, after "M.B.B.S." say), each as Piper says it.
-        pcm = b"".join(spoken(piper_voice, phonemes, config) for phonemes in piper_voice.phonemize(text) if phonemes)
+        with _phonemizing:
+            sentences = piper_voice.phonemize(text)
+        pcm = b"".join(spoken(piper_voice, phonemes, config) for phonemes in sentences if phonemes)
         return Clip(trimmed(pcm), SAMPLE_RATE)
 
 
