@@ -24,7 +24,7 @@ import struct
 import tempfile
 import unicodedata
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from queue import Empty, Queue
@@ -496,27 +496,23 @@ def narrate(
             done += len(work[index].keys)
             if progress is not None:
                 progress(work[index].slug, done, total)
-    elif to_speak and speaks_in_threads(synthesizer_factory):  # one engine for all, its runs letting others go on
+    elif to_speak:  # no workers at all when every article is cached
         clip_cache = ClipCache(cache_dir) if cache_dir is not None else None
-        spoken: Queue[str] | None = Queue() if progress is not None else None
-        with ThreadPoolExecutor(max(1, jobs), thread_name_prefix="narration") as threads:
-            futures = {threads.submit(narrated_then, work[i], synthesizer_factory, voice, clip_cache, spoken,
-                                      in_worker): i for i in order}
+        workers: Executor
+        if speaks_in_threads(synthesizer_factory):  # one engine for all, its runs letting the others go on
+            spoken: Queue[str] | None = Queue() if progress is not None else None
+            workers = ThreadPoolExecutor(max(1, jobs), thread_name_prefix="narration")
+            task: Callable[..., ArticleAudio] = functools.partial(narrated_then, spoken=spoken)
+        else:
+            spoken = multiprocessing.get_context("spawn").Queue() if progress is not None else None
+            workers, task = _pool(jobs, spoken), narrate_in_pool
+        with workers:
+            futures = {workers.submit(task, work[i], synthesizer_factory, voice, clip_cache, in_worker=in_worker): i
+                       for i in order}
             try:
                 _collect(futures, spoken, progress, total, done, finished)
             except BaseException:
-                threads.shutdown(wait=True, cancel_futures=True)
-                raise
-    elif to_speak:  # no worker pool at all when every article is cached
-        queue: Queue[str] | None = multiprocessing.get_context("spawn").Queue() if progress is not None else None
-        with _pool(jobs, queue) as pool:
-            clip_cache = ClipCache(cache_dir) if cache_dir is not None else None
-            futures = {pool.submit(narrate_in_pool, work[i], synthesizer_factory, voice, clip_cache, in_worker): i
-                       for i in order}
-            try:
-                _collect(futures, queue, progress, total, done, finished)
-            except BaseException:
-                pool.shutdown(wait=True, cancel_futures=True)
+                workers.shutdown(wait=True, cancel_futures=True)
                 raise
     return [results[i] for i in range(len(work))]
 

@@ -230,14 +230,16 @@ def _loaded(path: str) -> Any:
     model = read_model(Path(path))
     config = PiperConfig.from_dict(json.loads(model.config.read_text(encoding="utf-8")))
     session = onnxruntime.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
-    return PiperVoice(config=config, session=_ShrinkingSession(session, onnxruntime))
+    return PiperVoice(config=config, session=_ShrinkingSession(session))
 
 
 class _ShrinkingSession:
     """An onnxruntime session whose runs give the arena's free memory back when they end (PiperVoice calls
     `run(None, inputs)`; everything else is the session's)."""
 
-    def __init__(self, session: Any, onnxruntime: Any) -> None:
+    def __init__(self, session: Any) -> None:
+        import onnxruntime
+
         self._session = session
         self._options = onnxruntime.RunOptions()
         self._options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
