@@ -199,6 +199,45 @@ def test_a_worker_speaking_a_long_sentence_stays_small(joe: Voice, tmp_path: Pat
     assert peak < 400, f"{peak:.0f} MB"
 
 
+class RecordingSession:
+    """What a run was given: the session below _ShrinkingSession, which decides the run options."""
+
+    def __init__(self) -> None:
+        self.options: list[Any] = []
+
+    def run(self, outputs: Any, inputs: Any, options: Any = None) -> list[str]:
+        self.options.append(options)
+        return ["ran"]
+
+
+def test_the_arena_is_shrunk_only_after_runs_that_start_over_the_memory_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    recorded = RecordingSession()
+    session = piper._ShrinkingSession(recorded)
+    monkeypatch.setattr(piper, "ARENA_KEPT_BELOW", 2**62)  # far above this process: the arena is kept
+    assert session.run(None, {}) == ["ran"]
+    monkeypatch.setattr(piper, "ARENA_KEPT_BELOW", 1)  # below it: shrunk when the run ends
+    session.run(None, {})
+    kept, shrunk = recorded.options
+    assert kept is None
+    assert shrunk.get_run_config_entry("memory.enable_memory_arena_shrinkage") == "cpu:0"
+
+
+def test_resident_bytes_is_the_resident_memory_the_kernel_reports() -> None:
+    if not Path("/proc/self/status").is_file():
+        tool_missing("NO /proc: a process's resident memory is read from /proc (Linux)")
+    status = [line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("VmRSS")]
+    reported = int(status[0].split()[1]) * 1024
+    assert abs(piper.resident_bytes() - reported) < 16 * 2**20  # read a moment apart
+
+
+def test_keeping_or_shrinking_the_arena_gives_the_same_samples(joe: Voice, monkeypatch: pytest.MonkeyPatch) -> None:
+    synthesizer = piper.PiperSynthesizer()
+    monkeypatch.setattr(piper, "ARENA_KEPT_BELOW", 2**62)
+    kept = synthesizer.synthesize(LONG, joe)
+    monkeypatch.setattr(piper, "ARENA_KEPT_BELOW", 1)
+    assert synthesizer.synthesize(LONG, joe) == kept
+
+
 # --- the short edition, end to end ----------------------------------------------------------------------
 
 

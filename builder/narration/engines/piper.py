@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -72,6 +73,11 @@ PIECE_WORDS = 16
 # again.
 PIECE_PHONEMES = 130
 CLAUSE_BREAKS = frozenset(",;:")
+# The arena is kept between runs while the process is smaller than this, and shrunk after a run that starts above
+# it (see _loaded): two threads on 80 of iMind's sentences, three interleaved runs each, 42.7-44.7 s against
+# 43.3-47.6 s shrinking after every run, and 1-1.5 s in the kernel against 6.2-6.9 s.
+ARENA_KEPT_BELOW = 500 * 2**20
+PAGE_BYTES = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 SPEAKER_MARK = "#"
 
 
@@ -221,11 +227,11 @@ def _loaded(path: str) -> Any:
     # compete with them (and with the MP3 encoder's) for the same cores.
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
-    # onnxruntime's memory arena, shrunk after every run (_ShrinkingSession): without an arena each activation is
-    # a block glibc maps and gives back, which the kernel must zero again for the next run (~20-40 % of a
-    # worker's CPU); an arena kept as its longest run grew it holds 470 MB. Two threads on one session, shrunk
-    # after each run, on 40 of iMind's sentences: 16.3-17.4 s, 528-633 MB, against 18.7-19.7 s and 574-586 MB for
-    # two worker processes each with a session of its own and no arena.
+    # onnxruntime's memory arena, kept between runs while the process is small and shrunk after a run that starts
+    # when it is not (_ShrinkingSession). Without an arena each activation is a block glibc maps and gives back,
+    # which the kernel zeroes again for the next run; shrunk after every run, the same happens to the arena
+    # (300 of iMind's sentences on two threads, build-like malloc: 18.7 s of 254 CPU-s in the kernel); never
+    # shrunk, the arena keeps what its longest runs grew it to (a full iMind build peaked at 889 MB).
     options.enable_cpu_mem_arena = True
     model = read_model(Path(path))
     config = PiperConfig.from_dict(json.loads(model.config.read_text(encoding="utf-8")))
@@ -234,21 +240,31 @@ def _loaded(path: str) -> Any:
 
 
 class _ShrinkingSession:
-    """An onnxruntime session whose runs give the arena's free memory back when they end (PiperVoice calls
-    `run(None, inputs)`; everything else is the session's)."""
+    """An onnxruntime session whose runs give the arena's free memory back when they end, if the process is
+    over ARENA_KEPT_BELOW when they start (PiperVoice calls `run(None, inputs)`; everything else is the
+    session's). The arena never changes the samples, only the time and memory they take."""
 
     def __init__(self, session: Any) -> None:
         import onnxruntime
 
         self._session = session
-        self._options = onnxruntime.RunOptions()
-        self._options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+        self._shrink = onnxruntime.RunOptions()
+        self._shrink.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
 
     def run(self, outputs: Any, inputs: Any) -> Any:
-        return self._session.run(outputs, inputs, self._options)
+        return self._session.run(outputs, inputs, self._shrink if resident_bytes() >= ARENA_KEPT_BELOW else None)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._session, name)
+
+
+def resident_bytes() -> int:
+    """This process's resident memory now; on a system without /proc, as if always over the budget."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * PAGE_BYTES
+    except OSError:
+        return ARENA_KEPT_BELOW
 
 
 def settings(voice: Voice) -> Any:
