@@ -8,9 +8,9 @@ with what to install, and the text books are built without narration.
 
 Every sentence is independent of the one before: with no generator noise (`noise_scale = noise_w_scale = 0`)
 the model is a pure function of its phonemes, so a clip depends only on its words, the voice and the settings,
-whatever the number of jobs, the cache or the worker. One model is loaded per worker process (an ONNX session
-of some 300 MB) and kept for every article that process narrates; the session runs on one thread, as the
-process pool already gives each core a worker.
+whatever the number of jobs, the cache or the worker. One model is loaded per process (an ONNX session of some
+300 MB) and shared by the threads that narrate its articles (PiperSynthesizer.speaks_in_threads); each run of the
+model uses one thread, as the narration already runs a thread per core.
 """
 
 from __future__ import annotations
@@ -74,10 +74,10 @@ PIECE_WORDS = 16
 PIECE_PHONEMES = 130
 CLAUSE_BREAKS = frozenset(",;:")
 # The arena is kept between runs while the process is smaller than this, and shrunk after a run that starts above
-# it (see _loaded): two threads on 80 of iMind's sentences, three interleaved runs each, 42.7-44.7 s against
-# 43.3-47.6 s shrinking after every run, and 1-1.5 s in the kernel against 6.2-6.9 s.
+# it (see _loaded). Two threads on 80 of iMind's sentences, three interleaved runs each, with a 550 MB budget:
+# 42.7-44.7 s against 43.3-47.6 s shrinking after every run, 1-1.5 s in the kernel against 6.2-6.9 s. At 500 MB
+# a full iMind build peaks at 689-698 MB (the limit is 800).
 ARENA_KEPT_BELOW = 500 * 2**20
-PAGE_BYTES = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 SPEAKER_MARK = "#"
 
 
@@ -262,8 +262,8 @@ def resident_bytes() -> int:
     """This process's resident memory now; on a system without /proc, as if always over the budget."""
     try:
         with open("/proc/self/statm", "rb") as statm:
-            return int(statm.read().split()[1]) * PAGE_BYTES
-    except OSError:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, AttributeError):  # no /proc, or no sysconf (Windows)
         return ARENA_KEPT_BELOW
 
 
