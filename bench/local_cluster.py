@@ -1,9 +1,11 @@
 """A Dask cluster on this machine, for the benchmark's (f) and the cluster tests: `dask scheduler` and
-single-threaded `dask worker` processes on 127.0.0.1 (a free port), stopped afterwards. Worker n keeps its
-files (the editions it is building) in `LOGS/worker-n/`."""
+single-threaded `dask worker` processes on 127.0.0.1 (a free port), stopped afterwards, started as the README
+tells: builder preloaded, Dask's sampling profiler off. Worker n keeps its files (the editions it is building)
+in `LOGS/worker-n/`."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -14,6 +16,8 @@ from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
 DASK = Path(sys.executable).with_name("dask")
+WORKER_OPTIONS = ("--nthreads", "1", "--preload", "builder.run.remote")  # the README's
+WORKER_ENVIRONMENT = {"DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}  # the README's
 
 
 def free_port() -> int:
@@ -39,12 +43,13 @@ def dask_cluster(workers: int, logs: Path, nanny: bool = True) -> Iterator[tuple
 
     def start(name: str, *arguments: str) -> subprocess.Popen[bytes]:
         with (logs / f"{name}.log").open("wb") as log:
-            return subprocess.Popen([str(DASK), *arguments], cwd=PROJECT, stdout=log, stderr=log)
+            return subprocess.Popen([str(DASK), *arguments], cwd=PROJECT, stdout=log, stderr=log,
+                                    env=os.environ | WORKER_ENVIRONMENT)
 
     processes = [start("scheduler", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard")]
     try:
         wait_for(lambda: socket.socket().connect_ex(("127.0.0.1", port)) == 0, "the Dask scheduler")
-        started = [start(f"worker-{n}", "worker", address, "--nthreads", "1", "--no-dashboard", "--host",
+        started = [start(f"worker-{n}", "worker", address, *WORKER_OPTIONS, "--no-dashboard", "--host",
                          "127.0.0.1", "--name", f"worker-{n}", "--local-directory", str(logs / f"worker-{n}"),
                          *(() if nanny else ("--no-nanny",)))
                    for n in range(1, workers + 1)]

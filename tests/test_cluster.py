@@ -225,3 +225,21 @@ def test_a_worker_with_another_engine_is_refused() -> None:
         narrate_shipped(job, FakeSynthesizer, Voice("en-gb", 170, 1.0), "espeak-ng 0.0", {})
     audio, made = narrate_shipped(job, FakeSynthesizer, Voice("en-gb", 170, 1.0), FakeSynthesizer().engine_id(), {})
     assert audio.slug == "a" and set(made) == {"k"}
+
+
+def test_a_preloaded_worker_has_imported_what_an_editions_build_loads(tmp_path: Path) -> None:
+    """The README's `dask worker … --preload builder.run.remote`: after `dask_setup` a narrated build of an
+    edition imports none of the builder's heavy libraries for the first time (that would fall in the first task)."""
+    source = write_edition(tmp_path / "source", {"first": article("One sentence to say.\n")})
+    (source / "pronunciation.toml").write_text("", encoding="utf-8")
+    heavy = "{'av', 'lameenc', 'markdown_it', 'lxml', 'nh3', 'ebooklib', 'yaml', 'mutagen', 'numpy', 'pyttsx3'}"
+    probe = ("import sys; from builder.run import remote; remote.dask_setup(None); before = set(sys.modules); "
+             "from builder.cli import main; code = main(sys.argv[1:]); "
+             "after = {m.split('.')[0] for m in sys.modules} - {m.split('.')[0] for m in before}; "
+             f"print(sorted(after & {heavy})); sys.exit(code)")
+    run = subprocess.run([sys.executable, "-c", probe, "build", str(source), "-o", str(tmp_path / "out"),
+                          "--no-validate", "--no-cache"], cwd=PROJECT, env=ENV, capture_output=True, text=True,
+                         check=False)
+    assert run.returncode == 0, run.stderr
+    assert "fixture-edition-narrated.epub" in run.stdout  # it did narrate
+    assert run.stdout.strip().splitlines()[-1] == "[]"
