@@ -41,17 +41,17 @@ def dask_cluster(workers: int, logs: Path, nanny: bool = True) -> Iterator[tuple
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
 
-    def start(name: str, *arguments: str) -> subprocess.Popen[bytes]:
+    def start(name: str, *arguments: str, environment: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         with (logs / f"{name}.log").open("wb") as log:
             return subprocess.Popen([str(DASK), *arguments], cwd=PROJECT, stdout=log, stderr=log,
-                                    env=os.environ | WORKER_ENVIRONMENT)
+                                    env=os.environ | (environment or {}))
 
     processes = [start("scheduler", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard")]
     try:
         wait_for(lambda: socket.socket().connect_ex(("127.0.0.1", port)) == 0, "the Dask scheduler")
         started = [start(f"worker-{n}", "worker", address, *WORKER_OPTIONS, "--no-dashboard", "--host",
                          "127.0.0.1", "--name", f"worker-{n}", "--local-directory", str(logs / f"worker-{n}"),
-                         *(() if nanny else ("--no-nanny",)))
+                         *(() if nanny else ("--no-nanny",)), environment=WORKER_ENVIRONMENT)
                    for n in range(1, workers + 1)]
         processes += started
         from distributed import Client
